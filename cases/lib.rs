@@ -1,0 +1,43 @@
+//! The wsconform case library, as data.
+//!
+//! Every case lives in a TOML file in this directory, one file a section of the RFC it enforces.
+//! The files are embedded into the `wsconform` binary at build time, so the binary needs nothing
+//! beside it; `wsconform run --cases-dir DIR` loads a user's own files in the same format.
+//!
+//! This crate only carries the files. Parsing and interpreting them is the harness's job
+//! (`wsconform::cases`), so that a case file is read by exactly one parser.
+
+#![deny(missing_docs)]
+
+/// One embedded case file.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseFile {
+    /// The file name, relative to `cases/` (used in error messages).
+    pub name: &'static str,
+    /// The file's TOML source.
+    pub source: &'static str,
+}
+
+/// Every built-in case file, in the order the runner takes them.
+pub const BUILTIN: &[CaseFile] = &[CaseFile {
+    name: "smoke.toml",
+    source: include_str!("smoke.toml"),
+}];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_files_are_not_empty_and_named_toml() {
+        assert!(!BUILTIN.is_empty());
+        for file in BUILTIN {
+            assert!(file.name.ends_with(".toml"), "{}", file.name);
+            assert!(
+                file.source.contains("[[case]]"),
+                "{} has no case",
+                file.name
+            );
+        }
+    }
+}

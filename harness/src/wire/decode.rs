@@ -1,0 +1,612 @@
+//! The incremental frame decoder, RFC 6455 §5.
+//!
+//! The decoder is fed bytes in arbitrary pieces with [`Decoder::feed`] and yields [`Item`]s
+//! with [`Decoder::poll`]: frames, and typed [`Violation`]s of the RFC with the stream offset
+//! at which they occur. It follows the tokio-util `Decoder` contract's last rule: input that is
+//! ill-formed but can be stepped over is reported as an item, and decoding goes on, because a
+//! conformance harness must *observe* a peer's violations rather than abort on the first one.
+//!
+//! It never panics on any input and never allocates from a length the peer declared: bytes
+//! are buffered only as they arrive, and a frame whose declared length exceeds
+//! [`DecoderConfig::max_frame_len`] is reported and its payload skipped as it streams past.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use super::close::{CloseCode, CloseCodeClass, ClosePayloadError, parse_close_payload};
+use super::frame::{LengthForm, RawFrame, Rsv};
+use super::mask::apply_mask;
+use super::opcode::OpCode;
+use super::utf8::{Utf8Status, Utf8Validator};
+
+/// Which endpoint the decoder reads *for*; it decodes what the other side sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// We are the client: frames come from a server and must not be masked.
+    Client,
+    /// We are the server: frames come from a client and must be masked.
+    Server,
+}
+
+/// What the decoder accepts.
+#[derive(Debug, Clone)]
+pub struct DecoderConfig {
+    /// Our role.
+    pub role: Role,
+    /// The largest payload buffered for one frame. Larger frames are reported as
+    /// [`ViolationKind::FrameTooLarge`] and skipped.
+    pub max_frame_len: u64,
+    /// permessage-deflate was negotiated: RSV1 is allowed on the first frame of a data message
+    /// (RFC 7692 §6), and such a message's payload is compressed, so it is not UTF-8-checked
+    /// here.
+    pub permessage_deflate: bool,
+    /// RSV bits an unnamed extension negotiated; allowed on every frame.
+    pub extension_rsv: Rsv,
+    /// Validate the UTF-8 of text messages (RFC 6455 §8.1).
+    pub validate_utf8: bool,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        Self {
+            role: Role::Client,
+            max_frame_len: 64 << 20,
+            permessage_deflate: false,
+            extension_rsv: Rsv::NONE,
+            validate_utf8: true,
+        }
+    }
+}
+
+/// A frame as it was read off the wire.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// Stream offset of the frame's first header byte.
+    pub offset: u64,
+    /// The header fields and the unmasked payload. `length_form` is the concrete form seen on
+    /// the wire (never `Minimal`), and `declared_len` is `None`.
+    pub raw: RawFrame,
+}
+
+impl Frame {
+    /// The opcode.
+    pub fn opcode(&self) -> OpCode {
+        self.raw.opcode
+    }
+
+    /// The unmasked payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.raw.payload
+    }
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "@{} {:?}", self.offset, self.raw)
+    }
+}
+
+/// One thing the decoder saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A complete frame.
+    Frame(Frame),
+    /// A violation of RFC 6455 (or of a local limit), reported after the frame it concerns.
+    Violation(Violation),
+}
+
+/// A rule the peer broke, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Stream offset of the offending byte: the frame's first byte for header faults, the
+    /// first invalid byte for UTF-8 faults.
+    pub offset: u64,
+    /// What was wrong.
+    pub kind: ViolationKind,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (byte {})", self.kind, self.offset)
+    }
+}
+
+/// Every §5 rule the decoder checks, named after the rule broken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ViolationKind {
+    /// §5.1: "A server MUST NOT mask any frames that it sends to the client."
+    #[error("masked frame from a server (RFC 6455 §5.1)")]
+    MaskedFrameFromServer,
+    /// §5.1: "a client MUST mask all frames that it sends to the server".
+    #[error("unmasked frame from a client (RFC 6455 §5.1)")]
+    UnmaskedFrameFromClient,
+    /// §5.2: RSV1–3 "MUST be 0 unless an extension is negotiated that defines meanings".
+    #[error("reserved bits {rsv:?} set with no extension that defines them (RFC 6455 §5.2)")]
+    ReservedBitsSet {
+        /// The bits that were not allowed.
+        rsv: Rsv,
+    },
+    /// §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail the
+    /// WebSocket Connection_."
+    #[error("reserved opcode 0x{:X} (RFC 6455 §5.2)", .0.value())]
+    ReservedOpcode(OpCode),
+    /// §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT
+    /// be fragmented."
+    #[error("fragmented control frame {0} (RFC 6455 §5.5)")]
+    FragmentedControlFrame(OpCode),
+    /// §5.5: control frame payload over 125 bytes.
+    #[error("control frame {opcode} with a {len}-byte payload, over 125 (RFC 6455 §5.5)")]
+    ControlFrameTooLong {
+        /// The control opcode.
+        opcode: OpCode,
+        /// The declared payload length.
+        len: u64,
+    },
+    /// §5.2: "the minimal number of bytes MUST be used to encode the length".
+    #[error("length {len} written in the non-minimal {form:?} form (RFC 6455 §5.2)")]
+    NonMinimalLength {
+        /// The declared length.
+        len: u64,
+        /// The form used.
+        form: LengthForm,
+    },
+    /// §5.2: in the 64-bit form "the most significant bit MUST be 0".
+    #[error("64-bit length 0x{0:016X} has its most significant bit set (RFC 6455 §5.2)")]
+    LengthTopBitSet(u64),
+    /// §5.4: a continuation frame with no fragmented message to continue.
+    #[error("continuation frame with no message in progress (RFC 6455 §5.4)")]
+    ContinuationWithoutStart,
+    /// §5.4: "fragments of one message MUST NOT be interleaved between the fragments of
+    /// another message".
+    #[error("new {0} frame inside a fragmented message (RFC 6455 §5.4)")]
+    DataFrameInFragmentedMessage(OpCode),
+    /// §5.5.1: a close body must start with a 2-byte code, so a 1-byte body is invalid.
+    #[error("close frame with a 1-byte payload (RFC 6455 §5.5.1)")]
+    CloseOneBytePayload,
+    /// §7.4: a close code that may not appear on the wire.
+    #[error("close code {code} is not allowed on the wire: {class:?} (RFC 6455 §7.4)")]
+    InvalidCloseCode {
+        /// The code sent.
+        code: CloseCode,
+        /// Its class.
+        class: CloseCodeClass,
+    },
+    /// §5.5.1: the close reason is not UTF-8.
+    #[error("close reason is not valid UTF-8 (RFC 6455 §5.5.1)")]
+    InvalidUtf8InCloseReason,
+    /// §8.1: a text message that is not valid UTF-8. `message_offset` is the offset of the
+    /// first invalid byte within the message.
+    #[error("text message is not valid UTF-8 at message byte {message_offset} (RFC 6455 §8.1)")]
+    InvalidUtf8InText {
+        /// Offset within the message payload.
+        message_offset: usize,
+    },
+    /// A local limit, not an RFC rule: the frame declared more than we buffer.
+    #[error("frame declares {declared} payload bytes, over the {cap}-byte cap; skipped")]
+    FrameTooLarge {
+        /// The declared length.
+        declared: u64,
+        /// The configured cap.
+        cap: u64,
+    },
+    /// The stream ended inside a frame: the header promised more bytes than came.
+    #[error("stream ended inside a frame: {have} of {need} bytes")]
+    TruncatedFrame {
+        /// Bytes of the frame received (header and payload).
+        have: u64,
+        /// Bytes the header declared (header and payload).
+        need: u64,
+    },
+    /// The stream ended inside a fragmented message.
+    #[error("stream ended inside a fragmented {0} message")]
+    UnfinishedMessage(OpCode),
+}
+
+impl ViolationKind {
+    /// The close code an endpoint sends when it fails the connection for this reason
+    /// (RFC 6455 §7.4.1): 1007 for bad UTF-8, 1009 for an oversized frame, 1002 otherwise.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            Self::InvalidUtf8InText { .. } | Self::InvalidUtf8InCloseReason => {
+                CloseCode::INVALID_PAYLOAD
+            }
+            Self::FrameTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
+/// The header of the frame being read.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    fin: bool,
+    rsv: Rsv,
+    opcode: OpCode,
+    mask: Option<[u8; 4]>,
+    form: LengthForm,
+    len: u64,
+    header_len: usize,
+}
+
+/// A fragmented data message in progress.
+#[derive(Debug, Clone)]
+struct Message {
+    opcode: OpCode,
+    compressed: bool,
+    /// Bytes of the message seen so far.
+    len: usize,
+    /// Stream offset where an unfinished UTF-8 character began, when it began in an earlier
+    /// frame than the one being read.
+    pending_char_at: u64,
+}
+
+/// The incremental decoder. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    config: DecoderConfig,
+    buf: Vec<u8>,
+    /// Read position in `buf`.
+    pos: usize,
+    /// Stream offset of `buf[pos]`.
+    offset: u64,
+    /// Payload bytes still to skip after an oversized frame.
+    skip: u64,
+    message: Option<Message>,
+    utf8: Utf8Validator,
+    items: VecDeque<Item>,
+}
+
+impl Decoder {
+    /// A decoder at the start of a stream.
+    pub fn new(config: DecoderConfig) -> Self {
+        Self {
+            config,
+            buf: Vec::new(),
+            pos: 0,
+            offset: 0,
+            skip: 0,
+            message: None,
+            utf8: Utf8Validator::new(),
+            items: VecDeque::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DecoderConfig {
+        &self.config
+    }
+
+    /// Changes the configuration, for example once an extension is negotiated.
+    pub fn set_config(&mut self, config: DecoderConfig) {
+        self.config = config;
+    }
+
+    /// Stream bytes consumed so far (decoded into items or skipped).
+    pub fn consumed(&self) -> u64 {
+        self.offset
+    }
+
+    /// Bytes received but not yet decoded.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Appends received bytes.
+    pub fn feed(&mut self, mut data: &[u8]) {
+        if self.skip > 0 {
+            let n = self.skip.min(data.len() as u64);
+            self.skip -= n;
+            self.offset += n;
+            data = &data[n as usize..];
+        }
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        } else if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next item, or `None` when more bytes are needed.
+    pub fn poll(&mut self) -> Option<Item> {
+        if self.items.is_empty() {
+            self.decode_next();
+        }
+        self.items.pop_front()
+    }
+
+    /// Reports what the end of the stream leaves unfinished: a partial frame, a partial
+    /// message. Call once after the peer closed the connection, then drain with `poll`.
+    pub fn finish(&mut self) {
+        while self.decode_next() {}
+        let rest = self.buffered() as u64;
+        if self.skip > 0 || rest > 0 {
+            let (have, need) = match self.parse_header() {
+                Some(h) => (rest, h.header_len as u64 + h.len),
+                None if self.skip > 0 => (0, self.skip),
+                None => (rest, rest + 1),
+            };
+            self.push(self.offset, ViolationKind::TruncatedFrame { have, need });
+        }
+        if let Some(message) = self.message.take() {
+            self.push(
+                self.offset + rest,
+                ViolationKind::UnfinishedMessage(message.opcode),
+            );
+        }
+    }
+
+    fn push(&mut self, offset: u64, kind: ViolationKind) {
+        self.items
+            .push_back(Item::Violation(Violation { offset, kind }));
+    }
+
+    /// Parses the header at `pos`, if enough bytes are there. Pure: consumes nothing.
+    fn parse_header(&self) -> Option<Header> {
+        let bytes = &self.buf[self.pos..];
+        let [b0, b1, ..] = *bytes else {
+            return None;
+        };
+        let masked = b1 & 0x80 != 0;
+        let (form, ext) = match b1 & 0x7F {
+            126 => (LengthForm::Bits16, 2),
+            127 => (LengthForm::Bits64, 8),
+            _ => (LengthForm::Bits7, 0),
+        };
+        let header_len = 2 + ext + if masked { 4 } else { 0 };
+        let header = bytes.get(..header_len)?;
+        let len = match form {
+            LengthForm::Bits16 => u64::from(u16::from_be_bytes([header[2], header[3]])),
+            LengthForm::Bits64 => {
+                let mut be = [0u8; 8];
+                be.copy_from_slice(&header[2..10]);
+                u64::from_be_bytes(be)
+            }
+            _ => u64::from(b1 & 0x7F),
+        };
+        let mask = masked.then(|| {
+            let k = &header[2 + ext..2 + ext + 4];
+            [k[0], k[1], k[2], k[3]]
+        });
+        Some(Header {
+            fin: b0 & 0x80 != 0,
+            rsv: Rsv::from_bits(b0 >> 4),
+            opcode: OpCode::new(b0),
+            mask,
+            form,
+            len,
+            header_len,
+        })
+    }
+
+    /// Decodes one frame if its bytes are all here. Returns whether anything was consumed.
+    fn decode_next(&mut self) -> bool {
+        let Some(h) = self.parse_header() else {
+            return false;
+        };
+        let start = self.offset;
+        // The checks that need the header only come first, in header order.
+        let header_faults = self.check_header(&h);
+        if h.len > self.config.max_frame_len {
+            for kind in header_faults {
+                self.push(start, kind);
+            }
+            self.push(
+                start,
+                ViolationKind::FrameTooLarge {
+                    declared: h.len,
+                    cap: self.config.max_frame_len,
+                },
+            );
+            // Skip the header and whatever payload is buffered; the rest is skipped in `feed`.
+            let available = (self.buf.len() - self.pos - h.header_len) as u64;
+            let take = available.min(h.len);
+            self.pos += h.header_len + take as usize;
+            self.offset += h.header_len as u64 + take;
+            self.skip = h.len - take;
+            return true;
+        }
+        // `len <= max_frame_len`, and it fits in what is buffered: no allocation follows the
+        // declared length, only the bytes that actually arrived.
+        let total = h.header_len as u64 + h.len;
+        if ((self.buf.len() - self.pos) as u64) < total {
+            return false;
+        }
+        let payload_start = self.pos + h.header_len;
+        let mut payload = self.buf[payload_start..payload_start + h.len as usize].to_vec();
+        if let Some(key) = h.mask {
+            apply_mask(&mut payload, key);
+        }
+        self.pos += total as usize;
+        self.offset += total;
+
+        let payload_offset = start + h.header_len as u64;
+        let frame = Frame {
+            offset: start,
+            raw: RawFrame {
+                fin: h.fin,
+                rsv: h.rsv,
+                opcode: h.opcode,
+                mask: h.mask,
+                length_form: h.form,
+                declared_len: None,
+                payload,
+            },
+        };
+        let mut faults: Vec<(u64, ViolationKind)> =
+            header_faults.into_iter().map(|k| (start, k)).collect();
+        self.check_message(&frame, payload_offset, &mut faults);
+        self.items.push_back(Item::Frame(frame));
+        for (offset, kind) in faults {
+            self.push(offset, kind);
+        }
+        true
+    }
+
+    /// The §5 rules that the header alone decides.
+    fn check_header(&self, h: &Header) -> Vec<ViolationKind> {
+        let mut faults = Vec::new();
+        match (self.config.role, h.mask.is_some()) {
+            // RFC 6455 §5.1: "A server MUST NOT mask any frames that it sends to the client.
+            // A client MUST close a connection if it detects a masked frame."
+            (Role::Client, true) => faults.push(ViolationKind::MaskedFrameFromServer),
+            // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that
+            // is not masked."
+            (Role::Server, false) => faults.push(ViolationKind::UnmaskedFrameFromClient),
+            _ => {}
+        }
+        // RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that defines meanings
+        // for non-zero values." RFC 7692 §6: RSV1 marks the first frame of a compressed
+        // message; it is not allowed on control or continuation frames.
+        let mut allowed = self.config.extension_rsv;
+        if self.config.permessage_deflate && matches!(h.opcode, OpCode::TEXT | OpCode::BINARY) {
+            allowed = allowed | Rsv::RSV1;
+        }
+        let bad = h.rsv.without(allowed);
+        if !bad.is_empty() {
+            faults.push(ViolationKind::ReservedBitsSet { rsv: bad });
+        }
+        // RFC 6455 §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail
+        // the WebSocket Connection_."
+        if h.opcode.is_reserved() {
+            faults.push(ViolationKind::ReservedOpcode(h.opcode));
+        }
+        // RFC 6455 §5.2: "in all cases, the minimal number of bytes MUST be used to encode the
+        // length"; and for the 64-bit form "the most significant bit MUST be 0".
+        if h.form == LengthForm::Bits64 && h.len >> 63 == 1 {
+            faults.push(ViolationKind::LengthTopBitSet(h.len));
+        } else if h.form != LengthForm::minimal_for(h.len) {
+            faults.push(ViolationKind::NonMinimalLength {
+                len: h.len,
+                form: h.form,
+            });
+        }
+        if h.opcode.is_control() {
+            // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or
+            // less and MUST NOT be fragmented."
+            if !h.fin {
+                faults.push(ViolationKind::FragmentedControlFrame(h.opcode));
+            }
+            if h.len > 125 {
+                faults.push(ViolationKind::ControlFrameTooLong {
+                    opcode: h.opcode,
+                    len: h.len,
+                });
+            }
+        }
+        faults
+    }
+
+    /// The rules that need the payload or the message state: fragmentation, close payloads,
+    /// UTF-8.
+    fn check_message(
+        &mut self,
+        frame: &Frame,
+        payload_offset: u64,
+        faults: &mut Vec<(u64, ViolationKind)>,
+    ) {
+        let raw = &frame.raw;
+        match raw.opcode {
+            OpCode::CONTINUATION => {
+                // RFC 6455 §5.4: a continuation continues a message started by a
+                // non-final TEXT or BINARY frame.
+                if self.message.is_none() {
+                    faults.push((frame.offset, ViolationKind::ContinuationWithoutStart));
+                    return;
+                }
+                self.message_data(raw, payload_offset, faults);
+            }
+            OpCode::TEXT | OpCode::BINARY => {
+                // RFC 6455 §5.4: "fragments of one message MUST NOT be interleaved between the
+                // fragments of another message unless an extension has been negotiated".
+                if self.message.is_some() {
+                    faults.push((
+                        frame.offset,
+                        ViolationKind::DataFrameInFragmentedMessage(raw.opcode),
+                    ));
+                }
+                self.message = Some(Message {
+                    opcode: raw.opcode,
+                    compressed: self.config.permessage_deflate && raw.rsv.bits() & 0b100 != 0,
+                    len: 0,
+                    pending_char_at: payload_offset,
+                });
+                self.utf8.reset();
+                self.message_data(raw, payload_offset, faults);
+            }
+            OpCode::CLOSE => {
+                // RFC 6455 §5.5.1, §7.4: the body, if any, is a valid code then UTF-8 text.
+                match parse_close_payload(&raw.payload) {
+                    Ok(_) => {}
+                    Err(ClosePayloadError::OneByte) => {
+                        faults.push((frame.offset, ViolationKind::CloseOneBytePayload));
+                    }
+                    Err(ClosePayloadError::InvalidCode(code, class)) => faults.push((
+                        frame.offset,
+                        ViolationKind::InvalidCloseCode { code, class },
+                    )),
+                    Err(ClosePayloadError::InvalidUtf8 { offset, .. }) => faults.push((
+                        payload_offset + 2 + offset as u64,
+                        ViolationKind::InvalidUtf8InCloseReason,
+                    )),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Adds a data frame's payload to the message in progress, validating text as it goes.
+    fn message_data(
+        &mut self,
+        raw: &RawFrame,
+        payload_offset: u64,
+        faults: &mut Vec<(u64, ViolationKind)>,
+    ) {
+        let Some(message) = self.message.as_mut() else {
+            return;
+        };
+        let before = message.len;
+        message.len += raw.payload.len();
+        let check =
+            self.config.validate_utf8 && message.opcode == OpCode::TEXT && !message.compressed;
+        if check {
+            let was_invalid = matches!(self.utf8.status(), Utf8Status::Invalid { .. });
+            let mut status = self.utf8.feed(&raw.payload);
+            if raw.fin {
+                status = self.utf8.finish();
+            }
+            // Map a message offset to the stream: in this frame, or where the unfinished
+            // character carried over from an earlier frame began.
+            let stream_at = |offset: usize, carried: u64| {
+                if offset >= before {
+                    payload_offset + (offset - before) as u64
+                } else {
+                    carried
+                }
+            };
+            match status {
+                Utf8Status::Invalid { offset } if !was_invalid => {
+                    let at = stream_at(offset, message.pending_char_at);
+                    faults.push((
+                        at,
+                        ViolationKind::InvalidUtf8InText {
+                            message_offset: offset,
+                        },
+                    ));
+                }
+                Utf8Status::Incomplete { offset } => {
+                    message.pending_char_at = stream_at(offset, message.pending_char_at);
+                }
+                _ => {}
+            }
+        }
+        if raw.fin {
+            self.message = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

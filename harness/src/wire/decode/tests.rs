@@ -1,0 +1,320 @@
+//! Unit tests for the decoder, one per rule.
+
+use super::*;
+
+fn decode_all(bytes: &[u8], config: DecoderConfig) -> Vec<Item> {
+    let mut d = Decoder::new(config);
+    d.feed(bytes);
+    let mut items = Vec::new();
+    while let Some(item) = d.poll() {
+        items.push(item);
+    }
+    items
+}
+
+fn violations(bytes: &[u8]) -> Vec<(u64, ViolationKind)> {
+    decode_all(bytes, DecoderConfig::default())
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Violation(v) => Some((v.offset, v.kind)),
+            Item::Frame(_) => None,
+        })
+        .collect()
+}
+
+fn frames(bytes: &[u8]) -> Vec<Frame> {
+    decode_all(bytes, DecoderConfig::default())
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Frame(f) => Some(f),
+            Item::Violation(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn decodes_rfc_examples_without_violations() {
+    let bytes = [
+        &b"\x81\x05Hello"[..],
+        b"\x01\x03Hel\x80\x02lo",
+        b"\x89\x05Hello",
+        b"\x8a\x05Hello",
+    ]
+    .concat();
+    assert_eq!(violations(&bytes), []);
+    let f = frames(&bytes);
+    assert_eq!(f.len(), 5);
+    assert_eq!(f[0].payload(), b"Hello");
+    assert_eq!(f[2].offset, 12);
+    assert_eq!(f[4].opcode(), OpCode::PONG);
+}
+
+#[test]
+fn masked_frame_from_server() {
+    let bytes = RawFrame::text("Hello").masked([1, 2, 3, 4]).to_bytes();
+    assert_eq!(
+        violations(&bytes),
+        [(0, ViolationKind::MaskedFrameFromServer)]
+    );
+    assert_eq!(frames(&bytes)[0].payload(), b"Hello", "payload is unmasked");
+}
+
+#[test]
+fn unmasked_frame_from_client() {
+    let bytes = RawFrame::text("Hi").to_bytes();
+    let config = DecoderConfig {
+        role: Role::Server,
+        ..DecoderConfig::default()
+    };
+    let items = decode_all(&bytes, config);
+    assert!(items.contains(&Item::Violation(Violation {
+        offset: 0,
+        kind: ViolationKind::UnmaskedFrameFromClient
+    })));
+}
+
+#[test]
+fn reserved_bits_without_extension() {
+    let bytes = [
+        RawFrame::text("a").to_bytes(),
+        RawFrame::text("b").rsv(Rsv::RSV2).to_bytes(),
+    ]
+    .concat();
+    assert_eq!(
+        violations(&bytes),
+        [(3, ViolationKind::ReservedBitsSet { rsv: Rsv::RSV2 })]
+    );
+}
+
+#[test]
+fn rsv1_only_on_first_data_frame_with_deflate() {
+    let config = DecoderConfig {
+        permessage_deflate: true,
+        ..DecoderConfig::default()
+    };
+    let ok = RawFrame::binary("x").rsv(Rsv::RSV1).fin(false).to_bytes();
+    let cont = RawFrame::continuation("y").rsv(Rsv::RSV1).to_bytes();
+    let ping = RawFrame::ping("").rsv(Rsv::RSV1).to_bytes();
+    let items = decode_all(&[ok, cont, ping].concat(), config);
+    let kinds: Vec<_> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Violation(v) => Some(v.offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [3, 6],
+        "continuation and ping are flagged, the first frame is not"
+    );
+}
+
+#[test]
+fn reserved_opcodes() {
+    for op in [3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF] {
+        let bytes = RawFrame::new(OpCode::new(op), "").to_bytes();
+        assert_eq!(
+            violations(&bytes),
+            [(0, ViolationKind::ReservedOpcode(OpCode::new(op)))],
+            "opcode {op}"
+        );
+    }
+}
+
+#[test]
+fn control_frame_rules() {
+    let frag = RawFrame::ping("x").fin(false).to_bytes();
+    assert_eq!(
+        violations(&frag),
+        [(0, ViolationKind::FragmentedControlFrame(OpCode::PING))]
+    );
+    let long = RawFrame::pong(vec![b'a'; 126]).to_bytes();
+    assert_eq!(
+        violations(&long),
+        [(
+            0,
+            ViolationKind::ControlFrameTooLong {
+                opcode: OpCode::PONG,
+                len: 126
+            }
+        )]
+    );
+    let max = RawFrame::ping(vec![b'a'; 125]).to_bytes();
+    assert_eq!(violations(&max), []);
+}
+
+#[test]
+fn non_minimal_lengths_and_top_bit() {
+    let b16 = RawFrame::binary("ab")
+        .length_form(LengthForm::Bits16)
+        .to_bytes();
+    assert_eq!(
+        violations(&b16),
+        [(
+            0,
+            ViolationKind::NonMinimalLength {
+                len: 2,
+                form: LengthForm::Bits16
+            }
+        )]
+    );
+    let b64 = RawFrame::binary(vec![0; 300])
+        .length_form(LengthForm::Bits64)
+        .to_bytes();
+    assert_eq!(
+        violations(&b64),
+        [(
+            0,
+            ViolationKind::NonMinimalLength {
+                len: 300,
+                form: LengthForm::Bits64
+            }
+        )]
+    );
+    let top = RawFrame::binary("x").declared_len(1 << 63).to_bytes();
+    let v = violations(&top);
+    assert_eq!(v[0], (0, ViolationKind::LengthTopBitSet(1 << 63)));
+    assert!(matches!(v[1].1, ViolationKind::FrameTooLarge { .. }));
+}
+
+#[test]
+fn fragmentation_rules() {
+    let cont = RawFrame::continuation("x").to_bytes();
+    assert_eq!(
+        violations(&cont),
+        [(0, ViolationKind::ContinuationWithoutStart)]
+    );
+    let bytes = [
+        RawFrame::text("a").fin(false).to_bytes(),
+        RawFrame::ping("p").to_bytes(),
+        RawFrame::binary("b").to_bytes(),
+    ]
+    .concat();
+    assert_eq!(
+        violations(&bytes),
+        [(
+            6,
+            ViolationKind::DataFrameInFragmentedMessage(OpCode::BINARY)
+        )]
+    );
+}
+
+#[test]
+fn close_payload_rules() {
+    assert_eq!(
+        violations(&RawFrame::new(OpCode::CLOSE, [0x03]).to_bytes()),
+        [(0, ViolationKind::CloseOneBytePayload)]
+    );
+    assert_eq!(
+        violations(&RawFrame::close(CloseCode(999), "").to_bytes()),
+        [(
+            0,
+            ViolationKind::InvalidCloseCode {
+                code: CloseCode(999),
+                class: CloseCodeClass::Invalid
+            }
+        )]
+    );
+    let bad_reason = RawFrame::new(OpCode::CLOSE, *b"\x03\xe8ab\xff").to_bytes();
+    assert_eq!(
+        violations(&bad_reason),
+        [(6, ViolationKind::InvalidUtf8InCloseReason)]
+    );
+    assert_eq!(
+        violations(&RawFrame::close(CloseCode::NORMAL, "bye").to_bytes()),
+        []
+    );
+    assert_eq!(violations(&RawFrame::close_empty().to_bytes()), []);
+}
+
+#[test]
+fn invalid_utf8_in_text_points_at_the_bad_byte_across_frames() {
+    let bytes = [
+        RawFrame::text("ab").fin(false).to_bytes(),
+        RawFrame::continuation(*b"c\xed").fin(false).to_bytes(),
+        RawFrame::continuation(*b"\xa0\x80").to_bytes(),
+    ]
+    .concat();
+    // The surrogate starts at message byte 3, inside the second frame (stream byte 7), and is
+    // detected in the third.
+    assert_eq!(
+        violations(&bytes),
+        [(7, ViolationKind::InvalidUtf8InText { message_offset: 3 })]
+    );
+    // A character cut off by the end of the message is invalid too.
+    let cut = RawFrame::text(*b"x\xe2\x82").to_bytes();
+    assert_eq!(
+        violations(&cut),
+        [(3, ViolationKind::InvalidUtf8InText { message_offset: 1 })]
+    );
+    // Binary payloads are not checked.
+    assert_eq!(violations(&RawFrame::binary(*b"\xff").to_bytes()), []);
+}
+
+#[test]
+fn oversized_frame_is_reported_and_skipped_without_buffering() {
+    let config = DecoderConfig {
+        max_frame_len: 10,
+        ..DecoderConfig::default()
+    };
+    let big = RawFrame::binary(vec![7; 100]).to_bytes();
+    let after = RawFrame::text("ok").to_bytes();
+    let mut d = Decoder::new(config);
+    // Feed the big frame in pieces; the decoder must not hold on to its payload.
+    for chunk in big.chunks(9) {
+        d.feed(chunk);
+        while d.poll().is_some() {}
+        assert!(d.buffered() < 20, "buffered {}", d.buffered());
+    }
+    d.feed(&after);
+    let item = d.poll();
+    assert!(
+        matches!(item, Some(Item::Frame(ref f)) if f.payload() == b"ok" && f.offset == 102),
+        "{item:?}"
+    );
+}
+
+#[test]
+fn finish_reports_truncation_and_unfinished_message() {
+    let mut d = Decoder::new(DecoderConfig::default());
+    d.feed(&RawFrame::text("a").fin(false).to_bytes());
+    d.feed(&RawFrame::continuation("hello").declared_len(10).to_bytes());
+    d.finish();
+    let items: Vec<_> = std::iter::from_fn(|| d.poll()).collect();
+    assert!(matches!(items[0], Item::Frame(_)));
+    assert_eq!(
+        items[1],
+        Item::Violation(Violation {
+            offset: 3,
+            kind: ViolationKind::TruncatedFrame { have: 7, need: 12 }
+        })
+    );
+    assert!(matches!(
+        items[2],
+        Item::Violation(Violation {
+            kind: ViolationKind::UnfinishedMessage(OpCode::TEXT),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn close_codes_map_to_the_rfc_close_code() {
+    assert_eq!(
+        ViolationKind::ReservedOpcode(OpCode::new(3)).close_code(),
+        CloseCode::PROTOCOL_ERROR
+    );
+    assert_eq!(
+        ViolationKind::InvalidUtf8InText { message_offset: 0 }.close_code(),
+        CloseCode::INVALID_PAYLOAD
+    );
+    assert_eq!(
+        ViolationKind::FrameTooLarge {
+            declared: 2,
+            cap: 1
+        }
+        .close_code(),
+        CloseCode::MESSAGE_TOO_BIG
+    );
+}
