@@ -216,16 +216,61 @@ impl ViolationKind {
     }
 }
 
-/// The header of the frame being read.
-#[derive(Debug, Clone, Copy)]
-struct Header {
-    fin: bool,
-    rsv: Rsv,
-    opcode: OpCode,
-    mask: Option<[u8; 4]>,
-    form: LengthForm,
-    len: u64,
-    header_len: usize,
+/// A frame header as read off the wire, before any rule is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// FIN.
+    pub fin: bool,
+    /// The reserved bits.
+    pub rsv: Rsv,
+    /// The opcode.
+    pub opcode: OpCode,
+    /// The masking key, if the MASK bit is set.
+    pub mask: Option<[u8; 4]>,
+    /// The length form used.
+    pub form: LengthForm,
+    /// The declared payload length.
+    pub len: u64,
+    /// The header's size in bytes.
+    pub header_len: usize,
+}
+
+/// Parses the frame header at the start of `bytes`; `None` until all of it is there.
+/// Pure, total, and allocation-free.
+pub fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
+    let [b0, b1, ..] = *bytes else {
+        return None;
+    };
+    let masked = b1 & 0x80 != 0;
+    let (form, ext) = match b1 & 0x7F {
+        126 => (LengthForm::Bits16, 2),
+        127 => (LengthForm::Bits64, 8),
+        _ => (LengthForm::Bits7, 0),
+    };
+    let header_len = 2 + ext + if masked { 4 } else { 0 };
+    let header = bytes.get(..header_len)?;
+    let len = match form {
+        LengthForm::Bits16 => u64::from(u16::from_be_bytes([header[2], header[3]])),
+        LengthForm::Bits64 => {
+            let mut be = [0u8; 8];
+            be.copy_from_slice(&header[2..10]);
+            u64::from_be_bytes(be)
+        }
+        _ => u64::from(b1 & 0x7F),
+    };
+    let mask = masked.then(|| {
+        let k = &header[2 + ext..2 + ext + 4];
+        [k[0], k[1], k[2], k[3]]
+    });
+    Some(FrameHeader {
+        fin: b0 & 0x80 != 0,
+        rsv: Rsv::from_bits(b0 >> 4),
+        opcode: OpCode::new(b0),
+        mask,
+        form,
+        len,
+        header_len,
+    })
 }
 
 /// A fragmented data message in progress.
@@ -344,41 +389,8 @@ impl Decoder {
     }
 
     /// Parses the header at `pos`, if enough bytes are there. Pure: consumes nothing.
-    fn parse_header(&self) -> Option<Header> {
-        let bytes = &self.buf[self.pos..];
-        let [b0, b1, ..] = *bytes else {
-            return None;
-        };
-        let masked = b1 & 0x80 != 0;
-        let (form, ext) = match b1 & 0x7F {
-            126 => (LengthForm::Bits16, 2),
-            127 => (LengthForm::Bits64, 8),
-            _ => (LengthForm::Bits7, 0),
-        };
-        let header_len = 2 + ext + if masked { 4 } else { 0 };
-        let header = bytes.get(..header_len)?;
-        let len = match form {
-            LengthForm::Bits16 => u64::from(u16::from_be_bytes([header[2], header[3]])),
-            LengthForm::Bits64 => {
-                let mut be = [0u8; 8];
-                be.copy_from_slice(&header[2..10]);
-                u64::from_be_bytes(be)
-            }
-            _ => u64::from(b1 & 0x7F),
-        };
-        let mask = masked.then(|| {
-            let k = &header[2 + ext..2 + ext + 4];
-            [k[0], k[1], k[2], k[3]]
-        });
-        Some(Header {
-            fin: b0 & 0x80 != 0,
-            rsv: Rsv::from_bits(b0 >> 4),
-            opcode: OpCode::new(b0),
-            mask,
-            form,
-            len,
-            header_len,
-        })
+    fn parse_header(&self) -> Option<FrameHeader> {
+        parse_header(&self.buf[self.pos..])
     }
 
     /// Decodes one frame if its bytes are all here. Returns whether anything was consumed.
@@ -446,7 +458,7 @@ impl Decoder {
     }
 
     /// The §5 rules that the header alone decides.
-    fn check_header(&self, h: &Header) -> Vec<ViolationKind> {
+    fn check_header(&self, h: &FrameHeader) -> Vec<ViolationKind> {
         let mut faults = Vec::new();
         match (self.config.role, h.mask.is_some()) {
             // RFC 6455 §5.1: "A server MUST NOT mask any frames that it sends to the client.

@@ -1,0 +1,258 @@
+//! The driver loop around a [`ClientSession`]: the quinn `ConnectionDriver` shape.
+
+use std::io;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+use super::connect::Stream;
+use crate::handshake::{Negotiated, Response};
+use crate::proto::{ClientSession, Closure, EventLog, HandshakeFailure, SessionEvent};
+
+/// The size of one read. Reads never grow from a peer-declared length.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// How bytes are put on the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteShape {
+    /// Write at most this many bytes at a time (`None`: each transmit in one write).
+    pub chop: Option<usize>,
+    /// Pause between two chops of the same transmit.
+    pub delay: Duration,
+    /// The longest a single write may block (a peer that stops reading cannot hang us).
+    pub write_timeout: Duration,
+}
+
+impl Default for WriteShape {
+    fn default() -> Self {
+        Self {
+            chop: None,
+            delay: Duration::ZERO,
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The result of one bounded read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// Bytes were read and handed to the session.
+    Data(usize),
+    /// The transport ended.
+    Closed(Closure),
+    /// The deadline passed first.
+    Timeout,
+}
+
+/// Moves bytes between a [`Stream`] and a [`ClientSession`].
+#[derive(Debug)]
+pub struct Driver {
+    stream: Option<Stream>,
+    session: ClientSession,
+    shape: WriteShape,
+    buf: Vec<u8>,
+}
+
+impl Driver {
+    /// A driver for `session` over `stream`.
+    pub fn new(stream: Stream, session: ClientSession, shape: WriteShape) -> Self {
+        Self {
+            stream: Some(stream),
+            session,
+            shape,
+            buf: vec![0; READ_CHUNK],
+        }
+    }
+
+    /// The session.
+    pub fn session(&self) -> &ClientSession {
+        &self.session
+    }
+
+    /// The session, to queue frames.
+    pub fn session_mut(&mut self) -> &mut ClientSession {
+        &mut self.session
+    }
+
+    /// Changes how bytes are written from now on.
+    pub fn set_shape(&mut self, shape: WriteShape) {
+        self.shape = shape;
+    }
+
+    /// Whether the transport is still there.
+    pub fn is_connected(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Consumes the driver, keeping the log.
+    pub fn into_log(self) -> EventLog {
+        self.session.into_log()
+    }
+
+    /// Writes everything the session has queued, chop by chop. On a write failure the
+    /// transport is gone; the closure is recorded and returned.
+    pub async fn flush(&mut self) -> Result<(), Closure> {
+        while let Some(bytes) = self.session.poll_transmit() {
+            let chop = self.shape.chop.unwrap_or(bytes.len()).max(1);
+            let mut chunks = bytes.chunks(chop).peekable();
+            while let Some(chunk) = chunks.next() {
+                self.write_chunk(chunk).await?;
+                if chunks.peek().is_some() && !self.shape.delay.is_zero() {
+                    tokio::time::sleep(self.shape.delay).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_chunk(&mut self, chunk: &[u8]) -> Result<(), Closure> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(Closure::TransportError);
+        };
+        let write = async {
+            stream.write_all(chunk).await?;
+            stream.flush().await
+        };
+        match tokio::time::timeout(self.shape.write_timeout, write).await {
+            Ok(Ok(())) => {
+                self.session.on_sent(Instant::now().into_std(), chunk);
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                let closure = closure_of(&e);
+                self.ended(closure);
+                Err(closure)
+            }
+            Err(_) => {
+                self.session.note(
+                    Instant::now().into_std(),
+                    format!("write blocked for {:?}; aborting", self.shape.write_timeout),
+                );
+                self.abort();
+                Err(Closure::HarnessAbort)
+            }
+        }
+    }
+
+    /// One read, bounded by `deadline`.
+    pub async fn read(&mut self, deadline: Instant) -> ReadOutcome {
+        let Some(stream) = self.stream.as_mut() else {
+            return ReadOutcome::Closed(Closure::TransportError);
+        };
+        let secure = matches!(stream, Stream::Tls(_));
+        match tokio::time::timeout_at(deadline, stream.read(&mut self.buf)).await {
+            Err(_) => ReadOutcome::Timeout,
+            Ok(Ok(0)) => {
+                let closure = Closure::PeerFin {
+                    tls_close_notify: secure.then_some(true),
+                };
+                self.ended(closure);
+                ReadOutcome::Closed(closure)
+            }
+            Ok(Ok(n)) => {
+                let now = Instant::now().into_std();
+                self.session.handle_input(now, &self.buf[..n]);
+                ReadOutcome::Data(n)
+            }
+            Ok(Err(e)) => {
+                let closure = if secure && e.kind() == io::ErrorKind::UnexpectedEof {
+                    Closure::PeerFin {
+                        tls_close_notify: Some(false),
+                    }
+                } else {
+                    closure_of(&e)
+                };
+                self.ended(closure);
+                ReadOutcome::Closed(closure)
+            }
+        }
+    }
+
+    /// The next session event, reading as needed until `deadline`. `None` when the deadline
+    /// passed or the transport is gone and every event was taken.
+    pub async fn next_event(&mut self, deadline: Instant) -> Option<SessionEvent> {
+        loop {
+            if let Some(event) = self.session.poll_event() {
+                return Some(event);
+            }
+            if self.stream.is_none() {
+                return None;
+            }
+            if let Some(t) = self.session.poll_timeout() {
+                let t = Instant::from_std(t);
+                if Instant::now() >= t {
+                    self.session.handle_timeout(Instant::now().into_std());
+                    continue;
+                }
+                if t < deadline {
+                    if self.read(t).await == ReadOutcome::Timeout {
+                        self.session.handle_timeout(Instant::now().into_std());
+                    }
+                    continue;
+                }
+            }
+            if self.read(deadline).await == ReadOutcome::Timeout {
+                return self.session.poll_event();
+            }
+        }
+    }
+
+    /// Sends the request and waits for the handshake to finish, bounded by the session's
+    /// handshake timeout.
+    pub async fn handshake(&mut self) -> Result<(Response, Negotiated), HandshakeFailure> {
+        if let Err(closure) = self.flush().await {
+            return Err(HandshakeFailure::Closed(closure));
+        }
+        let far = Instant::now() + Duration::from_secs(24 * 3600);
+        loop {
+            match self.next_event(far).await {
+                Some(SessionEvent::Open {
+                    response,
+                    negotiated,
+                }) => return Ok((response, negotiated)),
+                Some(SessionEvent::HandshakeFailed(failure)) => {
+                    self.abort();
+                    return Err(failure);
+                }
+                Some(_) => {}
+                None => return Err(HandshakeFailure::Closed(Closure::TransportError)),
+            }
+        }
+    }
+
+    /// Closes our side in order (TCP FIN; TLS close_notify first).
+    pub async fn shutdown(&mut self) {
+        if let Some(stream) = self.stream.as_mut() {
+            let _ = tokio::time::timeout(self.shape.write_timeout, stream.shutdown()).await;
+            self.session
+                .note(Instant::now().into_std(), Closure::HarnessFin.to_string());
+        }
+    }
+
+    /// Aborts the connection with a TCP RST (SO_LINGER 0, then close).
+    pub fn abort(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            let _ = stream.tcp().set_zero_linger();
+            drop(stream);
+            let now = Instant::now().into_std();
+            self.session.handle_closed(now, Closure::HarnessAbort);
+        }
+    }
+
+    fn ended(&mut self, closure: Closure) {
+        if self.stream.take().is_some() {
+            self.session.handle_closed(Instant::now().into_std(), closure);
+        }
+    }
+}
+
+/// Which closure an I/O error means.
+fn closure_of(e: &io::Error) -> Closure {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => Closure::PeerReset,
+        _ => Closure::TransportError,
+    }
+}

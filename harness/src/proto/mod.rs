@@ -1,0 +1,20 @@
+//! The sans-IO client session: opening handshake, frame decoding and the event log.
+//!
+//! A [`ClientSession`] is a pure function of the bytes and instants it is given — the quinn
+//! `Connection` shape. The driver ([`crate::net`]) is the only code that touches sockets or
+//! clocks; it moves bytes and time in and out in this order:
+//!
+//! 1. [`ClientSession::poll_transmit`] for bytes to write; the driver reports each piece it
+//!    actually wrote with [`ClientSession::on_sent`] (so chopped writes are logged as they go);
+//! 2. [`ClientSession::handle_input`] with every read, and [`ClientSession::handle_closed`]
+//!    when the transport ends;
+//! 3. [`ClientSession::handle_timeout`] when [`ClientSession::poll_timeout`] passes;
+//! 4. [`ClientSession::poll_event`] until it returns `None`.
+
+mod event;
+mod session;
+mod trace;
+
+pub use event::{Closure, Direction, Event, EventKind, EventLog, FrameRecord, TRACE_BYTES};
+pub use trace::render_trace;
+pub use session::{ClientSession, HandshakeFailure, SessionConfig, SessionEvent, SessionState};

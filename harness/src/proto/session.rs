@@ -1,0 +1,396 @@
+//! The client session state machine. See the module docs for the call order.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::event::{Closure, Direction, EventKind, EventLog, FrameRecord};
+use crate::handshake::{
+    Negotiated, Offer, Request, Response, ResponseError, ResponseLimits, ResponseProblem,
+    check_response, parse_response,
+};
+use crate::wire::{Decoder, DecoderConfig, Frame, Item, RawFrame, Role, Violation};
+
+/// Settings of a session.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// How long the opening handshake may take, from the session's start (Autobahn: 5 s).
+    pub handshake_timeout: Duration,
+    /// Limits on the response head.
+    pub response_limits: ResponseLimits,
+    /// The decoder's settings (the role is forced to client).
+    pub decoder: DecoderConfig,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            handshake_timeout: Duration::from_secs(5),
+            response_limits: ResponseLimits::default(),
+            decoder: DecoderConfig::default(),
+        }
+    }
+}
+
+/// Where the session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// Waiting for the 101.
+    Handshaking,
+    /// The handshake succeeded; frames flow.
+    Open,
+    /// The handshake failed, or the transport ended.
+    Done,
+}
+
+/// Why the opening handshake did not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeFailure {
+    /// No complete response within the handshake timeout.
+    #[error("no handshake response within {0:?}")]
+    Timeout(Duration),
+    /// The response could not be read.
+    #[error("unreadable handshake response: {0}")]
+    Unreadable(ResponseError),
+    /// The response breaks §4.1 (including a status other than 101).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Rejected(Vec<ResponseProblem>),
+    /// The transport ended before a complete response.
+    #[error("connection closed during the handshake: {0}")]
+    Closed(Closure),
+}
+
+impl HandshakeFailure {
+    /// The status code, when the server answered with something other than 101.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HandshakeFailure::Rejected(problems) => problems.iter().find_map(|p| match p {
+                ResponseProblem::NotSwitchingProtocols { status, .. } => Some(*status),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What the session tells its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The handshake completed.
+    Open {
+        /// The response head.
+        response: Response,
+        /// What was agreed.
+        negotiated: Negotiated,
+    },
+    /// The handshake failed; the session is done.
+    HandshakeFailed(HandshakeFailure),
+    /// A frame from the peer.
+    Frame(Frame),
+    /// A rule the peer broke.
+    Violation(Violation),
+    /// The transport ended.
+    Closed(Closure),
+}
+
+/// A client-side WebSocket session, sans-IO.
+#[derive(Debug)]
+pub struct ClientSession {
+    start: Instant,
+    config: SessionConfig,
+    state: SessionState,
+    offer: Offer,
+    head: Vec<u8>,
+    decoder: Decoder,
+    /// Decodes what we send, for the trace only.
+    sent_decoder: Decoder,
+    /// Bytes of the request still to be written (they are not frames).
+    request_left: usize,
+    transmit: VecDeque<Vec<u8>>,
+    events: VecDeque<SessionEvent>,
+    log: EventLog,
+}
+
+impl ClientSession {
+    /// A session that will send `request`, started at `now`.
+    pub fn new(request: &Request, offer: Offer, config: SessionConfig, now: Instant) -> Self {
+        let mut decoder_config = config.decoder.clone();
+        decoder_config.role = Role::Client;
+        let mut transmit = VecDeque::new();
+        let request = request.to_bytes();
+        let request_left = request.len();
+        transmit.push_back(request);
+        Self {
+            start: now,
+            decoder: Decoder::new(decoder_config),
+            sent_decoder: Decoder::new(DecoderConfig {
+                role: Role::Server,
+                max_frame_len: u64::MAX,
+                validate_utf8: false,
+                ..DecoderConfig::default()
+            }),
+            request_left,
+            config,
+            state: SessionState::Handshaking,
+            offer,
+            head: Vec::new(),
+            transmit,
+            events: VecDeque::new(),
+            log: EventLog::default(),
+        }
+    }
+
+    /// An offer that checks only the accept key of `request`.
+    pub fn offer_for(request: &Request) -> Offer {
+        Offer {
+            accept: request.expected_accept(),
+            ..Offer::default()
+        }
+    }
+
+    /// The state.
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+
+    /// Consumes the session, keeping the log.
+    pub fn into_log(self) -> EventLog {
+        self.log
+    }
+
+    /// Time since the start.
+    pub fn elapsed(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.start)
+    }
+
+    /// Queues a frame to send.
+    pub fn send_frame(&mut self, frame: &RawFrame) {
+        self.transmit.push_back(frame.to_bytes());
+    }
+
+    /// Queues raw bytes to send.
+    pub fn send_raw(&mut self, bytes: Vec<u8>) {
+        self.transmit.push_back(bytes);
+    }
+
+    /// The next bytes to write.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.transmit.pop_front()
+    }
+
+    /// Records bytes the driver wrote at `now`.
+    pub fn on_sent(&mut self, now: Instant, bytes: &[u8]) {
+        let at = self.elapsed(now);
+        self.log.bytes(at, Direction::Sent, bytes);
+        let skip = self.request_left.min(bytes.len());
+        self.request_left -= skip;
+        self.sent_decoder.feed(&bytes[skip..]);
+        while let Some(item) = self.sent_decoder.poll() {
+            if let Item::Frame(frame) = item {
+                self.log.push(
+                    at,
+                    EventKind::Frame {
+                        direction: Direction::Sent,
+                        frame: FrameRecord::of(&frame),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Adds a note to the log.
+    pub fn note(&mut self, now: Instant, text: impl Into<String>) {
+        let at = self.elapsed(now);
+        self.log.push(at, EventKind::Note(text.into()));
+    }
+
+    /// The instant at which [`ClientSession::handle_timeout`] must be called, if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        (self.state == SessionState::Handshaking).then(|| self.start + self.config.handshake_timeout)
+    }
+
+    /// Handles the passing of the deadline from [`ClientSession::poll_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|t| now >= t) {
+            let failure = HandshakeFailure::Timeout(self.config.handshake_timeout);
+            self.note(now, failure.to_string());
+            self.fail(failure);
+        }
+    }
+
+    /// Handles bytes read at `now`.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        let at = self.elapsed(now);
+        self.log.bytes(at, Direction::Received, data);
+        match self.state {
+            SessionState::Handshaking => {
+                self.head.extend_from_slice(data);
+                match parse_response(&self.head, self.config.response_limits) {
+                    Ok(None) => {}
+                    Ok(Some((response, len))) => {
+                        self.log.push(at, EventKind::HandshakeResponse(response.clone()));
+                        match check_response(&response, &self.offer) {
+                            Ok(negotiated) => {
+                                self.state = SessionState::Open;
+                                self.events.push_back(SessionEvent::Open {
+                                    response,
+                                    negotiated,
+                                });
+                                let rest = self.head.split_off(len);
+                                self.head = Vec::new();
+                                self.decode(at, &rest);
+                            }
+                            Err(problems) => self.fail(HandshakeFailure::Rejected(problems)),
+                        }
+                    }
+                    Err(e) => self.fail(HandshakeFailure::Unreadable(e)),
+                }
+            }
+            SessionState::Open => self.decode(at, data),
+            SessionState::Done => {}
+        }
+    }
+
+    /// Handles the end of the transport at `now`.
+    pub fn handle_closed(&mut self, now: Instant, closure: Closure) {
+        let at = self.elapsed(now);
+        match self.state {
+            SessionState::Handshaking => {
+                self.fail(HandshakeFailure::Closed(closure));
+            }
+            SessionState::Open => {
+                self.decoder.finish();
+                self.drain_decoder(at);
+                self.state = SessionState::Done;
+            }
+            SessionState::Done => {}
+        }
+        self.log.push(at, EventKind::Closed(closure));
+        self.events.push_back(SessionEvent::Closed(closure));
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    fn fail(&mut self, failure: HandshakeFailure) {
+        self.state = SessionState::Done;
+        self.events.push_back(SessionEvent::HandshakeFailed(failure));
+    }
+
+    fn decode(&mut self, at: Duration, data: &[u8]) {
+        self.decoder.feed(data);
+        self.drain_decoder(at);
+    }
+
+    fn drain_decoder(&mut self, at: Duration) {
+        while let Some(item) = self.decoder.poll() {
+            match item {
+                Item::Frame(frame) => {
+                    self.log.push(
+                        at,
+                        EventKind::Frame {
+                            direction: Direction::Received,
+                            frame: FrameRecord::of(&frame),
+                        },
+                    );
+                    self.events.push_back(SessionEvent::Frame(frame));
+                }
+                Item::Violation(v) => {
+                    self.log.push(at, EventKind::Violation(v.clone()));
+                    self.events.push_back(SessionEvent::Violation(v));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handshake::accept_key;
+    use crate::wire::OpCode;
+
+    fn response_for(request: &Request) -> Vec<u8> {
+        let key = request.header("Sec-WebSocket-Key").expect("key");
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            accept_key(key)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn handshake_then_frames_in_the_same_read_on_a_simulated_clock() {
+        let t0 = Instant::now();
+        let request = Request::new("localhost:1", "/");
+        let mut s = ClientSession::new(&request, ClientSession::offer_for(&request), SessionConfig::default(), t0);
+        let sent = s.poll_transmit().expect("request");
+        assert_eq!(sent, request.to_bytes());
+        s.on_sent(t0, &sent);
+        let mut input = response_for(&request);
+        input.extend(RawFrame::text("hi").to_bytes());
+        // Split the input anywhere: the session must not care.
+        let (a, b) = input.split_at(17);
+        s.handle_input(t0 + Duration::from_millis(1), a);
+        assert_eq!(s.poll_event(), None);
+        s.handle_input(t0 + Duration::from_millis(2), b);
+        assert!(matches!(s.poll_event(), Some(SessionEvent::Open { .. })));
+        match s.poll_event() {
+            Some(SessionEvent::Frame(f)) => assert_eq!((f.opcode(), f.payload()), (OpCode::TEXT, &b"hi"[..])),
+            other => panic!("expected a frame, got {other:?}"),
+        }
+        s.handle_closed(t0 + Duration::from_millis(3), Closure::PeerFin { tls_close_notify: None });
+        assert_eq!(s.poll_event(), Some(SessionEvent::Closed(Closure::PeerFin { tls_close_notify: None })));
+        assert_eq!(s.state(), SessionState::Done);
+        assert_eq!(s.log().events()[0].at, Duration::ZERO);
+    }
+
+    #[test]
+    fn handshake_timeout_fires_only_after_the_deadline() {
+        let t0 = Instant::now();
+        let request = Request::new("h", "/");
+        let mut s = ClientSession::new(&request, ClientSession::offer_for(&request), SessionConfig::default(), t0);
+        let deadline = s.poll_timeout().expect("deadline");
+        assert_eq!(deadline, t0 + Duration::from_secs(5));
+        s.handle_timeout(t0 + Duration::from_secs(4));
+        assert_eq!(s.poll_event(), None);
+        s.handle_timeout(deadline);
+        assert!(matches!(s.poll_event(), Some(SessionEvent::HandshakeFailed(HandshakeFailure::Timeout(_)))));
+        assert_eq!(s.poll_timeout(), None);
+    }
+
+    #[test]
+    fn non_101_reports_the_status() {
+        let t0 = Instant::now();
+        let request = Request::new("h", "/");
+        let mut s = ClientSession::new(&request, ClientSession::offer_for(&request), SessionConfig::default(), t0);
+        s.handle_input(t0, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        match s.poll_event() {
+            Some(SessionEvent::HandshakeFailed(f)) => assert_eq!(f.status(), Some(404)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_flood_of_header_bytes_is_bounded() {
+        let t0 = Instant::now();
+        let request = Request::new("h", "/");
+        let mut s = ClientSession::new(&request, ClientSession::offer_for(&request), SessionConfig::default(), t0);
+        s.handle_input(t0, b"HTTP/1.1 101 OK\r\n");
+        let chunk = [b'a'; 4096];
+        for _ in 0..8 {
+            s.handle_input(t0, &chunk);
+        }
+        assert!(matches!(
+            s.poll_event(),
+            Some(SessionEvent::HandshakeFailed(HandshakeFailure::Unreadable(ResponseError::TooLarge { .. })))
+        ));
+        assert_eq!(s.state(), SessionState::Done);
+    }
+}
