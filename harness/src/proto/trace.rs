@@ -86,7 +86,7 @@ fn describe(frame: &FrameRecord) -> String {
             }
             Err(_) => None,
         };
-        match text {
+        match text.filter(|t| !t.chars().any(char::is_control)) {
             Some(text) => {
                 let _ = write!(s, " {text:?}{more}");
             }
