@@ -1,0 +1,133 @@
+//! Test support: real servers nobody here wrote, installed and started on 127.0.0.1.
+//!
+//! `RealServer::start` runs tools/test-servers/install.sh (pinned Python websockets and Node
+//! ws, into the ignored .deps/ folder), starts the server on a free port, waits a bounded time
+//! for its "LISTENING <port>" line, and kills it when dropped. If pip or npm is missing, the
+//! test fails with the installer's message; it never passes silently.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a server may take to print its port.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("harness/ has a parent")
+        .to_path_buf()
+}
+
+/// The real servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Python `websockets` (tools/test-servers/requirements.txt).
+    PythonWebsockets,
+    /// Node `ws` (tools/test-servers/package.json).
+    NodeWs,
+}
+
+/// A running real server; killed on drop.
+pub struct RealServer {
+    child: Child,
+    pub port: u16,
+    pub kind: Kind,
+}
+
+impl RealServer {
+    pub fn start(kind: Kind) -> Self {
+        install();
+        let root = repo_root();
+        let servers = root.join("tools/test-servers");
+        let deps = root.join(".deps");
+        let mut command = match kind {
+            Kind::PythonWebsockets => {
+                let mut c = Command::new("python3");
+                c.arg(servers.join("echo_websockets.py"))
+                    .env("PYTHONPATH", deps.join("python"));
+                c
+            }
+            Kind::NodeWs => {
+                let mut c = Command::new("node");
+                c.arg(servers.join("echo_ws.js"))
+                    .env("WS_NODE_MODULES", deps.join("node/node_modules"));
+                c
+            }
+        };
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the {kind:?} test server: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the {kind:?} test server did not print its port within {START_TIMEOUT:?}");
+            }
+        };
+        let port = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("the {kind:?} test server printed {line:?}, not \"LISTENING <port>\"")
+            });
+        RealServer { child, port, kind }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for RealServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the installer once per test process (it is idempotent and locked across processes).
+fn install() {
+    static ONCE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let result = ONCE.get_or_init(|| {
+        let script = repo_root().join("tools/test-servers/install.sh");
+        let output = Command::new("bash")
+            .arg(&script)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "installing the real test servers failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+        }
+    });
+    if let Err(message) = result {
+        panic!("{message}");
+    }
+}
+
+/// The `wsconform` binary built for this test run.
+pub fn wsconform() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wsconform"))
+}

@@ -1,0 +1,23 @@
+// Echo server on Node `ws` (pinned in package.json), for the wsconform tests.
+//
+// Usage: node echo_ws.js [PORT]   (0 or nothing: a free port)
+//
+// Prints "LISTENING <port>" on stdout once it accepts connections, then echoes every message
+// (text as text, binary as binary) until it is killed. Settings follow ws's own Autobahn
+// server (test/autobahn-server.js): no compression until the permessage-deflate cases land.
+'use strict';
+
+const path = require('path');
+const { WebSocketServer } = require(path.join(process.env.WS_NODE_MODULES || 'node_modules', 'ws'));
+
+const port = Number(process.argv[2] || 0);
+const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+
+wss.on('listening', () => {
+  process.stdout.write(`LISTENING ${wss.address().port}\n`);
+});
+
+wss.on('connection', (ws) => {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  ws.on('error', () => {});
+});
