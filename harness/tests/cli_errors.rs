@@ -1,0 +1,265 @@
+//! Bad input gets one clear line on stderr and a distinct exit code; never a panic or a
+//! backtrace. One test per kind of bad input, each against a real (if tiny) peer.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use support::wsconform;
+
+/// Runs wsconform with `args`; returns the exit code and stderr, after checking stderr is a
+/// single line with no panic or backtrace in it.
+fn run_err(args: &[&str]) -> (i32, String) {
+    let output = wsconform().args(args).output().expect("run wsconform");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "stderr is not one line: {stderr:?}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(stderr.starts_with("wsconform: error: "), "{stderr}");
+    (output.status.code().expect("exit code"), stderr)
+}
+
+#[test]
+fn unparseable_url_exits_2() {
+    let (code, stderr) = run_err(&["run", "not a url"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("invalid URL \"not a url\""), "{stderr}");
+}
+
+#[test]
+fn unsupported_scheme_exits_2() {
+    let (code, stderr) = run_err(&["run", "http://127.0.0.1:9/"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unsupported scheme \"http\""), "{stderr}");
+}
+
+#[test]
+fn unresolvable_host_exits_3() {
+    // .invalid is reserved never to resolve (RFC 2606).
+    let (code, stderr) = run_err(&["run", "ws://no-such-host.invalid/", "--connect-timeout", "10"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("cannot resolve host \"no-such-host.invalid\""), "{stderr}");
+}
+
+#[test]
+fn refused_port_exits_3() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let url = format!("ws://127.0.0.1:{port}/");
+    let (code, stderr) = run_err(&["run", &url]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains(&format!("connection refused by 127.0.0.1:{port}")), "{stderr}");
+}
+
+/// A one-connection HTTP server that answers the request with `response`.
+fn answer_once(response: &'static [u8]) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(response);
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    port
+}
+
+#[test]
+fn non_101_answer_exits_5_and_shows_the_status() {
+    let port = answer_once(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    let (code, stderr) = run_err(&["run", &format!("ws://127.0.0.1:{port}/")]);
+    assert_eq!(code, 5);
+    assert!(stderr.contains("server answered 403 Forbidden, not 101 Switching Protocols"), "{stderr}");
+}
+
+#[test]
+fn invalid_101_exits_5_and_names_the_problem() {
+    let port = answer_once(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n",
+    );
+    let (code, stderr) = run_err(&["run", &format!("ws://127.0.0.1:{port}/")]);
+    assert_eq!(code, 5);
+    assert!(stderr.contains("Sec-WebSocket-Accept is [\"bm90IHRoZSByaWdodCBrZXk=\"]"), "{stderr}");
+}
+
+#[test]
+fn handshake_timeout_exits_6() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        // Accept, read, and say nothing until the client gives up (bounded).
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+    });
+    let (code, stderr) = run_err(&["run", &format!("ws://127.0.0.1:{port}/"), "--handshake-timeout", "0.3"]);
+    assert_eq!(code, 6);
+    assert!(stderr.contains("no handshake response within 300ms"), "{stderr}");
+}
+
+#[test]
+fn pattern_matching_no_case_exits_2() {
+    let (code, stderr) = run_err(&["cases", "42.*"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no case matches pattern \"42.*\""), "{stderr}");
+}
+
+#[test]
+fn bad_flag_value_exits_2() {
+    let output = wsconform().args(["run", "--chop", "0"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--chop"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+// --- TLS: a real rustls server with a self-signed certificate, echoing over tungstenite. ---
+
+struct TlsServer {
+    port: u16,
+    ca_pem: tempfile_path::TempPath,
+    _runtime: tokio::runtime::Runtime,
+}
+
+mod tempfile_path {
+    use std::path::{Path, PathBuf};
+
+    /// A file removed on drop.
+    pub struct TempPath(pub PathBuf);
+
+    impl TempPath {
+        pub fn new(name: &str, contents: &str) -> Self {
+            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("wsconform-{}-{n}-{name}", std::process::id()));
+            std::fs::write(&path, contents).expect("write temp file");
+            TempPath(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+fn start_tls_echo() -> TlsServer {
+    // A test CA, and a certificate for "localhost" signed by it, as a real deployment has.
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "wsconform test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
+        .expect("ca");
+    let leaf_key = rcgen::KeyPair::generate().expect("key");
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("leaf params")
+        .signed_by(&leaf_key, &ca)
+        .expect("leaf");
+    let ca_pem = tempfile_path::TempPath::new("ca.pem", &ca.pem());
+    let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).expect("key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    runtime.spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { break };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    wsconform::echo::serve_connection(tls).await;
+                }
+            });
+        }
+    });
+    TlsServer {
+        port,
+        ca_pem,
+        _runtime: runtime,
+    }
+}
+
+#[test]
+fn tls_with_an_unknown_ca_exits_4() {
+    let server = start_tls_echo();
+    let (code, stderr) = run_err(&["run", &format!("wss://localhost:{}/", server.port)]);
+    assert_eq!(code, 4);
+    assert!(stderr.contains("TLS handshake with localhost:"), "{stderr}");
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
+}
+
+#[test]
+fn tls_to_a_plain_server_exits_4() {
+    let port = answer_once(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    let (code, stderr) = run_err(&["run", &format!("wss://127.0.0.1:{port}/"), "--insecure"]);
+    assert_eq!(code, 4);
+    assert!(stderr.contains("TLS handshake with 127.0.0.1:"), "{stderr}");
+}
+
+#[test]
+fn missing_ca_file_exits_4_with_its_path() {
+    let (code, stderr) = run_err(&["run", "wss://localhost:1/", "--ca", "/nonexistent/ca.pem"]);
+    assert_eq!(code, 4);
+    assert!(stderr.contains("cannot use CA file /nonexistent/ca.pem"), "{stderr}");
+}
+
+#[test]
+fn tls_succeeds_with_the_ca_with_sni_and_with_insecure() {
+    let server = start_tls_echo();
+    let ca = server.ca_pem.path().to_str().expect("utf-8 path").to_owned();
+    let localhost = format!("wss://localhost:{}/", server.port);
+    let by_ip = format!("wss://127.0.0.1:{}/", server.port);
+    for args in [
+        vec!["run", "--no-trace", localhost.as_str(), "--ca", ca.as_str()],
+        // By IP, verified against the name in the certificate via SNI.
+        vec!["run", "--no-trace", by_ip.as_str(), "--ca", ca.as_str(), "--sni", "localhost"],
+        vec!["run", "--no-trace", by_ip.as_str(), "--insecure"],
+    ] {
+        let output = wsconform().args(&args).output().expect("run");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("passed: 4/4"), "{stdout}");
+    }
+    // By IP without SNI, the certificate (for "localhost") does not match: a TLS failure.
+    let (code, stderr) = run_err(&["run", &by_ip, "--ca", &ca]);
+    assert_eq!(code, 4, "{stderr}");
+}
