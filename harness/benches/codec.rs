@@ -14,7 +14,9 @@ use criterion::{
     criterion_main, measurement::WallTime,
 };
 use tungstenite::protocol::frame::FrameSocket;
-use wsconform::wire::{Decoder, DecoderConfig, Item, RawFrame, Utf8Status, Utf8Validator, apply_mask};
+use wsconform::wire::{
+    Decoder, DecoderConfig, Item, RawFrame, Utf8Status, Utf8Validator, apply_mask,
+};
 
 /// The driver reads the socket into a 64 KiB buffer; both decoders get the bytes in pieces of
 /// this size.
@@ -45,7 +47,9 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, len: usize) {
 
 /// Deterministic, not all-equal payload bytes.
 fn payload(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8).collect()
+    (0..len)
+        .map(|i| (i.wrapping_mul(31) ^ (i >> 8)) as u8)
+        .collect()
 }
 
 /// A `Read` that hands out at most `chunk` bytes per call, like a socket read into the
@@ -112,9 +116,11 @@ fn bench_decode(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("wsconform", label), &bytes, |b, bytes| {
             b.iter(|| decode_wsconform(black_box(bytes)))
         });
-        group.bench_with_input(BenchmarkId::new("tungstenite", label), &bytes, |b, bytes| {
-            b.iter(|| decode_tungstenite(black_box(bytes)))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("tungstenite", label),
+            &bytes,
+            |b, bytes| b.iter(|| decode_tungstenite(black_box(bytes))),
+        );
     }
     group.finish();
 }

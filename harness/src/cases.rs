@@ -102,7 +102,8 @@ mod tests {
         let err = parse_case_file("x.toml", "[[case]]\nid = \"1\"\ntitle = \"t\"\nrfc = 5\n")
             .expect_err("rfc must be a string");
         assert_eq!((err.file.as_str(), err.line), ("x.toml", 4), "{err}");
-        let err = parse_case_file("y.toml", "[[case]]\nid = \"1\"\nbogus = true\n").expect_err("unknown key");
+        let err = parse_case_file("y.toml", "[[case]]\nid = \"1\"\nbogus = true\n")
+            .expect_err("unknown key");
         assert_eq!(err.line, 3, "{err}");
     }
 

@@ -9,7 +9,7 @@
 
 use std::io::Cursor;
 
-use crate::handshake::{ResponseError, ResponseLimits, check_response, parse_response, Offer};
+use crate::handshake::{Offer, ResponseError, ResponseLimits, check_response, parse_response};
 use crate::wire::{
     Decoder, DecoderConfig, Item, LengthForm, OpCode, RawFrame, Role, Rsv, Utf8Status,
     Utf8Validator, parse_header,
@@ -31,14 +31,20 @@ pub fn decode_chunks(data: &[u8], cuts: &[u16], config: DecoderConfig) -> (Vec<I
     let mut rest = data;
     let mut cuts = cuts.iter();
     while !rest.is_empty() {
-        let n = cuts.next().map_or(rest.len(), |c| usize::from(*c).max(1)).min(rest.len());
+        let n = cuts
+            .next()
+            .map_or(rest.len(), |c| usize::from(*c).max(1))
+            .min(rest.len());
         decoder.feed(&rest[..n]);
         rest = &rest[n..];
         while let Some(item) = decoder.poll() {
             items.push(item);
         }
     }
-    assert!(decoder.consumed() <= data.len() as u64, "consumed more than given");
+    assert!(
+        decoder.consumed() <= data.len() as u64,
+        "consumed more than given"
+    );
     decoder.finish();
     while let Some(item) = decoder.poll() {
         items.push(item);
@@ -88,7 +94,10 @@ pub fn frame_roundtrip(frames: &[FrameSpec]) {
         raw.encode(&mut bytes);
     }
     for role in [Role::Client, Role::Server] {
-        let config = DecoderConfig { role, ..DecoderConfig::default() };
+        let config = DecoderConfig {
+            role,
+            ..DecoderConfig::default()
+        };
         let (items, consumed) = decode_chunks(&bytes, &[], config);
         assert_eq!(consumed, bytes.len() as u64);
         let decoded: Vec<_> = items
@@ -152,15 +161,23 @@ pub fn frame_differential(data: &[u8]) {
         (None, Ok(None)) => {}
         // Looseness 2: tungstenite errors on reserved opcodes; we decode them.
         (Some(ours), Err(_)) => {
-            assert!(OpCode::new(ours.opcode).is_reserved(), "tungstenite rejected a header we accept: {ours:?}");
+            assert!(
+                OpCode::new(ours.opcode).is_reserved(),
+                "tungstenite rejected a header we accept: {ours:?}"
+            );
         }
         (None, Err(_)) => {
             // tungstenite rejected a partial header: it only does so for reserved opcodes
             // once the length bytes are there; we wait for the whole header.
             let opcode = data.first().map(|b| b & 0x0F).unwrap_or(0);
-            assert!(OpCode::new(opcode).is_reserved(), "tungstenite rejected a partial header");
+            assert!(
+                OpCode::new(opcode).is_reserved(),
+                "tungstenite rejected a partial header"
+            );
         }
-        (Some(ours), Ok(None)) => panic!("tungstenite wants more bytes for a header we decoded: {ours:?}"),
+        (Some(ours), Ok(None)) => {
+            panic!("tungstenite wants more bytes for a header we decoded: {ours:?}")
+        }
         (None, Ok(Some(h))) => panic!("tungstenite decoded a header we consider incomplete: {h:?}"),
     }
 }
@@ -184,14 +201,19 @@ fn our_header(data: &[u8]) -> Option<HeaderView> {
 pub fn utf8_stream(data: &[u8], cuts: &[u16]) {
     let expected = match std::str::from_utf8(data) {
         Ok(_) => Utf8Status::Valid,
-        Err(e) => Utf8Status::Invalid { offset: e.valid_up_to() },
+        Err(e) => Utf8Status::Invalid {
+            offset: e.valid_up_to(),
+        },
     };
     let mut validator = Utf8Validator::new();
     let mut rest = data;
     let mut fed = 0usize;
     let mut cuts = cuts.iter();
     while !rest.is_empty() {
-        let n = cuts.next().map_or(rest.len(), |c| usize::from(*c).max(1)).min(rest.len());
+        let n = cuts
+            .next()
+            .map_or(rest.len(), |c| usize::from(*c).max(1))
+            .min(rest.len());
         let status = validator.feed(&rest[..n]);
         fed += n;
         rest = &rest[n..];
@@ -200,14 +222,22 @@ pub fn utf8_stream(data: &[u8], cuts: &[u16]) {
         match (status, prefix_verdict) {
             (Utf8Status::Valid, Ok(_)) => {}
             (Utf8Status::Incomplete { offset }, Err(e)) => {
-                assert!(e.error_len().is_none(), "said incomplete where std says invalid");
+                assert!(
+                    e.error_len().is_none(),
+                    "said incomplete where std says invalid"
+                );
                 assert_eq!(offset, e.valid_up_to());
             }
             (Utf8Status::Invalid { offset }, Err(e)) => {
-                assert!(e.error_len().is_some(), "said invalid where std says incomplete");
+                assert!(
+                    e.error_len().is_some(),
+                    "said invalid where std says incomplete"
+                );
                 assert_eq!(offset, e.valid_up_to());
             }
-            (status, verdict) => panic!("streaming {status:?} vs std {verdict:?} after {fed} bytes"),
+            (status, verdict) => {
+                panic!("streaming {status:?} vs std {verdict:?} after {fed} bytes")
+            }
         }
     }
     assert_eq!(validator.finish(), expected);
@@ -221,11 +251,23 @@ pub fn handshake_response(data: &[u8], max_bytes: u16, max_headers: u8) {
     };
     match parse_response(data, limits) {
         Ok(Some((response, len))) => {
-            assert!(len <= data.len() && len <= limits.max_bytes, "consumed past the limit");
+            assert!(
+                len <= data.len() && len <= limits.max_bytes,
+                "consumed past the limit"
+            );
             assert!(response.headers.len() <= limits.max_headers);
-            let _ = check_response(&response, &Offer { accept: Some("x".into()), ..Offer::default() });
+            let _ = check_response(
+                &response,
+                &Offer {
+                    accept: Some("x".into()),
+                    ..Offer::default()
+                },
+            );
         }
-        Ok(None) => assert!(data.len() < limits.max_bytes, "incomplete past the size limit"),
+        Ok(None) => assert!(
+            data.len() < limits.max_bytes,
+            "incomplete past the size limit"
+        ),
         Err(ResponseError::TooLarge { limit }) => assert_eq!(limit, limits.max_bytes),
         Err(ResponseError::TooManyHeaders { limit }) => assert_eq!(limit, limits.max_headers),
         Err(ResponseError::Malformed(_)) => {}

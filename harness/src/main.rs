@@ -72,7 +72,9 @@ enum Command {
     ))]
     Run(RunArgs),
     /// List the cases, one per line: id, then title.
-    #[command(after_help = "Examples:\n  wsconform cases\n  wsconform cases '0.1.*'\n  wsconform cases '0.1.1,0.1.4'")]
+    #[command(
+        after_help = "Examples:\n  wsconform cases\n  wsconform cases '0.1.*'\n  wsconform cases '0.1.1,0.1.4'"
+    )]
     Cases {
         /// Comma-separated case ids; `*` matches any run of characters (Autobahn's rules).
         pattern: Option<String>,
@@ -119,7 +121,9 @@ struct RunArgs {
 
 /// Parses a non-negative number of seconds.
 fn seconds(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} is not a valid duration"))
 }
 
@@ -179,7 +183,10 @@ fn list_cases(pattern: Option<&str>) -> Result<u8, Failure> {
             let patterns: Vec<&str> = pattern.split(',').map(str::trim).collect();
             for p in &patterns {
                 if !all.iter().any(|c| cases::matches(p, &c.id)) {
-                    return Err(fail(EXIT_USAGE, anyhow::anyhow!("no case matches pattern {p:?}")));
+                    return Err(fail(
+                        EXIT_USAGE,
+                        anyhow::anyhow!("no case matches pattern {p:?}"),
+                    ));
                 }
             }
             all.iter()

@@ -127,11 +127,15 @@ impl SmokeReport {
 pub async fn run(target: &Target, opts: &SmokeOptions) -> Result<SmokeReport, SmokeError> {
     let cases = crate::cases::builtin().unwrap_or_default();
     let case = |id: &str| {
-        cases.iter().find(|c| c.id == id).cloned().unwrap_or_else(|| CaseInfo {
-            id: id.into(),
-            title: String::new(),
-            rfc: "rfc6455".into(),
-        })
+        cases
+            .iter()
+            .find(|c| c.id == id)
+            .cloned()
+            .unwrap_or_else(|| CaseInfo {
+                id: id.into(),
+                title: String::new(),
+                rfc: "rfc6455".into(),
+            })
     };
     let stream = connect(target, &opts.tls, opts.connect_timeout).await?;
     let request = Request::new(&target.host_header(), &target.resource);
@@ -218,11 +222,16 @@ impl Exchange {
         if let Err(closure) = self.driver.flush().await {
             return (false, format!("could not send: {closure}"));
         }
-        let kind = if opcode == OpCode::TEXT { "text" } else { "binary" };
+        let kind = if opcode == OpCode::TEXT {
+            "text"
+        } else {
+            "binary"
+        };
         match self.next_message(Instant::now() + wait).await {
-            Awaited::Message(op, data) if op == opcode && data == payload => {
-                (true, format!("{} {kind} bytes echoed unchanged", data.len()))
-            }
+            Awaited::Message(op, data) if op == opcode && data == payload => (
+                true,
+                format!("{} {kind} bytes echoed unchanged", data.len()),
+            ),
             Awaited::Message(op, data) => (
                 false,
                 format!(
@@ -232,7 +241,10 @@ impl Exchange {
                     if op == opcode { " that differ" } else { "" }
                 ),
             ),
-            Awaited::Close(p) => (false, format!("expected an echo; server closed: {}", close_text(&p))),
+            Awaited::Close(p) => (
+                false,
+                format!("expected an echo; server closed: {}", close_text(&p)),
+            ),
             Awaited::Closed(c) => (false, format!("expected an echo; {c}")),
             Awaited::Timeout => (false, format!("no echo within {wait:?}")),
         }
@@ -254,21 +266,38 @@ impl Exchange {
                 Awaited::Closed(c) => return (false, format!("no close frame in reply; {c}")),
                 Awaited::Timeout => {
                     self.driver.abort();
-                    return (false, format!("no close frame within {wait:?}; harness aborted TCP"));
+                    return (
+                        false,
+                        format!("no close frame within {wait:?}; harness aborted TCP"),
+                    );
                 }
             }
         };
         let code = match parse_close_payload(&reply) {
             Ok(p) => p.code,
-            Err(_) => return (false, format!("invalid close reply: {}", close_text(&reply))),
+            Err(_) => {
+                return (
+                    false,
+                    format!("invalid close reply: {}", close_text(&reply)),
+                );
+            }
         };
         let code_ok = matches!(code, None | Some(CloseCode::NORMAL));
         match self.wait_closed(Instant::now() + wait).await {
             Some(closure @ Closure::PeerFin { .. }) => (
                 code_ok,
-                format!("server answered close {}, then {closure}", close_text(&reply)),
+                format!(
+                    "server answered close {}, then {closure}",
+                    close_text(&reply)
+                ),
             ),
-            Some(closure) => (false, format!("server answered close {}, then {closure}", close_text(&reply))),
+            Some(closure) => (
+                false,
+                format!(
+                    "server answered close {}, then {closure}",
+                    close_text(&reply)
+                ),
+            ),
             None => {
                 self.driver.abort();
                 (
@@ -312,7 +341,8 @@ impl Exchange {
                         }
                         _ => {}
                     }
-                    if fin && matches!(opcode, OpCode::TEXT | OpCode::BINARY | OpCode::CONTINUATION) {
+                    if fin && matches!(opcode, OpCode::TEXT | OpCode::BINARY | OpCode::CONTINUATION)
+                    {
                         if let Some((op, data)) = message.take() {
                             return Awaited::Message(op, data);
                         }

@@ -16,8 +16,15 @@ use support::wsconform;
 fn run_err(args: &[&str]) -> (i32, String) {
     let output = wsconform().args(args).output().expect("run wsconform");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(stderr.trim_end().lines().count(), 1, "stderr is not one line: {stderr:?}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "stderr is not one line: {stderr:?}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
     assert!(stderr.starts_with("wsconform: error: "), "{stderr}");
     (output.status.code().expect("exit code"), stderr)
 }
@@ -39,9 +46,17 @@ fn unsupported_scheme_exits_2() {
 #[test]
 fn unresolvable_host_exits_3() {
     // .invalid is reserved never to resolve (RFC 2606).
-    let (code, stderr) = run_err(&["run", "ws://no-such-host.invalid/", "--connect-timeout", "10"]);
+    let (code, stderr) = run_err(&[
+        "run",
+        "ws://no-such-host.invalid/",
+        "--connect-timeout",
+        "10",
+    ]);
     assert_eq!(code, 3);
-    assert!(stderr.contains("cannot resolve host \"no-such-host.invalid\""), "{stderr}");
+    assert!(
+        stderr.contains("cannot resolve host \"no-such-host.invalid\""),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -53,7 +68,10 @@ fn refused_port_exits_3() {
     let url = format!("ws://127.0.0.1:{port}/");
     let (code, stderr) = run_err(&["run", &url]);
     assert_eq!(code, 3);
-    assert!(stderr.contains(&format!("connection refused by 127.0.0.1:{port}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("connection refused by 127.0.0.1:{port}")),
+        "{stderr}"
+    );
 }
 
 /// A one-connection HTTP server that answers the request with `response`.
@@ -77,7 +95,10 @@ fn non_101_answer_exits_5_and_shows_the_status() {
     let port = answer_once(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
     let (code, stderr) = run_err(&["run", &format!("ws://127.0.0.1:{port}/")]);
     assert_eq!(code, 5);
-    assert!(stderr.contains("server answered 403 Forbidden, not 101 Switching Protocols"), "{stderr}");
+    assert!(
+        stderr.contains("server answered 403 Forbidden, not 101 Switching Protocols"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -87,7 +108,10 @@ fn invalid_101_exits_5_and_names_the_problem() {
     );
     let (code, stderr) = run_err(&["run", &format!("ws://127.0.0.1:{port}/")]);
     assert_eq!(code, 5);
-    assert!(stderr.contains("Sec-WebSocket-Accept is [\"bm90IHRoZSByaWdodCBrZXk=\"]"), "{stderr}");
+    assert!(
+        stderr.contains("Sec-WebSocket-Accept is [\"bm90IHRoZSByaWdodCBrZXk=\"]"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -106,21 +130,35 @@ fn handshake_timeout_exits_6() {
             }
         }
     });
-    let (code, stderr) = run_err(&["run", &format!("ws://127.0.0.1:{port}/"), "--handshake-timeout", "0.3"]);
+    let (code, stderr) = run_err(&[
+        "run",
+        &format!("ws://127.0.0.1:{port}/"),
+        "--handshake-timeout",
+        "0.3",
+    ]);
     assert_eq!(code, 6);
-    assert!(stderr.contains("no handshake response within 300ms"), "{stderr}");
+    assert!(
+        stderr.contains("no handshake response within 300ms"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn pattern_matching_no_case_exits_2() {
     let (code, stderr) = run_err(&["cases", "42.*"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("no case matches pattern \"42.*\""), "{stderr}");
+    assert!(
+        stderr.contains("no case matches pattern \"42.*\""),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn bad_flag_value_exits_2() {
-    let output = wsconform().args(["run", "--chop", "0"]).output().expect("run");
+    let output = wsconform()
+        .args(["run", "--chop", "0"])
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--chop"), "{stderr}");
@@ -145,7 +183,8 @@ mod tempfile_path {
         pub fn new(name: &str, contents: &str) -> Self {
             static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("wsconform-{}-{n}-{name}", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("wsconform-{}-{n}-{name}", std::process::id()));
             std::fs::write(&path, contents).expect("write temp file");
             TempPath(path)
         }
@@ -169,8 +208,9 @@ fn start_tls_echo() -> TlsServer {
     ca_params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "wsconform test CA");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
-        .expect("ca");
+    let ca =
+        rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
+            .expect("ca");
     let leaf_key = rcgen::KeyPair::generate().expect("key");
     let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
         .expect("leaf params")
@@ -197,7 +237,9 @@ fn start_tls_echo() -> TlsServer {
     let port = listener.local_addr().expect("addr").port();
     runtime.spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { break };
+            let Ok((tcp, _)) = listener.accept().await else {
+                break;
+            };
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 if let Ok(tls) = acceptor.accept(tcp).await {
@@ -234,19 +276,35 @@ fn tls_to_a_plain_server_exits_4() {
 fn missing_ca_file_exits_4_with_its_path() {
     let (code, stderr) = run_err(&["run", "wss://localhost:1/", "--ca", "/nonexistent/ca.pem"]);
     assert_eq!(code, 4);
-    assert!(stderr.contains("cannot use CA file /nonexistent/ca.pem"), "{stderr}");
+    assert!(
+        stderr.contains("cannot use CA file /nonexistent/ca.pem"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn tls_succeeds_with_the_ca_with_sni_and_with_insecure() {
     let server = start_tls_echo();
-    let ca = server.ca_pem.path().to_str().expect("utf-8 path").to_owned();
+    let ca = server
+        .ca_pem
+        .path()
+        .to_str()
+        .expect("utf-8 path")
+        .to_owned();
     let localhost = format!("wss://localhost:{}/", server.port);
     let by_ip = format!("wss://127.0.0.1:{}/", server.port);
     for args in [
         vec!["run", "--no-trace", localhost.as_str(), "--ca", ca.as_str()],
         // By IP, verified against the name in the certificate via SNI.
-        vec!["run", "--no-trace", by_ip.as_str(), "--ca", ca.as_str(), "--sni", "localhost"],
+        vec![
+            "run",
+            "--no-trace",
+            by_ip.as_str(),
+            "--ca",
+            ca.as_str(),
+            "--sni",
+            "localhost",
+        ],
         vec!["run", "--no-trace", by_ip.as_str(), "--insecure"],
     ] {
         let output = wsconform().args(&args).output().expect("run");

@@ -15,7 +15,14 @@ fn frame_spec() -> impl Strategy<Value = FrameSpec> {
         8 => vec(any::<u8>(), 0..200),
         1 => vec(any::<u8>(), 60_000..70_000),
     ];
-    (any::<bool>(), 0u8..8, 0u8..16, proptest::option::of(any::<[u8; 4]>()), 0u8..4, payload)
+    (
+        any::<bool>(),
+        0u8..8,
+        0u8..16,
+        proptest::option::of(any::<[u8; 4]>()),
+        0u8..4,
+        payload,
+    )
         .prop_map(|(fin, rsv, opcode, mask, form, payload)| FrameSpec {
             fin,
             rsv,
@@ -27,7 +34,13 @@ fn frame_spec() -> impl Strategy<Value = FrameSpec> {
 }
 
 fn decoder_config() -> impl Strategy<Value = DecoderConfig> {
-    (any::<bool>(), prop_oneof![Just(64u64 << 20), 0u64..300], any::<bool>(), 0u8..8, any::<bool>())
+    (
+        any::<bool>(),
+        prop_oneof![Just(64u64 << 20), 0u64..300],
+        any::<bool>(),
+        0u8..8,
+        any::<bool>(),
+    )
         .prop_map(|(server, cap, deflate, rsv, utf8)| DecoderConfig {
             role: if server { Role::Server } else { Role::Client },
             max_frame_len: cap,

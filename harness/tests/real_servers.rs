@@ -16,12 +16,23 @@ async fn smoke_passes(url: &str) {
     assert_eq!(report.response.status, 101);
     assert_eq!(report.steps.len(), 4);
     for step in &report.steps {
-        assert!(step.passed, "{url}: step {} failed: {}", step.case.id, step.detail);
+        assert!(
+            step.passed,
+            "{url}: step {} failed: {}",
+            step.case.id, step.detail
+        );
     }
-    assert!(report.violations.is_empty(), "{url}: {:?}", report.violations);
+    assert!(
+        report.violations.is_empty(),
+        "{url}: {:?}",
+        report.violations
+    );
     assert!(report.passed());
     let rendered = report.render();
-    assert!(rendered.contains("<< handshake     HTTP/1.1 101"), "{rendered}");
+    assert!(
+        rendered.contains("<< handshake     HTTP/1.1 101"),
+        "{rendered}"
+    );
     assert!(rendered.contains("passed: 4/4 steps"), "{rendered}");
 }
 
@@ -56,9 +67,21 @@ async fn chopped_one_byte_writes_still_echo() {
         .log
         .events()
         .iter()
-        .filter(|e| matches!(e.kind, wsconform::proto::EventKind::Bytes { direction: wsconform::proto::Direction::Sent, len: 1, .. }))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                wsconform::proto::EventKind::Bytes {
+                    direction: wsconform::proto::Direction::Sent,
+                    len: 1,
+                    ..
+                }
+            )
+        })
         .count();
-    assert!(sent_byte_events > 1000, "only {sent_byte_events} one-byte writes");
+    assert!(
+        sent_byte_events > 1000,
+        "only {sent_byte_events} one-byte writes"
+    );
 }
 
 #[test]
@@ -70,18 +93,34 @@ fn cli_runs_the_smoke_exchange_against_each_real_server() {
             .output()
             .expect("run wsconform");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert_eq!(output.status.code(), Some(0), "{kind:?}: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-        assert!(stdout.contains("passed: 4/4 steps passed, 0 violation(s)"), "{stdout}");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{kind:?}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("passed: 4/4 steps passed, 0 violation(s)"),
+            "{stdout}"
+        );
         assert!(stdout.contains("<< frame     CLOSE"), "{stdout}");
     }
 }
 
 #[test]
 fn cli_without_url_tests_the_embedded_target() {
-    let output = wsconform().args(["run", "--no-trace"]).output().expect("run wsconform");
+    let output = wsconform()
+        .args(["run", "--no-trace"])
+        .output()
+        .expect("run wsconform");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.starts_with("no URL given: testing the embedded tokio-tungstenite echo server at ws://127.0.0.1:"), "{stdout}");
+    assert!(
+        stdout.starts_with(
+            "no URL given: testing the embedded tokio-tungstenite echo server at ws://127.0.0.1:"
+        ),
+        "{stdout}"
+    );
     assert!(!stdout.contains("wire trace"), "{stdout}");
     assert!(stdout.contains("passed: 4/4"), "{stdout}");
 }

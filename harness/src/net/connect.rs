@@ -137,10 +137,11 @@ pub async fn connect(
         return Err(last.unwrap_or_else(timed_out));
     };
     // Frames must leave as they are written, chop by chop.
-    tcp.set_nodelay(true).map_err(|e| ConnectError::Unreachable {
-        addr: authority.clone(),
-        reason: e.to_string(),
-    })?;
+    tcp.set_nodelay(true)
+        .map_err(|e| ConnectError::Unreachable {
+            addr: authority.clone(),
+            reason: e.to_string(),
+        })?;
     let Some((config, name)) = tls_config else {
         return Ok(Stream::Plain(tcp));
     };

@@ -179,6 +179,11 @@ impl Driver {
             if self.stream.is_none() {
                 return None;
             }
+            // A peer that never stops sending must not keep us past the deadline: a read that
+            // always has data ready would otherwise never let the timer fire.
+            if Instant::now() >= deadline {
+                return None;
+            }
             if let Some(t) = self.session.poll_timeout() {
                 let t = Instant::from_std(t);
                 if Instant::now() >= t {
@@ -242,7 +247,8 @@ impl Driver {
 
     fn ended(&mut self, closure: Closure) {
         if self.stream.take().is_some() {
-            self.session.handle_closed(Instant::now().into_std(), closure);
+            self.session
+                .handle_closed(Instant::now().into_std(), closure);
         }
     }
 }

@@ -73,7 +73,9 @@ impl Target {
         if host.is_empty() {
             return Err(TargetError::NoHost(url.to_owned()));
         }
-        let port = parsed.port_or_known_default().unwrap_or(if secure { 443 } else { 80 });
+        let port = parsed
+            .port_or_known_default()
+            .unwrap_or(if secure { 443 } else { 80 });
         let mut resource = parsed.path().to_owned();
         if resource.is_empty() {
             resource.push('/');
@@ -127,7 +129,10 @@ mod tests {
         assert_eq!((t.secure, t.port, t.resource.as_str()), (false, 9001, "/"));
         assert_eq!(t.host_header(), "127.0.0.1:9001");
         let t = Target::parse("wss://Example.com/chat?room=1").expect("valid");
-        assert_eq!((t.secure, t.port, t.host.as_str()), (true, 443, "example.com"));
+        assert_eq!(
+            (t.secure, t.port, t.host.as_str()),
+            (true, 443, "example.com")
+        );
         assert_eq!(t.resource, "/chat?room=1");
         assert_eq!(t.host_header(), "example.com");
         let t = Target::parse("ws://[::1]:8080/x").expect("valid");
@@ -137,9 +142,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_urls() {
-        assert!(matches!(Target::parse("not a url"), Err(TargetError::Invalid { .. })));
-        assert!(matches!(Target::parse("http://x/"), Err(TargetError::Scheme { .. })));
-        assert!(matches!(Target::parse("ws://x/#frag"), Err(TargetError::Fragment(_))));
+        assert!(matches!(
+            Target::parse("not a url"),
+            Err(TargetError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Target::parse("http://x/"),
+            Err(TargetError::Scheme { .. })
+        ));
+        assert!(matches!(
+            Target::parse("ws://x/#frag"),
+            Err(TargetError::Fragment(_))
+        ));
         assert!(matches!(Target::parse("ws:///path"), Err(_)));
     }
 }

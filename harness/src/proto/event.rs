@@ -128,20 +128,40 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// The most events a log keeps. A peer that floods small frames would otherwise grow the log
+/// without bound; past the cap, bytes and frames are only counted. Closures and notes are
+/// always kept, so the end of a session is never lost.
+pub const MAX_EVENTS: usize = 20_000;
+
 /// The log of one session, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventLog {
     events: Vec<Event>,
+    dropped: usize,
 }
 
 impl EventLog {
-    /// Appends an event.
+    /// Appends an event (see [`MAX_EVENTS`]).
     pub fn push(&mut self, at: Duration, kind: EventKind) {
-        self.events.push(Event { at, kind });
+        let always = matches!(kind, EventKind::Closed(_) | EventKind::Note(_));
+        if self.events.len() < MAX_EVENTS || always {
+            self.events.push(Event { at, kind });
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// Events left out because the log was full.
+    pub fn dropped(&self) -> usize {
+        self.dropped
     }
 
     /// Records bytes, keeping the head.
     pub fn bytes(&mut self, at: Duration, direction: Direction, bytes: &[u8]) {
+        if self.events.len() >= MAX_EVENTS {
+            self.dropped += 1;
+            return;
+        }
         let head = bytes[..bytes.len().min(TRACE_BYTES)].to_vec();
         self.push(
             at,

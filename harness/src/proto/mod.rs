@@ -15,6 +15,8 @@ mod event;
 mod session;
 mod trace;
 
-pub use event::{Closure, Direction, Event, EventKind, EventLog, FrameRecord, TRACE_BYTES};
-pub use trace::render_trace;
+pub use event::{
+    Closure, Direction, Event, EventKind, EventLog, FrameRecord, MAX_EVENTS, TRACE_BYTES,
+};
 pub use session::{ClientSession, HandshakeFailure, SessionConfig, SessionEvent, SessionState};
+pub use trace::render_trace;

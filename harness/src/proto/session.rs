@@ -210,7 +210,8 @@ impl ClientSession {
 
     /// The instant at which [`ClientSession::handle_timeout`] must be called, if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        (self.state == SessionState::Handshaking).then(|| self.start + self.config.handshake_timeout)
+        (self.state == SessionState::Handshaking)
+            .then(|| self.start + self.config.handshake_timeout)
     }
 
     /// Handles the passing of the deadline from [`ClientSession::poll_timeout`].
@@ -232,7 +233,8 @@ impl ClientSession {
                 match parse_response(&self.head, self.config.response_limits) {
                     Ok(None) => {}
                     Ok(Some((response, len))) => {
-                        self.log.push(at, EventKind::HandshakeResponse(response.clone()));
+                        self.log
+                            .push(at, EventKind::HandshakeResponse(response.clone()));
                         match check_response(&response, &self.offer) {
                             Ok(negotiated) => {
                                 self.state = SessionState::Open;
@@ -280,7 +282,8 @@ impl ClientSession {
 
     fn fail(&mut self, failure: HandshakeFailure) {
         self.state = SessionState::Done;
-        self.events.push_back(SessionEvent::HandshakeFailed(failure));
+        self.events
+            .push_back(SessionEvent::HandshakeFailed(failure));
     }
 
     fn decode(&mut self, at: Duration, data: &[u8]) {
@@ -329,7 +332,12 @@ mod tests {
     fn handshake_then_frames_in_the_same_read_on_a_simulated_clock() {
         let t0 = Instant::now();
         let request = Request::new("localhost:1", "/");
-        let mut s = ClientSession::new(&request, ClientSession::offer_for(&request), SessionConfig::default(), t0);
+        let mut s = ClientSession::new(
+            &request,
+            ClientSession::offer_for(&request),
+            SessionConfig::default(),
+            t0,
+        );
         let sent = s.poll_transmit().expect("request");
         assert_eq!(sent, request.to_bytes());
         s.on_sent(t0, &sent);
@@ -342,11 +350,23 @@ mod tests {
         s.handle_input(t0 + Duration::from_millis(2), b);
         assert!(matches!(s.poll_event(), Some(SessionEvent::Open { .. })));
         match s.poll_event() {
-            Some(SessionEvent::Frame(f)) => assert_eq!((f.opcode(), f.payload()), (OpCode::TEXT, &b"hi"[..])),
+            Some(SessionEvent::Frame(f)) => {
+                assert_eq!((f.opcode(), f.payload()), (OpCode::TEXT, &b"hi"[..]))
+            }
             other => panic!("expected a frame, got {other:?}"),
         }
-        s.handle_closed(t0 + Duration::from_millis(3), Closure::PeerFin { tls_close_notify: None });
-        assert_eq!(s.poll_event(), Some(SessionEvent::Closed(Closure::PeerFin { tls_close_notify: None })));
+        s.handle_closed(
+            t0 + Duration::from_millis(3),
+            Closure::PeerFin {
+                tls_close_notify: None,
+            },
+        );
+        assert_eq!(
+            s.poll_event(),
+            Some(SessionEvent::Closed(Closure::PeerFin {
+                tls_close_notify: None
+            }))
+        );
         assert_eq!(s.state(), SessionState::Done);
         assert_eq!(s.log().events()[0].at, Duration::ZERO);
     }
@@ -355,13 +375,21 @@ mod tests {
     fn handshake_timeout_fires_only_after_the_deadline() {
         let t0 = Instant::now();
         let request = Request::new("h", "/");
-        let mut s = ClientSession::new(&request, ClientSession::offer_for(&request), SessionConfig::default(), t0);
+        let mut s = ClientSession::new(
+            &request,
+            ClientSession::offer_for(&request),
+            SessionConfig::default(),
+            t0,
+        );
         let deadline = s.poll_timeout().expect("deadline");
         assert_eq!(deadline, t0 + Duration::from_secs(5));
         s.handle_timeout(t0 + Duration::from_secs(4));
         assert_eq!(s.poll_event(), None);
         s.handle_timeout(deadline);
-        assert!(matches!(s.poll_event(), Some(SessionEvent::HandshakeFailed(HandshakeFailure::Timeout(_)))));
+        assert!(matches!(
+            s.poll_event(),
+            Some(SessionEvent::HandshakeFailed(HandshakeFailure::Timeout(_)))
+        ));
         assert_eq!(s.poll_timeout(), None);
     }
 
@@ -369,7 +397,12 @@ mod tests {
     fn non_101_reports_the_status() {
         let t0 = Instant::now();
         let request = Request::new("h", "/");
-        let mut s = ClientSession::new(&request, ClientSession::offer_for(&request), SessionConfig::default(), t0);
+        let mut s = ClientSession::new(
+            &request,
+            ClientSession::offer_for(&request),
+            SessionConfig::default(),
+            t0,
+        );
         s.handle_input(t0, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
         match s.poll_event() {
             Some(SessionEvent::HandshakeFailed(f)) => assert_eq!(f.status(), Some(404)),
@@ -381,7 +414,12 @@ mod tests {
     fn a_flood_of_header_bytes_is_bounded() {
         let t0 = Instant::now();
         let request = Request::new("h", "/");
-        let mut s = ClientSession::new(&request, ClientSession::offer_for(&request), SessionConfig::default(), t0);
+        let mut s = ClientSession::new(
+            &request,
+            ClientSession::offer_for(&request),
+            SessionConfig::default(),
+            t0,
+        );
         s.handle_input(t0, b"HTTP/1.1 101 OK\r\n");
         let chunk = [b'a'; 4096];
         for _ in 0..8 {
@@ -389,7 +427,9 @@ mod tests {
         }
         assert!(matches!(
             s.poll_event(),
-            Some(SessionEvent::HandshakeFailed(HandshakeFailure::Unreadable(ResponseError::TooLarge { .. })))
+            Some(SessionEvent::HandshakeFailed(HandshakeFailure::Unreadable(
+                ResponseError::TooLarge { .. }
+            )))
         ));
         assert_eq!(s.state(), SessionState::Done);
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::event::{Direction, EventKind, EventLog, FrameRecord};
+use super::event::{Direction, EventKind, EventLog, FrameRecord, MAX_EVENTS};
 use crate::wire::{LengthForm, OpCode};
 
 /// How many bytes of a payload or a read a trace line shows.
@@ -21,7 +21,10 @@ pub fn render_trace(log: &EventLog, indent: &str) -> String {
                 len,
             } => format!("{} {len:>6} bytes  {}", arrow(*direction), hex(head)),
             EventKind::HandshakeResponse(r) => {
-                format!("<< handshake     HTTP/1.{} {} {}", r.minor_version, r.status, r.reason)
+                format!(
+                    "<< handshake     HTTP/1.{} {} {}",
+                    r.minor_version, r.status, r.reason
+                )
             }
             EventKind::Frame { direction, frame } => {
                 format!("{} frame     {}", arrow(*direction), describe(frame))
@@ -31,6 +34,13 @@ pub fn render_trace(log: &EventLog, indent: &str) -> String {
             EventKind::Note(n) => format!("-- note      {n}"),
         };
         let _ = writeln!(out, "{indent}+{ms:>9.3} ms  {line}");
+    }
+    if log.dropped() > 0 {
+        let _ = writeln!(
+            out,
+            "{indent}({} more events not kept: the log holds {MAX_EVENTS})",
+            log.dropped()
+        );
     }
     out
 }
@@ -44,7 +54,11 @@ fn arrow(direction: Direction) -> &'static str {
 
 /// The first bytes in hex, then an ellipsis if there is more.
 fn hex(bytes: &[u8]) -> String {
-    let mut s: Vec<String> = bytes.iter().take(SHOWN).map(|b| format!("{b:02x}")).collect();
+    let mut s: Vec<String> = bytes
+        .iter()
+        .take(SHOWN)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if bytes.len() > SHOWN {
         s.push("…".into());
     }

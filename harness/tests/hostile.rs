@@ -1,0 +1,236 @@
+//! The harness survives hostile servers: every wait is bounded, nothing is allocated from a
+//! length the peer declared, and the exchange still ends with a verdict. Each test scripts a
+//! tiny server that completes a real handshake and then misbehaves in one way.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wsconform::handshake::accept_key;
+use wsconform::net::Target;
+use wsconform::smoke::{self, SmokeOptions};
+use wsconform::wire::{RawFrame, ViolationKind};
+
+/// Reads the request head and answers a valid 101.
+async fn accept_handshake(tcp: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tcp.read(&mut buf).await.expect("read request");
+        assert!(n > 0 && head.len() < 16 * 1024, "bad request");
+        head.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .expect("key header");
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(key.as_bytes())
+    );
+    tcp.write_all(response.as_bytes()).await.expect("write 101");
+}
+
+/// Starts a one-connection server running `behave` after the handshake.
+async fn hostile<F, Fut>(behave: F) -> String
+where
+    F: FnOnce(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.expect("accept");
+        accept_handshake(&mut tcp).await;
+        // Bounded: the server gives up after 10 s whatever happens.
+        let _ = tokio::time::timeout(Duration::from_secs(10), behave(tcp)).await;
+    });
+    url
+}
+
+fn quick() -> SmokeOptions {
+    SmokeOptions {
+        echo_timeout: Duration::from_millis(300),
+        close_timeout: Duration::from_millis(300),
+        ..SmokeOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn masked_echo_is_reported_as_a_violation() {
+    let url = hostile(|mut tcp| async move {
+        let mut buf = vec![0u8; 4096];
+        // Answer every read with a masked text frame: servers must not mask.
+        while let Ok(n) = tcp.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            let frame = RawFrame::text("masked!").masked([1, 2, 3, 4]).to_bytes();
+            if tcp.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
+        .await
+        .expect("runs");
+    assert!(!report.passed());
+    assert!(
+        report
+            .violations
+            .iter()
+            .any(|v| v.kind == ViolationKind::MaskedFrameFromServer),
+        "{:?}",
+        report.violations
+    );
+}
+
+#[tokio::test]
+async fn a_huge_declared_length_and_a_flood_end_in_bounded_time() {
+    let url = hostile(|mut tcp| async move {
+        // Declare 2^63-1 bytes, then stream garbage as fast as the client takes it.
+        let header = RawFrame::binary(Vec::new())
+            .declared_len(u64::MAX >> 1)
+            .to_bytes();
+        let _ = tcp.write_all(&header).await;
+        let junk = vec![0x55u8; 64 * 1024];
+        while tcp.write_all(&junk).await.is_ok() {}
+    })
+    .await;
+    let started = Instant::now();
+    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
+        .await
+        .expect("runs");
+    // Three waits of 300 ms, plus slack: the flood cannot keep the exchange alive.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!report.passed());
+    assert!(
+        report
+            .violations
+            .iter()
+            .any(|v| matches!(v.kind, ViolationKind::FrameTooLarge { declared, .. } if declared == u64::MAX >> 1)),
+        "{:?}",
+        report.violations
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_never_closes_is_aborted_after_the_close_timeout() {
+    let url = hostile(|mut tcp| async move {
+        // Echo nothing, answer nothing, keep the connection open.
+        let mut buf = vec![0u8; 4096];
+        while let Ok(n) = tcp.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    let started = Instant::now();
+    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
+        .await
+        .expect("runs");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    let close = report.steps.last().expect("close step");
+    assert!(!close.passed);
+    assert!(
+        close
+            .detail
+            .contains("no close frame within 300ms; harness aborted TCP"),
+        "{}",
+        close.detail
+    );
+    assert!(
+        report.steps[1].detail.contains("no echo within 300ms"),
+        "{}",
+        report.steps[1].detail
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_resets_is_told_apart_from_one_that_closes() {
+    let url = hostile(|tcp| async move {
+        let mut tcp = tcp;
+        let mut buf = [0u8; 64];
+        let _ = tcp.read(&mut buf).await;
+        // Abort with RST: SO_LINGER 0, then close.
+        let _ = tcp.set_zero_linger();
+        drop(tcp);
+    })
+    .await;
+    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
+        .await
+        .expect("runs");
+    let text_step = &report.steps[1];
+    assert!(
+        text_step.detail.contains("peer reset TCP (RST)"),
+        "{}",
+        text_step.detail
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_frames_cannot_hold_a_wait_past_its_deadline() {
+    let url = hostile(|mut tcp| async move {
+        // Unsolicited pongs are legal and ignored; send them without pause.
+        let pongs: Vec<u8> = (0..4096)
+            .flat_map(|_| RawFrame::pong("x").to_bytes())
+            .collect();
+        while tcp.write_all(&pongs).await.is_ok() {}
+    })
+    .await;
+    let started = Instant::now();
+    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
+        .await
+        .expect("runs");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        report.steps[1].detail.contains("no echo within 300ms"),
+        "{}",
+        report.steps[1].detail
+    );
+}
+
+#[tokio::test]
+async fn the_event_log_stays_bounded_under_a_flood() {
+    let url = hostile(|mut tcp| async move {
+        let pongs: Vec<u8> = (0..4096)
+            .flat_map(|_| RawFrame::pong("x").to_bytes())
+            .collect();
+        while tcp.write_all(&pongs).await.is_ok() {}
+    })
+    .await;
+    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
+        .await
+        .expect("runs");
+    let log = &report.log;
+    assert!(
+        log.events().len() <= wsconform::proto::MAX_EVENTS + 16,
+        "{}",
+        log.events().len()
+    );
+    assert!(
+        log.dropped() > 0,
+        "the flood should have overflowed the log"
+    );
+    // The end of the session is still there.
+    assert!(
+        log.events()
+            .iter()
+            .any(|e| matches!(e.kind, wsconform::proto::EventKind::Closed(_)))
+    );
+}
