@@ -341,11 +341,11 @@ impl Exchange {
                         }
                         _ => {}
                     }
-                    if fin && matches!(opcode, OpCode::TEXT | OpCode::BINARY | OpCode::CONTINUATION)
+                    if fin
+                        && matches!(opcode, OpCode::TEXT | OpCode::BINARY | OpCode::CONTINUATION)
+                        && let Some((op, data)) = message.take()
                     {
-                        if let Some((op, data)) = message.take() {
-                            return Awaited::Message(op, data);
-                        }
+                        return Awaited::Message(op, data);
                     }
                 }
             }

@@ -176,9 +176,7 @@ impl Driver {
             if let Some(event) = self.session.poll_event() {
                 return Some(event);
             }
-            if self.stream.is_none() {
-                return None;
-            }
+            self.stream.as_ref()?;
             // A peer that never stops sending must not keep us past the deadline: a read that
             // always has data ready would otherwise never let the timer fire.
             if Instant::now() >= deadline {

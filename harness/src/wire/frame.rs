@@ -70,6 +70,13 @@ impl fmt::Debug for Rsv {
     }
 }
 
+impl std::ops::BitOr for Rsv {
+    type Output = Rsv;
+    fn bitor(self, rhs: Rsv) -> Rsv {
+        Rsv(self.0 | rhs.0)
+    }
+}
+
 /// How the payload length is written in the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum LengthForm {
@@ -366,12 +373,5 @@ mod tests {
         assert_eq!(LengthForm::Minimal.resolve(125), LengthForm::Bits7);
         assert_eq!(LengthForm::Minimal.resolve(126), LengthForm::Bits16);
         assert_eq!(LengthForm::Minimal.resolve(65_536), LengthForm::Bits64);
-    }
-}
-
-impl std::ops::BitOr for Rsv {
-    type Output = Rsv;
-    fn bitor(self, rhs: Rsv) -> Rsv {
-        Rsv(self.0 | rhs.0)
     }
 }
