@@ -154,6 +154,7 @@ mod tests {
             Target::parse("ws://x/#frag"),
             Err(TargetError::Fragment(_))
         ));
-        assert!(Target::parse("ws:///path").is_err());
+        assert!(Target::parse("ws://").is_err());
+        assert!(Target::parse("ws://:80/").is_err());
     }
 }

@@ -285,6 +285,18 @@ struct Message {
     pending_char_at: u64,
 }
 
+/// Frames at least this large stream their payload into its own buffer as it arrives.
+const STREAM_THRESHOLD: u64 = 64 * 1024;
+
+/// A large frame whose header is read and whose payload is still arriving.
+#[derive(Debug, Clone)]
+struct Partial {
+    header: FrameHeader,
+    start: u64,
+    /// Masked payload bytes received so far; grows only as bytes arrive.
+    payload: Vec<u8>,
+}
+
 /// The incremental decoder. See the module docs.
 #[derive(Debug, Clone)]
 pub struct Decoder {
@@ -296,6 +308,9 @@ pub struct Decoder {
     offset: u64,
     /// Payload bytes still to skip after an oversized frame.
     skip: u64,
+    /// A large frame whose payload is arriving: bytes go straight into its payload buffer,
+    /// copied once, instead of through `buf`.
+    partial: Option<Partial>,
     message: Option<Message>,
     utf8: Utf8Validator,
     items: VecDeque<Item>,
@@ -310,6 +325,7 @@ impl Decoder {
             pos: 0,
             offset: 0,
             skip: 0,
+            partial: None,
             message: None,
             utf8: Utf8Validator::new(),
             items: VecDeque::new(),
@@ -344,6 +360,18 @@ impl Decoder {
             self.offset += n;
             data = &data[n as usize..];
         }
+        if let Some(partial) = self.partial.as_mut() {
+            let need = (partial.header.len - partial.payload.len() as u64) as usize;
+            let n = need.min(data.len());
+            partial.payload.extend_from_slice(&data[..n]);
+            self.offset += n as u64;
+            data = &data[n..];
+            if n == need
+                && let Some(p) = self.partial.take()
+            {
+                self.complete_frame(p.header, p.start, p.payload);
+            }
+        }
         if self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
@@ -366,6 +394,12 @@ impl Decoder {
     /// message. Call once after the peer closed the connection, then drain with `poll`.
     pub fn finish(&mut self) {
         while self.decode_next() {}
+        if let Some(p) = self.partial.take() {
+            let header_len = p.header.header_len as u64;
+            let have = header_len + p.payload.len() as u64;
+            let need = header_len + p.header.len;
+            self.push(p.start, ViolationKind::TruncatedFrame { have, need });
+        }
         let rest = self.buffered() as u64;
         if self.skip > 0 || rest > 0 {
             let (have, need) = match self.parse_header() {
@@ -395,14 +429,16 @@ impl Decoder {
 
     /// Decodes one frame if its bytes are all here. Returns whether anything was consumed.
     fn decode_next(&mut self) -> bool {
+        if self.partial.is_some() {
+            return false;
+        }
         let Some(h) = self.parse_header() else {
             return false;
         };
         let start = self.offset;
-        // The checks that need the header only come first, in header order.
-        let header_faults = self.check_header(&h);
         if h.len > self.config.max_frame_len {
-            for kind in header_faults {
+            // The checks that need the header only, in header order, then the cap.
+            for kind in self.check_header(&h) {
                 self.push(start, kind);
             }
             self.push(
@@ -423,17 +459,36 @@ impl Decoder {
         // `len <= max_frame_len`, and it fits in what is buffered: no allocation follows the
         // declared length, only the bytes that actually arrived.
         let total = h.header_len as u64 + h.len;
+        let payload_start = self.pos + h.header_len;
         if ((self.buf.len() - self.pos) as u64) < total {
+            if h.len >= STREAM_THRESHOLD {
+                // Take the header and the payload bytes buffered so far; the rest of the
+                // payload is appended in `feed` as it arrives.
+                let payload = self.buf[payload_start..].to_vec();
+                self.offset += (self.buf.len() - self.pos) as u64;
+                self.pos = self.buf.len();
+                self.partial = Some(Partial {
+                    header: h,
+                    start,
+                    payload,
+                });
+            }
             return false;
         }
-        let payload_start = self.pos + h.header_len;
-        let mut payload = self.buf[payload_start..payload_start + h.len as usize].to_vec();
+        let payload = self.buf[payload_start..payload_start + h.len as usize].to_vec();
+        self.pos += total as usize;
+        self.offset += total;
+        self.complete_frame(h, start, payload);
+        true
+    }
+
+    /// Unmasks a complete frame's payload, checks the message rules, and queues the frame
+    /// and its violations.
+    fn complete_frame(&mut self, h: FrameHeader, start: u64, mut payload: Vec<u8>) {
         if let Some(key) = h.mask {
             apply_mask(&mut payload, key);
         }
-        self.pos += total as usize;
-        self.offset += total;
-
+        let header_faults = self.check_header(&h);
         let payload_offset = start + h.header_len as u64;
         let frame = Frame {
             offset: start,
@@ -454,7 +509,6 @@ impl Decoder {
         for (offset, kind) in faults {
             self.push(offset, kind);
         }
-        true
     }
 
     /// The §5 rules that the header alone decides.

@@ -318,3 +318,54 @@ fn close_codes_map_to_the_rfc_close_code() {
         CloseCode::MESSAGE_TOO_BIG
     );
 }
+
+#[test]
+fn large_frames_stream_their_payload_and_decode_the_same_in_any_chunking() {
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let bytes = [
+        RawFrame::binary(payload.clone())
+            .masked([9, 8, 7, 6])
+            .to_bytes(),
+        RawFrame::text("after").masked([1, 1, 1, 1]).to_bytes(),
+    ]
+    .concat();
+    let config = DecoderConfig {
+        role: Role::Server,
+        ..DecoderConfig::default()
+    };
+    let whole = decode_all(&bytes, config.clone());
+    for chunk in [1000, 4096, 65_536, 99_999] {
+        let mut d = Decoder::new(config.clone());
+        let mut items = Vec::new();
+        for piece in bytes.chunks(chunk) {
+            d.feed(piece);
+            // The large payload does not pile up in the read buffer.
+            assert!(
+                d.buffered() <= chunk,
+                "buffered {} with chunk {chunk}",
+                d.buffered()
+            );
+            items.extend(std::iter::from_fn(|| d.poll()));
+        }
+        assert_eq!(items, whole, "chunk {chunk}");
+    }
+    match &whole[0] {
+        Item::Frame(f) => assert_eq!(f.payload(), payload.as_slice()),
+        other => panic!("{other:?}"),
+    }
+    // Cut short: the truncation is reported with what came and what was promised.
+    let mut d = Decoder::new(config);
+    d.feed(&bytes[..100_000]);
+    d.finish();
+    let items: Vec<_> = std::iter::from_fn(|| d.poll()).collect();
+    assert_eq!(
+        items,
+        [Item::Violation(Violation {
+            offset: 0,
+            kind: ViolationKind::TruncatedFrame {
+                have: 100_000,
+                need: 14 + 200_000
+            }
+        })]
+    );
+}
