@@ -91,7 +91,8 @@ impl fmt::Debug for Frame {
 pub enum Item {
     /// A complete frame.
     Frame(Frame),
-    /// A violation of RFC 6455 (or of a local limit), reported after the frame it concerns.
+    /// A violation of RFC 6455 (or of a local limit), reported just before the frame it
+    /// concerns (see [`Violation::frame`]).
     Violation(Violation),
 }
 
@@ -101,6 +102,9 @@ pub struct Violation {
     /// Stream offset of the offending byte: the frame's first byte for header faults, the
     /// first invalid byte for UTF-8 faults.
     pub offset: u64,
+    /// Stream offset of the frame the violation concerns; the decoder reports a frame's
+    /// violations just before the frame itself. `None` for the end of the stream.
+    pub frame: Option<u64>,
     /// What was wrong.
     pub kind: ViolationKind,
 }
@@ -398,7 +402,7 @@ impl Decoder {
             let header_len = p.header.header_len as u64;
             let have = header_len + p.payload.len() as u64;
             let need = header_len + p.header.len;
-            self.push(p.start, ViolationKind::TruncatedFrame { have, need });
+            self.push(p.start, None, ViolationKind::TruncatedFrame { have, need });
         }
         let rest = self.buffered() as u64;
         if self.skip > 0 || rest > 0 {
@@ -407,19 +411,27 @@ impl Decoder {
                 None if self.skip > 0 => (0, self.skip),
                 None => (rest, rest + 1),
             };
-            self.push(self.offset, ViolationKind::TruncatedFrame { have, need });
+            self.push(
+                self.offset,
+                None,
+                ViolationKind::TruncatedFrame { have, need },
+            );
         }
         if let Some(message) = self.message.take() {
             self.push(
                 self.offset + rest,
+                None,
                 ViolationKind::UnfinishedMessage(message.opcode),
             );
         }
     }
 
-    fn push(&mut self, offset: u64, kind: ViolationKind) {
-        self.items
-            .push_back(Item::Violation(Violation { offset, kind }));
+    fn push(&mut self, offset: u64, frame: Option<u64>, kind: ViolationKind) {
+        self.items.push_back(Item::Violation(Violation {
+            offset,
+            frame,
+            kind,
+        }));
     }
 
     /// Parses the header at `pos`, if enough bytes are there. Pure: consumes nothing.
@@ -439,10 +451,11 @@ impl Decoder {
         if h.len > self.config.max_frame_len {
             // The checks that need the header only, in header order, then the cap.
             for kind in self.check_header(&h) {
-                self.push(start, kind);
+                self.push(start, Some(start), kind);
             }
             self.push(
                 start,
+                Some(start),
                 ViolationKind::FrameTooLarge {
                     declared: h.len,
                     cap: self.config.max_frame_len,
@@ -505,10 +518,10 @@ impl Decoder {
         let mut faults: Vec<(u64, ViolationKind)> =
             header_faults.into_iter().map(|k| (start, k)).collect();
         self.check_message(&frame, payload_offset, &mut faults);
-        self.items.push_back(Item::Frame(frame));
         for (offset, kind) in faults {
-            self.push(offset, kind);
+            self.push(offset, Some(start), kind);
         }
+        self.items.push_back(Item::Frame(frame));
     }
 
     /// The §5 rules that the header alone decides.

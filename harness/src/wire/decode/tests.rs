@@ -69,6 +69,7 @@ fn unmasked_frame_from_client() {
     let items = decode_all(&bytes, config);
     assert!(items.contains(&Item::Violation(Violation {
         offset: 0,
+        frame: Some(0),
         kind: ViolationKind::UnmaskedFrameFromClient
     })));
 }
@@ -287,6 +288,7 @@ fn finish_reports_truncation_and_unfinished_message() {
         items[1],
         Item::Violation(Violation {
             offset: 3,
+            frame: None,
             kind: ViolationKind::TruncatedFrame { have: 7, need: 12 }
         })
     );
@@ -362,6 +364,7 @@ fn large_frames_stream_their_payload_and_decode_the_same_in_any_chunking() {
         items,
         [Item::Violation(Violation {
             offset: 0,
+            frame: None,
             kind: ViolationKind::TruncatedFrame {
                 have: 100_000,
                 need: 14 + 200_000
