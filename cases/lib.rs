@@ -18,11 +18,45 @@ pub struct CaseFile {
     pub source: &'static str,
 }
 
-/// Every built-in case file, in the order the runner takes them.
-pub const BUILTIN: &[CaseFile] = &[CaseFile {
-    name: "smoke.toml",
-    source: include_str!("smoke.toml"),
-}];
+/// Every built-in case file, one per section of Autobahn's core suite.
+pub const BUILTIN: &[CaseFile] = &[
+    CaseFile {
+        name: "01-framing.toml",
+        source: include_str!("01-framing.toml"),
+    },
+    CaseFile {
+        name: "02-pings.toml",
+        source: include_str!("02-pings.toml"),
+    },
+    CaseFile {
+        name: "03-reserved-bits.toml",
+        source: include_str!("03-reserved-bits.toml"),
+    },
+    CaseFile {
+        name: "04-opcodes.toml",
+        source: include_str!("04-opcodes.toml"),
+    },
+    CaseFile {
+        name: "05-fragmentation.toml",
+        source: include_str!("05-fragmentation.toml"),
+    },
+    CaseFile {
+        name: "06-utf8.toml",
+        source: include_str!("06-utf8.toml"),
+    },
+    CaseFile {
+        name: "07-close.toml",
+        source: include_str!("07-close.toml"),
+    },
+    CaseFile {
+        name: "09-limits.toml",
+        source: include_str!("09-limits.toml"),
+    },
+    CaseFile {
+        name: "10-misc.toml",
+        source: include_str!("10-misc.toml"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,9 @@
 //! - [`net`]: the thin tokio driver at the edge — TCP, TLS, chopped and delayed writes,
 //!   bounded reads, FIN told apart from RST.
 //! - [`echo`]: the embedded tokio-tungstenite echo server used by the demo and the tests.
-//! - [`smoke`]: the smoke exchange `wsconform run` performs until the case runner lands.
+//! - [`cases`]: the case library as data — loading, families, selection.
+//! - [`runner`]: the sans-IO case interpreter, the verdict rules, and the parallel runner.
+//! - [`smoke`]: the quick smoke exchange (`wsconform smoke`).
 //!
 //! Every protocol violation is a typed value; nothing here panics on input a peer controls.
 
@@ -24,5 +26,7 @@ pub mod fuzzing;
 pub mod handshake;
 pub mod net;
 pub mod proto;
+pub mod runner;
 pub mod smoke;
+pub mod spec;
 pub mod wire;

@@ -1,13 +1,11 @@
-//! The smoke exchange `wsconform run` performs until the case runner lands: handshake, echo a
-//! text and a binary message, close. Each step is one of the `0.1.*` cases in
-//! `cases/smoke.toml`.
+//! The smoke exchange (`wsconform smoke`): handshake, echo a text and a binary message,
+//! close — a quick check that a target is a working echo server before a full run.
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::cases::CaseInfo;
 use crate::handshake::{Request, Response};
 use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
 use crate::proto::{
@@ -58,6 +56,49 @@ pub enum SmokeError {
     #[error("opening handshake failed: {0}")]
     Handshake(HandshakeFailure),
 }
+
+/// A step of the exchange: an id, a title and the RFC section it checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseInfo {
+    /// The id (`0.1.x`).
+    pub id: &'static str,
+    /// One line.
+    pub title: &'static str,
+    /// The RFC anchor.
+    pub rfc: &'static str,
+}
+
+impl CaseInfo {
+    /// The RFC section as a link.
+    pub fn rfc_url(&self) -> String {
+        let (rfc, anchor) = self.rfc.split_once('#').unwrap_or((self.rfc, ""));
+        format!("https://www.rfc-editor.org/rfc/{rfc}#{anchor}")
+    }
+}
+
+/// The four steps.
+pub const STEPS: [CaseInfo; 4] = [
+    CaseInfo {
+        id: "0.1.1",
+        title: "Opening handshake completes with 101 and a correct Sec-WebSocket-Accept",
+        rfc: "rfc6455#section-4.2.2",
+    },
+    CaseInfo {
+        id: "0.1.2",
+        title: "A masked text message is echoed back unmasked and unchanged",
+        rfc: "rfc6455#section-5.6",
+    },
+    CaseInfo {
+        id: "0.1.3",
+        title: "A masked binary message is echoed back unmasked and unchanged",
+        rfc: "rfc6455#section-5.6",
+    },
+    CaseInfo {
+        id: "0.1.4",
+        title: "A close 1000 is answered with a close frame and the TCP connection ends",
+        rfc: "rfc6455#section-5.5.1",
+    },
+];
 
 /// One step's result.
 #[derive(Debug, Clone)]
@@ -125,17 +166,12 @@ impl SmokeReport {
 
 /// Runs the exchange against `target`.
 pub async fn run(target: &Target, opts: &SmokeOptions) -> Result<SmokeReport, SmokeError> {
-    let cases = crate::cases::builtin().unwrap_or_default();
     let case = |id: &str| {
-        cases
+        STEPS
             .iter()
             .find(|c| c.id == id)
             .cloned()
-            .unwrap_or_else(|| CaseInfo {
-                id: id.into(),
-                title: String::new(),
-                rfc: "rfc6455".into(),
-            })
+            .unwrap_or(STEPS[0].clone())
     };
     let stream = connect(target, &opts.tls, opts.connect_timeout).await?;
     let request = Request::new(&target.host_header(), &target.resource);

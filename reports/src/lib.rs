@@ -1,8 +1,8 @@
 //! The wsconform results model.
 //!
-//! Renderers (HTML, JSON, JUnit, Markdown, Autobahn's format) build on these types. For now the
-//! crate holds the verdict vocabulary that the harness and every renderer share, serialised
-//! with Autobahn's exact spellings so that existing `index.json` consumers read them unchanged.
+//! Renderers (HTML, JSON, JUnit, Markdown, Autobahn's format) build on these types. The
+//! verdict vocabulary is serialised with Autobahn's exact spellings, so existing `index.json`
+//! consumers read it unchanged. [`CaseRecord`] is one line of `results.jsonl`.
 
 #![deny(missing_docs)]
 
@@ -29,6 +29,29 @@ pub enum Behavior {
     Failed,
 }
 
+/// Autobahn's close verdict (`behaviorClose`) for a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BehaviorClose {
+    /// The connection closed as the case expects.
+    #[serde(rename = "OK")]
+    Ok,
+    /// The wrong endpoint closed first, or the handshake never completed.
+    #[serde(rename = "FAILED")]
+    Failed,
+    /// The closing handshake was required to be clean and was not.
+    #[serde(rename = "UNCLEAN")]
+    Unclean,
+    /// The peer sent a close code the case does not allow.
+    #[serde(rename = "WRONG CODE")]
+    WrongCode,
+    /// The harness had to close the TCP connection (the server should).
+    #[serde(rename = "FAILED BY CLIENT")]
+    FailedByClient,
+    /// Recorded only.
+    #[serde(rename = "INFORMATIONAL")]
+    Informational,
+}
+
 /// The one combined outcome wsconform reports on top of Autobahn's two verdicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -39,6 +62,84 @@ pub enum Outcome {
     Fail,
     /// Recorded only, never fails a run.
     Info,
+    /// The case could not run: the target was unreachable.
+    Unreachable,
+}
+
+impl Outcome {
+    /// The spelling used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Info => "info",
+            Outcome::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// How the connection of a case ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseRecord {
+    /// The harness sent the first close frame.
+    pub closed_by_harness: bool,
+    /// The harness failed the connection (a protocol violation, or a kill timer).
+    pub failed_by_harness: bool,
+    /// The harness closed the TCP connection.
+    pub dropped_by_harness: bool,
+    /// Both close frames were exchanged before TCP closed.
+    pub was_clean: bool,
+    /// The code the harness sent.
+    pub local_code: Option<u16>,
+    /// The reason the harness sent.
+    pub local_reason: Option<String>,
+    /// The code the peer sent (none for an empty close, or no close at all).
+    pub remote_code: Option<u16>,
+    /// The reason the peer sent.
+    pub remote_reason: Option<String>,
+    /// How TCP ended, in words ("peer closed TCP (FIN)").
+    pub transport: String,
+    /// No close reply within the close timeout.
+    pub close_handshake_timeout: bool,
+    /// The server did not close TCP after the closing handshake within the drop timeout.
+    pub server_drop_timeout: bool,
+}
+
+/// One case's result against one target: a line of `results.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// The target's name.
+    pub target: String,
+    /// The case id.
+    pub id: String,
+    /// The case title.
+    pub title: String,
+    /// The RFC anchor the case enforces.
+    pub rfc: String,
+    /// The combined outcome under the run's policy.
+    pub outcome: Outcome,
+    /// One line: why.
+    pub reason: String,
+    /// Autobahn's main verdict (absent when the case could not run).
+    pub behavior: Option<Behavior>,
+    /// Autobahn's close verdict (absent when the case could not run).
+    pub behavior_close: Option<BehaviorClose>,
+    /// The expected event lists, as text (`ok: [pong("")]`).
+    pub expected: Vec<String>,
+    /// The events observed, as text.
+    pub observed: Vec<String>,
+    /// The close details.
+    pub close: CloseRecord,
+    /// Rules the peer broke on the wire, with their RFC section and byte offset.
+    pub findings: Vec<String>,
+    /// When the case started (RFC 3339, UTC).
+    pub started: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// Why the verdict depends on timing, if it does.
+    pub timing_dependent: Option<String>,
+    /// How the case deliberately differs from Autobahn's, if it does.
+    pub deviation: Option<String>,
 }
 
 impl Behavior {

@@ -1,39 +1,26 @@
-//! Loading case files: the built-in library (crate `wsconform-cases`) and a user's own.
+//! The case library: loading case files, expanding families, selecting cases.
 //!
-//! For now a case file holds `[[case]]` tables with an `id`, a `title` and the `rfc` anchor it
-//! enforces; the runner issue adds the steps and expectations. Parse errors name the file, the
-//! line and the problem.
+//! A case file holds `[[case]]` tables (one case each) and `[[family]]` tables: a `params`
+//! list and a `case` template in which `"{name}"` is replaced by each row's value (keeping its
+//! type when the whole string is the placeholder, as in `len = "{len}"`). The built-in files
+//! come from the `wsconform-cases` crate; `--cases-dir` loads a user's own. Every error names
+//! the file, the line and the problem.
+
+mod model;
+mod select;
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Deserialize;
+use toml::Spanned;
 
-/// One case's description.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CaseInfo {
-    /// The case id, such as `1.1.1`.
-    pub id: String,
-    /// A one-line title.
-    pub title: String,
-    /// The RFC anchor it enforces, such as `rfc6455#section-5.2`.
-    pub rfc: String,
-}
-
-impl CaseInfo {
-    /// The RFC section as a link.
-    pub fn rfc_url(&self) -> String {
-        match self.rfc.split_once('#') {
-            Some((rfc, anchor)) => format!("https://www.rfc-editor.org/rfc/{rfc}#{anchor}"),
-            None => format!("https://www.rfc-editor.org/rfc/{}", self.rfc),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CaseFileData {
-    #[serde(default)]
-    case: Vec<CaseInfo>,
-}
+pub use model::{
+    ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, EventSpec, Expect, FirstMessageStep,
+    FrameSpec, MessageSpec, MessageStep, OpcodeSpec, Payload, PayloadSpec, RoundtripStep, SendStep,
+    Step, WaitStep, WriteMode, parse_hex,
+};
+pub use select::{Selection, compare_ids, matches, matches_anchored};
 
 /// A case file that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,72 +34,264 @@ pub struct CaseFileError {
     pub message: String,
 }
 
-/// Parses one case file.
-pub fn parse_case_file(name: &str, source: &str) -> Result<Vec<CaseInfo>, CaseFileError> {
-    toml::from_str::<CaseFileData>(source)
-        .map(|data| data.case)
-        .map_err(|e| {
-            let line = e
-                .span()
-                .map(|span| source[..span.start.min(source.len())].matches('\n').count() + 1)
-                .unwrap_or(1);
-            CaseFileError {
-                file: name.to_owned(),
-                line,
-                message: e.message().to_owned(),
-            }
-        })
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileData {
+    #[serde(default)]
+    case: Vec<Spanned<toml::Table>>,
+    #[serde(default)]
+    family: Vec<Spanned<FamilyData>>,
 }
 
-/// Every built-in case, in order.
-pub fn builtin() -> Result<Vec<CaseInfo>, CaseFileError> {
-    let mut out = Vec::new();
-    for file in wsconform_cases::BUILTIN {
-        out.extend(parse_case_file(file.name, file.source)?);
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FamilyData {
+    params: Vec<toml::Table>,
+    case: toml::Table,
+}
+
+/// The 1-based line of byte `offset` in `source`.
+fn line_of(source: &str, offset: usize) -> usize {
+    source[..offset.min(source.len())].matches('\n').count() + 1
+}
+
+/// Parses one case file: its cases and the expansion of its families, in file order.
+pub fn parse_case_file(name: &str, source: &str) -> Result<Vec<Case>, CaseFileError> {
+    let error = |line: usize, message: String| CaseFileError {
+        file: name.to_owned(),
+        line,
+        message,
+    };
+    let data: FileData = toml::from_str(source).map_err(|e| {
+        let line = e.span().map(|s| line_of(source, s.start)).unwrap_or(1);
+        error(line, e.message().to_owned())
+    })?;
+    let mut entries: Vec<(usize, Vec<Case>)> = Vec::new();
+    for table in data.case {
+        let line = line_of(source, table.span().start);
+        let case = to_case(table.into_inner()).map_err(|m| error(line, m))?;
+        entries.push((line, vec![case]));
     }
-    Ok(out)
+    for family in data.family {
+        let line = line_of(source, family.span().start);
+        let family = family.into_inner();
+        if family.params.is_empty() {
+            return Err(error(
+                line,
+                "a family needs at least one row in `params`".into(),
+            ));
+        }
+        let mut cases = Vec::new();
+        for (i, row) in family.params.iter().enumerate() {
+            let mut value = toml::Value::Table(family.case.clone());
+            substitute(&mut value, row);
+            let case = to_case_value(value).map_err(|m| {
+                error(
+                    line,
+                    format!("family row {} ({}): {m}", i + 1, describe_row(row)),
+                )
+            })?;
+            cases.push(case);
+        }
+        entries.push((line, cases));
+    }
+    entries.sort_by_key(|(line, _)| *line);
+    Ok(entries.into_iter().flat_map(|(_, cases)| cases).collect())
 }
 
-/// The cases whose id matches `pattern`: Autobahn's wildcard rules, where `*` matches any run
-/// of characters and everything else is literal.
-pub fn matches(pattern: &str, id: &str) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match p.split_first() {
-            None => s.is_empty(),
-            Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
-            Some((c, rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+fn describe_row(row: &toml::Table) -> String {
+    row.iter()
+        .take(3)
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn to_case(table: toml::Table) -> Result<Case, String> {
+    to_case_value(toml::Value::Table(table))
+}
+
+fn to_case_value(value: toml::Value) -> Result<Case, String> {
+    let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+    let case: Case = value.try_into().map_err(|e: toml::de::Error| {
+        let message = e.message().trim().to_owned();
+        match &id {
+            Some(id) => format!("case {id}: {message}"),
+            None => message,
+        }
+    })?;
+    validate(&case).map_err(|m| format!("case {}: {m}", case.id))?;
+    Ok(case)
+}
+
+/// Checks that need more than the types: payloads that must parse, ids that must be ids.
+fn validate(case: &Case) -> Result<(), String> {
+    if case.id.is_empty()
+        || !case.id.split('.').all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    {
+        return Err(format!(
+            "id {:?} is not dot-separated parts like 1.2.3",
+            case.id
+        ));
+    }
+    if !case.rfc.starts_with("rfc") {
+        return Err(format!(
+            "rfc {:?} is not an anchor like rfc6455#section-5.2",
+            case.rfc
+        ));
+    }
+    for step in &case.steps {
+        match step {
+            Step::Send(s) => {
+                for f in &s.frames {
+                    f.to_raw([0; 4])?;
+                }
+            }
+            Step::SendMessage(m) => {
+                m.payload.bytes()?;
+                if m.fragment == 0 {
+                    return Err("send_message.fragment must be at least 1".into());
+                }
+            }
+            Step::FrameData(p) => {
+                p.bytes()?;
+            }
+            Step::Close(c) => {
+                if let Some(h) = &c.reason_hex {
+                    parse_hex(h)?;
+                }
+                if let Some(p) = &c.payload {
+                    p.bytes()?;
+                }
+            }
+            Step::Roundtrip(r) => {
+                r.payload.bytes()?;
+            }
+            Step::Wait(w) if !(w.secs >= 0.0 && w.secs.is_finite()) => {
+                return Err(format!("wait.secs {} is not a number of seconds", w.secs));
+            }
+            _ => {}
         }
     }
-    go(pattern.as_bytes(), id.as_bytes())
+    let lists = std::iter::once(&case.expect.ok).chain(case.expect.non_strict.iter());
+    for list in lists {
+        for event in list {
+            match event {
+                EventSpec::Message(m) => {
+                    m.payload.bytes()?;
+                }
+                EventSpec::Pong(p) => {
+                    p.bytes()?;
+                }
+                EventSpec::Timeout(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces `{name}` placeholders in every string of `value` with the row's values.
+fn substitute(value: &mut toml::Value, row: &toml::Table) {
+    match value {
+        toml::Value::String(s) => {
+            if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
+                && let Some(v) = row.get(name)
+            {
+                *value = v.clone();
+                return;
+            }
+            if s.contains('{') {
+                for (name, v) in row {
+                    let text = match v {
+                        toml::Value::String(t) => t.clone(),
+                        other => other.to_string(),
+                    };
+                    *s = s.replace(&format!("{{{name}}}"), &text);
+                }
+            }
+        }
+        toml::Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, row)),
+        toml::Value::Table(table) => table.iter_mut().for_each(|(_, v)| substitute(v, row)),
+        _ => {}
+    }
+}
+
+/// The built-in library, in Autobahn's order (numeric id tuples).
+pub fn builtin() -> Result<Vec<Case>, CaseFileError> {
+    let mut all = Vec::new();
+    for file in wsconform_cases::BUILTIN {
+        all.extend(parse_case_file(file.name, file.source)?);
+    }
+    finish(all)
+}
+
+/// Every `*.toml` file in `dir` (a user's own library), sorted the same way.
+pub fn load_dir(dir: &Path) -> Result<Vec<Case>, CaseFileError> {
+    let io_error = |e: std::io::Error| CaseFileError {
+        file: dir.display().to_string(),
+        line: 1,
+        message: e.to_string(),
+    };
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io_error)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(CaseFileError {
+            file: dir.display().to_string(),
+            line: 1,
+            message: "no *.toml case files in this directory".into(),
+        });
+    }
+    let mut all = Vec::new();
+    for path in files {
+        let source = std::fs::read_to_string(&path).map_err(|e| CaseFileError {
+            file: path.display().to_string(),
+            line: 1,
+            message: e.to_string(),
+        })?;
+        all.extend(parse_case_file(&path.display().to_string(), &source)?);
+    }
+    finish(all)
+}
+
+/// Sorts by id and rejects duplicates.
+fn finish(mut all: Vec<Case>) -> Result<Vec<Case>, CaseFileError> {
+    all.sort_by(|a, b| compare_ids(&a.id, &b.id));
+    let mut seen = BTreeMap::new();
+    for case in &all {
+        if seen.insert(case.id.clone(), ()).is_some() {
+            return Err(CaseFileError {
+                file: "(library)".into(),
+                line: 1,
+                message: format!("case id {} is defined twice", case.id),
+            });
+        }
+    }
+    Ok(all)
+}
+
+impl Case {
+    /// The RFC section as a link.
+    pub fn rfc_url(&self) -> String {
+        match self.rfc.split_once('#') {
+            Some((rfc, anchor)) => format!("https://www.rfc-editor.org/rfc/{rfc}#{anchor}"),
+            None => format!("https://www.rfc-editor.org/rfc/{}", self.rfc),
+        }
+    }
+
+    /// The section, the id's first part (`6` for `6.4.3`).
+    pub fn section(&self) -> &str {
+        self.id.split('.').next().unwrap_or("")
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builtin_cases_parse() {
-        let cases = builtin().expect("built-in cases parse");
-        assert!(cases.iter().any(|c| c.id == "0.1.1"));
-        assert!(cases.iter().all(|c| c.rfc.starts_with("rfc6455#section-")));
-    }
-
-    #[test]
-    fn errors_name_file_and_line() {
-        let err = parse_case_file("x.toml", "[[case]]\nid = \"1\"\ntitle = \"t\"\nrfc = 5\n")
-            .expect_err("rfc must be a string");
-        assert_eq!((err.file.as_str(), err.line), ("x.toml", 4), "{err}");
-        let err = parse_case_file("y.toml", "[[case]]\nid = \"1\"\nbogus = true\n")
-            .expect_err("unknown key");
-        assert_eq!(err.line, 3, "{err}");
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(matches("1.*", "1.1.1"));
-        assert!(matches("*", "9.7.6"));
-        assert!(matches("6.*.1", "6.12.1"));
-        assert!(!matches("1.1", "1.1.1"));
-        assert!(!matches("2.*", "1.2.1"));
-    }
-}
+mod tests;

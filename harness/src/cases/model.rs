@@ -1,0 +1,540 @@
+//! The case format: what a case file says, as types.
+//!
+//! A case is an id, a title, the RFC section it enforces, the steps it performs and what it
+//! expects. The format is documented for users in `cases/README.md`; this module is its
+//! definition. Every field a file can hold is here, and unknown fields are errors.
+
+use serde::Deserialize;
+
+use crate::wire::{CloseCode, LengthForm, OpCode, RawFrame, Rsv};
+
+/// One case.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// The id, Autobahn's where the case is one of Autobahn's (`1.1.1`).
+    pub id: String,
+    /// One line.
+    pub title: String,
+    /// The RFC anchor it enforces: `rfc6455#section-5.2`.
+    pub rfc: String,
+    /// What the case does and why, in a sentence or two (optional).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where and why this case deliberately differs from Autobahn's.
+    #[serde(default)]
+    pub deviation: Option<String>,
+    /// Why the verdict depends on timing, when it does (left out of snapshot tests).
+    #[serde(default)]
+    pub timing_dependent: Option<String>,
+    /// Run with no other case in flight (timings are the point).
+    #[serde(default)]
+    pub alone: bool,
+    /// Seconds after the handshake at which the harness fails the connection if it is still
+    /// open (Autobahn's `kill`): close 1001 "Going Away", or dropping TCP if already closing.
+    #[serde(default)]
+    pub kill: Option<f64>,
+    /// Seconds after the handshake at which the harness sends an empty close if still open
+    /// (Autobahn's `close` timer).
+    #[serde(default)]
+    pub close_after: Option<f64>,
+    /// Send close 1000 as soon as the events seen equal every expected list (Autobahn's
+    /// auto-close). Only when the harness is expected to close first.
+    #[serde(default = "yes")]
+    pub auto_close: bool,
+    /// Both verdicts are INFORMATIONAL whatever happens.
+    #[serde(default)]
+    pub informational: bool,
+    /// What the harness does.
+    pub steps: Vec<Step>,
+    /// The events expected.
+    #[serde(default)]
+    pub expect: Expect,
+    /// How the connection must close.
+    pub close: CloseExpect,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One thing the harness does.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Send frames.
+    Send(SendStep),
+    /// Send one message, fragmented into frames of at most `fragment` bytes.
+    SendMessage(MessageStep),
+    /// Write a frame header that declares `len` payload bytes; the payload follows in
+    /// `frame_data` steps (so a frame can arrive in pieces with pauses in between).
+    BeginFrame(BeginFrameStep),
+    /// Payload bytes of the frame begun by `begin_frame`, masked with its key.
+    FrameData(Payload),
+    /// Start the closing handshake: send a close frame and wait for the reply.
+    Close(CloseStep),
+    /// Pause. With a tag, record `timeout(tag)` when the pause ends with the connection open.
+    Wait(WaitStep),
+    /// Arm a timer now rather than at the start.
+    Arm(ArmStep),
+    /// Wait for the first data message: it must have this type and length (content is not
+    /// compared, as in Autobahn's 9.1–9.6). Then close 1000.
+    ExpectFirstMessage(FirstMessageStep),
+    /// Send `count` messages one at a time, each after the echo of the one before.
+    Roundtrip(RoundtripStep),
+}
+
+/// `send`: frames and how to write them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendStep {
+    /// The frames, in order.
+    pub frames: Vec<FrameSpec>,
+    /// How they go on the wire.
+    #[serde(default)]
+    pub write: WriteMode,
+}
+
+/// How bytes go on the wire (Autobahn's three write modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteMode {
+    /// All frames of the step in one write.
+    #[default]
+    Plain,
+    /// One write per frame.
+    Sync,
+    /// Each frame cut into writes of this many bytes.
+    Chop(usize),
+}
+
+impl<'de> Deserialize<'de> for WriteMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.as_str() {
+            "plain" => Ok(WriteMode::Plain),
+            "sync" => Ok(WriteMode::Sync),
+            other => other
+                .strip_prefix("chop:")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n > 0)
+                .map(WriteMode::Chop)
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "write mode {other:?} is not \"plain\", \"sync\" or \"chop:N\" (N > 0)"
+                    ))
+                }),
+        }
+    }
+}
+
+/// A frame to send. Every header field can be set; the defaults make a valid final frame.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameSpec {
+    /// `text`, `binary`, `continuation`, `close`, `ping`, `pong`, or a number 0–15.
+    pub opcode: OpcodeSpec,
+    /// FIN (default true).
+    #[serde(default = "yes")]
+    pub fin: bool,
+    /// The RSV field as a 3-bit number: 4 = RSV1, 2 = RSV2, 1 = RSV3 (Autobahn's notation).
+    #[serde(default)]
+    pub rsv: u8,
+    /// The payload (default empty).
+    #[serde(default)]
+    pub payload: Payload,
+    /// `false` to send the frame unmasked (a client must mask; this is a fault to inject).
+    #[serde(default = "yes")]
+    pub masked: bool,
+    /// The length form: 7, 16 or 64 bits (default: the minimal one).
+    #[serde(default)]
+    pub length_bits: Option<u8>,
+    /// A length to declare instead of the payload's.
+    #[serde(default)]
+    pub declared_len: Option<u64>,
+    /// For close frames: send as raw bytes, without starting the harness's closing handshake
+    /// (Autobahn's raw close in 3.7 and 7.1.2).
+    #[serde(default)]
+    pub raw: bool,
+}
+
+impl FrameSpec {
+    /// The frame, masked with `key` (if masked).
+    pub fn to_raw(&self, key: [u8; 4]) -> Result<RawFrame, String> {
+        let form = match self.length_bits {
+            None => LengthForm::Minimal,
+            Some(7) => LengthForm::Bits7,
+            Some(16) => LengthForm::Bits16,
+            Some(64) => LengthForm::Bits64,
+            Some(n) => return Err(format!("length_bits must be 7, 16 or 64, not {n}")),
+        };
+        if self.rsv > 7 {
+            return Err(format!("rsv must be 0–7, not {}", self.rsv));
+        }
+        let mut frame = RawFrame::new(self.opcode.0, self.payload.bytes()?)
+            .fin(self.fin)
+            .rsv(Rsv::from_bits(self.rsv))
+            .length_form(form);
+        if self.masked {
+            frame = frame.masked(key);
+        }
+        if let Some(len) = self.declared_len {
+            frame = frame.declared_len(len);
+        }
+        Ok(frame)
+    }
+}
+
+/// An opcode by name or number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpcodeSpec(pub OpCode);
+
+impl<'de> Deserialize<'de> for OpcodeSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Name(String),
+            Number(i64),
+        }
+        let op = match Raw::deserialize(d)? {
+            Raw::Number(n @ 0..=15) => OpCode::new(n as u8),
+            Raw::Number(n) => {
+                return Err(serde::de::Error::custom(format!("opcode {n} is not 0–15")));
+            }
+            Raw::Name(name) => match name.as_str() {
+                "text" => OpCode::TEXT,
+                "binary" => OpCode::BINARY,
+                "continuation" => OpCode::CONTINUATION,
+                "close" => OpCode::CLOSE,
+                "ping" => OpCode::PING,
+                "pong" => OpCode::PONG,
+                other => {
+                    return Err(serde::de::Error::custom(format!(
+                        "opcode {other:?} is not text, binary, continuation, close, ping, pong or 0–15"
+                    )));
+                }
+            },
+        };
+        Ok(OpcodeSpec(op))
+    }
+}
+
+/// Payload bytes, written the most readable way.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Payload {
+    /// UTF-8 text: `payload = "Hello, world!"`.
+    Text(String),
+    /// Structured forms.
+    Spec(PayloadSpec),
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::Text(String::new())
+    }
+}
+
+/// The structured payload forms; exactly one of `hex`, `repeat`, `repeat_hex`, `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadSpec {
+    /// Bytes in hex: `{ hex = "cebae1bdb9" }`.
+    #[serde(default)]
+    pub hex: Option<String>,
+    /// A text pattern repeated and cut to `len` bytes: `{ repeat = "*", len = 125 }`.
+    #[serde(default)]
+    pub repeat: Option<String>,
+    /// A byte pattern in hex repeated and cut to `len` bytes: `{ repeat_hex = "fe", len = 125 }`.
+    #[serde(default)]
+    pub repeat_hex: Option<String>,
+    /// The length for `repeat` and `repeat_hex`.
+    #[serde(default)]
+    pub len: Option<usize>,
+    /// A close payload: the code, then `reason` (text) or `reason_hex`.
+    #[serde(default)]
+    pub code: Option<u16>,
+    /// The close reason text.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The close reason in hex (for invalid UTF-8).
+    #[serde(default)]
+    pub reason_hex: Option<String>,
+}
+
+/// Parses hex, ignoring spaces.
+pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("hex {hex:?} has an odd number of digits"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|s| u8::from_str_radix(s, 16).ok())
+                .ok_or_else(|| format!("{hex:?} is not hex"))
+        })
+        .collect()
+}
+
+impl Payload {
+    /// The bytes.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        let spec = match self {
+            Payload::Text(text) => return Ok(text.as_bytes().to_vec()),
+            Payload::Spec(spec) => spec,
+        };
+        let repeated = |pattern: Vec<u8>| -> Result<Vec<u8>, String> {
+            let len = spec.len.ok_or("a repeated payload needs `len`")?;
+            if pattern.is_empty() {
+                return Err("a repeated pattern cannot be empty".into());
+            }
+            Ok(pattern.iter().copied().cycle().take(len).collect())
+        };
+        match (&spec.hex, &spec.repeat, &spec.repeat_hex, spec.code) {
+            (Some(hex), None, None, None) => parse_hex(hex),
+            (None, Some(text), None, None) => repeated(text.as_bytes().to_vec()),
+            (None, None, Some(hex), None) => repeated(parse_hex(hex)?),
+            (None, None, None, Some(code)) => {
+                let mut out = CloseCode(code).0.to_be_bytes().to_vec();
+                match (&spec.reason, &spec.reason_hex) {
+                    (Some(text), None) => out.extend_from_slice(text.as_bytes()),
+                    (None, Some(hex)) => out.extend(parse_hex(hex)?),
+                    (None, None) => {}
+                    _ => return Err("give `reason` or `reason_hex`, not both".into()),
+                }
+                Ok(out)
+            }
+            _ => Err("a payload is a string, or a table with exactly one of hex, repeat, repeat_hex, code".into()),
+        }
+    }
+
+    /// How the payload reads in a report: short text, or hex.
+    pub fn describe(&self) -> String {
+        match self {
+            Payload::Text(t) if t.len() <= 40 => format!("{t:?}"),
+            Payload::Text(t) => format!("{} bytes of text", t.len()),
+            Payload::Spec(s) => match (&s.hex, &s.repeat, &s.repeat_hex, s.code, s.len) {
+                (Some(h), ..) => format!("0x{h}"),
+                (_, Some(r), _, _, Some(n)) => format!("{n}×{r:?}"),
+                (_, _, Some(r), _, Some(n)) => format!("{n}×0x{r}"),
+                (_, _, _, Some(c), _) => format!("close {c}"),
+                _ => "?".into(),
+            },
+        }
+    }
+}
+
+/// `send_message`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageStep {
+    /// `text` or `binary`.
+    pub opcode: OpcodeSpec,
+    /// The whole message.
+    pub payload: Payload,
+    /// The largest fragment. The payload is cut into fragments of this size; the last one
+    /// carries FIN, with no extra empty frame after it.
+    pub fragment: usize,
+    /// How the frames go on the wire.
+    #[serde(default)]
+    pub write: WriteMode,
+}
+
+/// `begin_frame`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeginFrameStep {
+    /// The opcode.
+    pub opcode: OpcodeSpec,
+    /// FIN.
+    #[serde(default = "yes")]
+    pub fin: bool,
+    /// The payload length the header declares.
+    pub len: u64,
+}
+
+/// `close`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CloseStep {
+    /// The code (none: an empty close payload).
+    #[serde(default)]
+    pub code: Option<u16>,
+    /// The reason text.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The reason in hex, for invalid UTF-8.
+    #[serde(default)]
+    pub reason_hex: Option<String>,
+    /// A raw payload, for payloads that are not code + reason (1 byte, 126 bytes…).
+    #[serde(default)]
+    pub payload: Option<Payload>,
+}
+
+/// `wait`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitStep {
+    /// Seconds.
+    pub secs: f64,
+    /// Recorded as `timeout(tag)` if the connection is still open afterwards.
+    #[serde(default)]
+    pub tag: Option<String>,
+}
+
+/// `arm`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArmStep {
+    /// Arms the kill timer, this many seconds from now.
+    #[serde(default)]
+    pub kill: Option<f64>,
+    /// Arms the close timer, this many seconds from now.
+    #[serde(default)]
+    pub close_after: Option<f64>,
+}
+
+/// `expect_first_message`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirstMessageStep {
+    /// The type expected.
+    pub opcode: OpcodeSpec,
+    /// The length expected.
+    pub len: usize,
+    /// Seconds to wait for it.
+    pub within: f64,
+}
+
+/// `roundtrip`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundtripStep {
+    /// How many messages.
+    pub count: usize,
+    /// Their type.
+    pub opcode: OpcodeSpec,
+    /// Each message's payload.
+    pub payload: Payload,
+    /// Seconds the whole series may take.
+    pub within: f64,
+}
+
+/// The expected event lists.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The events of a conformant peer, in order.
+    #[serde(default)]
+    pub ok: Vec<EventSpec>,
+    /// Events the RFC also allows (Autobahn's NON-STRICT), if any.
+    #[serde(default)]
+    pub non_strict: Option<Vec<EventSpec>>,
+}
+
+/// An expected event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventSpec {
+    /// A whole data message.
+    Message(MessageSpec),
+    /// A pong with this payload.
+    Pong(Payload),
+    /// A tagged wait ended with the connection open.
+    Timeout(String),
+}
+
+/// An expected message.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSpec {
+    /// `text` or `binary`.
+    pub opcode: OpcodeSpec,
+    /// The payload.
+    #[serde(default)]
+    pub payload: Payload,
+}
+
+/// How the connection must close.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseExpect {
+    /// Who must send the first close: the harness (`true`) or the peer.
+    pub closed_by_harness: bool,
+    /// The close codes the peer may send (sending none is always accepted).
+    pub codes: Vec<u16>,
+    /// The closing handshake must be clean.
+    pub clean: bool,
+    /// If the wrong endpoint closes first, the main verdict fails too (bad UTF-8 cases).
+    pub wrong_endpoint_fatal: bool,
+    /// A close code outside `codes` fails the main verdict too (the 7.x cases).
+    pub wrong_code_fatal: bool,
+}
+
+impl<'de> Deserialize<'de> for CloseExpect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            by: String,
+            #[serde(default)]
+            codes: Option<Vec<u16>>,
+            #[serde(default)]
+            clean: Option<bool>,
+            #[serde(default)]
+            wrong_endpoint_fatal: bool,
+            #[serde(default)]
+            wrong_code_fatal: bool,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Short(String),
+            Full(Full),
+        }
+        let full = match Raw::deserialize(d)? {
+            // "ok": the harness closes first, the peer answers 1000 (or no code), cleanly.
+            Raw::Short(s) if s == "ok" => Full {
+                by: "harness".into(),
+                codes: None,
+                clean: None,
+                wrong_endpoint_fatal: false,
+                wrong_code_fatal: false,
+            },
+            // "fail": the peer fails the connection, with 1002 or by dropping TCP.
+            Raw::Short(s) if s == "fail" => Full {
+                by: "peer".into(),
+                codes: None,
+                clean: None,
+                wrong_endpoint_fatal: false,
+                wrong_code_fatal: false,
+            },
+            Raw::Short(s) => {
+                return Err(serde::de::Error::custom(format!(
+                    "close {s:?} is not \"ok\", \"fail\" or a table with `by`"
+                )));
+            }
+            Raw::Full(full) => full,
+        };
+        let closed_by_harness = match full.by.as_str() {
+            "harness" => true,
+            "peer" => false,
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "close.by {other:?} is not \"harness\" or \"peer\""
+                )));
+            }
+        };
+        Ok(CloseExpect {
+            closed_by_harness,
+            codes: full
+                .codes
+                .unwrap_or_else(|| vec![if closed_by_harness { 1000 } else { 1002 }]),
+            clean: full.clean.unwrap_or(closed_by_harness),
+            wrong_endpoint_fatal: full.wrong_endpoint_fatal,
+            wrong_code_fatal: full.wrong_code_fatal,
+        })
+    }
+}

@@ -1,0 +1,130 @@
+//! Case selection with Autobahn's wildcard rules, and id ordering.
+//!
+//! Autobahn (`autobahn-cases.md` §4.1): a pattern without `*` is a literal id; a pattern with
+//! `*` is matched from the start of the id only — `*` matches any run of characters and the end
+//! is not anchored, so `2.1*` selects 2.1, 2.10 and 2.11, and `1*` selects 1.x, 10.x, 12.x and
+//! 13.x. `exclude-agent-cases` patterns are anchored at both ends.
+
+use std::cmp::Ordering;
+
+/// Compares ids as tuples of numbers (`2.9` < `2.10`), falling back to text.
+pub fn compare_ids(a: &str, b: &str) -> Ordering {
+    let parts = |s: &str| -> Vec<(u64, String)> {
+        s.split('.')
+            .map(|p| (p.parse::<u64>().unwrap_or(u64::MAX), p.to_owned()))
+            .collect()
+    };
+    parts(a).cmp(&parts(b))
+}
+
+/// Glob with `*` only, anchored at both ends.
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
+        Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
+    }
+}
+
+/// Autobahn's `cases` / `exclude-cases` rule: literal without `*`; otherwise matched from the
+/// start, not anchored at the end.
+pub fn matches(pattern: &str, id: &str) -> bool {
+    if pattern.contains('*') {
+        glob(format!("{pattern}*").as_bytes(), id.as_bytes())
+    } else {
+        pattern == id
+    }
+}
+
+/// Autobahn's `exclude-agent-cases` rule: `*` wildcards, anchored at both ends.
+pub fn matches_anchored(pattern: &str, text: &str) -> bool {
+    glob(pattern.as_bytes(), text.as_bytes())
+}
+
+/// A selection: patterns to include and to exclude.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Included patterns (empty: every case).
+    pub cases: Vec<String>,
+    /// Excluded patterns.
+    pub exclude: Vec<String>,
+}
+
+impl Selection {
+    /// Parses comma-separated pattern lists.
+    pub fn from_lists(cases: Option<&str>, exclude: Option<&str>) -> Self {
+        let split = |s: Option<&str>| -> Vec<String> {
+            s.map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        Selection {
+            cases: split(cases),
+            exclude: split(exclude),
+        }
+    }
+
+    /// The ids selected, in order. A pattern that matches no case is an error naming it.
+    pub fn apply<'a>(&self, ids: &[&'a str]) -> Result<Vec<&'a str>, String> {
+        for pattern in self.cases.iter().chain(&self.exclude) {
+            if !ids.iter().any(|id| matches(pattern, id)) {
+                return Err(format!("no case matches pattern {pattern:?}"));
+            }
+        }
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|id| self.cases.is_empty() || self.cases.iter().any(|p| matches(p, id)))
+            .filter(|id| !self.exclude.iter().any(|p| matches(p, id)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autobahn_wildcards() {
+        assert!(matches("2.1*", "2.1"));
+        assert!(matches("2.1*", "2.10"));
+        assert!(matches("2.1*", "2.11"));
+        assert!(matches("1*", "12.1.1"));
+        assert!(matches("9.*", "9.7.6"));
+        assert!(matches("*", "13.7.18"));
+        // Not anchored at the end once there is a `*`.
+        assert!(matches("*.1", "6.12.8"));
+        // A literal is exact.
+        assert!(matches("1.1.1", "1.1.1"));
+        assert!(!matches("1.1", "1.1.1"));
+        assert!(!matches("2.*", "1.2.1"));
+        assert!(matches_anchored("6.4.*", "6.4.3"));
+        assert!(!matches_anchored("*.1", "6.12.8"));
+        assert!(matches_anchored("MyServer*", "MyServer/1.0"));
+    }
+
+    #[test]
+    fn numeric_order() {
+        let mut ids = vec!["2.10", "10.1.1", "2.9", "1.1.8", "9.1.1", "2.1"];
+        ids.sort_by(|a, b| compare_ids(a, b));
+        assert_eq!(ids, ["1.1.8", "2.1", "2.9", "2.10", "9.1.1", "10.1.1"]);
+    }
+
+    #[test]
+    fn selection() {
+        let ids = ["1.1.1", "1.1.2", "2.1", "9.1.1"];
+        let s = Selection::from_lists(Some("1.*, 2.1"), Some("1.1.2"));
+        assert_eq!(s.apply(&ids).unwrap(), ["1.1.1", "2.1"]);
+        assert_eq!(Selection::default().apply(&ids).unwrap().len(), 4);
+        let bad = Selection::from_lists(Some("42.*"), None);
+        assert_eq!(
+            bad.apply(&ids).unwrap_err(),
+            "no case matches pattern \"42.*\""
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! Tests of the case file format and its errors.
+
+use super::*;
+
+const ONE: &str = r#"
+[[case]]
+id = "1.1.1"
+title = "Send text message with payload length 0"
+rfc = "rfc6455#section-5.6"
+kill = 1
+steps = [ { send = { frames = [ { opcode = "text" } ] } } ]
+expect.ok = [ { message = { opcode = "text", payload = "" } } ]
+close = "ok"
+"#;
+
+#[test]
+fn parses_a_case() {
+    let cases = parse_case_file("one.toml", ONE).expect("valid");
+    assert_eq!(cases.len(), 1);
+    let c = &cases[0];
+    assert_eq!(c.kill, Some(1.0));
+    assert!(c.close.closed_by_harness && c.close.clean);
+    assert_eq!(c.close.codes, [1000]);
+    assert!(c.auto_close);
+    assert_eq!(
+        c.rfc_url(),
+        "https://www.rfc-editor.org/rfc/rfc6455#section-5.6"
+    );
+}
+
+#[test]
+fn expands_families_keeping_types() {
+    let src = r#"
+[[family]]
+params = [ { n = 3, len = 126 }, { n = 4, len = 127 } ]
+[family.case]
+id = "1.1.{n}"
+title = "Send text message with payload length {len}"
+rfc = "rfc6455#section-5.6"
+steps = [ { send = { frames = [ { opcode = "text", payload = { repeat = "*", len = "{len}" } } ] } } ]
+expect.ok = [ { message = { opcode = "text", payload = { repeat = "*", len = "{len}" } } } ]
+close = "ok"
+"#;
+    let cases = parse_case_file("fam.toml", src).expect("valid");
+    assert_eq!(cases.len(), 2);
+    assert_eq!(cases[1].id, "1.1.4");
+    assert_eq!(cases[1].title, "Send text message with payload length 127");
+    match &cases[0].steps[0] {
+        Step::Send(s) => assert_eq!(s.frames[0].payload.bytes().unwrap().len(), 126),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn errors_name_the_file_the_line_and_the_problem() {
+    let missing_close = ONE.replace("close = \"ok\"\n", "");
+    let err = parse_case_file("x.toml", &missing_close).unwrap_err();
+    assert_eq!((err.file.as_str(), err.line), ("x.toml", 2), "{err}");
+    assert!(
+        err.message.contains("case 1.1.1") && err.message.contains("close"),
+        "{err}"
+    );
+
+    let bad_opcode = ONE.replace("opcode = \"text\" }", "opcode = \"txt\" }");
+    let err = parse_case_file("x.toml", &bad_opcode).unwrap_err();
+    assert!(err.message.contains("opcode \"txt\""), "{err}");
+
+    let bad_toml = "[[case]]\nid = \"1\"\ntitle = \n";
+    let err = parse_case_file("y.toml", bad_toml).unwrap_err();
+    assert_eq!(err.line, 3, "{err}");
+
+    let bad_hex = ONE.replace(
+        "opcode = \"text\" }",
+        "opcode = \"text\", payload = { hex = \"zz\" } }",
+    );
+    let err = parse_case_file("z.toml", &bad_hex).unwrap_err();
+    assert!(err.message.contains("not hex"), "{err}");
+
+    let unknown = ONE.replace("kill = 1", "kil = 1");
+    let err = parse_case_file("u.toml", &unknown).unwrap_err();
+    assert!(err.message.contains("kil"), "{err}");
+}
+
+#[test]
+fn the_builtin_library_loads() {
+    let cases = builtin().expect("built-in cases parse");
+    assert!(!cases.is_empty());
+    for pair in cases.windows(2) {
+        assert_eq!(
+            compare_ids(&pair[0].id, &pair[1].id),
+            std::cmp::Ordering::Less
+        );
+    }
+}

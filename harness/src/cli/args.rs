@@ -1,0 +1,186 @@
+//! The arguments, as close to the flags as possible (ripgrep's `lowargs`): parsing and
+//! validation only. `run.rs` builds the runner from them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every case passed the policy
+  1  conformance failures
+  2  usage or configuration error (bad URL, flag, spec file, case file or pattern)
+  3  target unreachable (unresolvable host, refused port, connect timeout)
+  4  TLS failure
+  5  opening handshake rejected (status other than 101, invalid response)
+  6  opening handshake timed out";
+
+/// A WebSocket conformance harness and fuzzer (RFC 6455).
+#[derive(Debug, Parser)]
+#[command(name = "wsconform", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Drive WebSocket servers through the cases and judge each one.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// List the cases, one per line: id, then title.
+    #[command(
+        after_help = "Examples:\n  wsconform cases\n  wsconform cases '5.*'\n  wsconform cases '2.1*,7.7.*'\n  wsconform cases --cases-dir my-cases/"
+    )]
+    Cases(CasesArgs),
+    /// A quick smoke exchange: handshake, echo a text and a binary message, close.
+    #[command(
+        after_help = "Examples:\n  wsconform smoke\n  wsconform smoke ws://127.0.0.1:9001/ --chop 1"
+    )]
+    Smoke(SmokeArgs),
+}
+
+const RUN_HELP: &str = "\
+Examples:
+  wsconform run                                  # the embedded tokio-tungstenite echo server
+  wsconform run ws://127.0.0.1:9001/             # your server: all 301 core cases
+  wsconform run ws://127.0.0.1:9001/ --cases '1.*,2.1' --exclude '9.*'
+  wsconform run --target mine=ws://127.0.0.1:9001 --target theirs=ws://127.0.0.1:9002
+  wsconform run --spec fuzzingclient.json        # Autobahn's spec file, as it is
+  wsconform run wss://localhost:8443/ --ca ca.pem
+
+Each case runs on its own connection, --jobs at a time; section 9 (limits and
+performance) runs alone afterwards. Results go to OUT/results.jsonl (one JSON object
+per case, written the moment the case finishes), and a summary to the terminal.
+
+Verdicts: `behavior` is Autobahn's main verdict (OK, NON-STRICT, INFORMATIONAL,
+UNIMPLEMENTED, FAILED) and `behaviorClose` its close verdict (OK, FAILED, UNCLEAN,
+WRONG CODE, FAILED BY CLIENT, INFORMATIONAL). On top, each case gets one outcome
+(pass, fail, info) with a one-line reason.
+
+Policy: by default a case fails when either verdict is FAILED. With --strict it also
+fails on NON-STRICT, WRONG CODE, UNCLEAN and FAILED BY CLIENT.
+
+Patterns follow Autobahn: an id without `*` is literal; with `*` it matches from the
+start of the id (`2.1*` selects 2.1, 2.10, 2.11). A pattern that matches nothing is an
+error.
+
+Exit codes:
+  0  every case passed the policy   1  conformance failures
+  2  usage or config error          3  target unreachable
+  4  TLS failure                    5  handshake rejected (non-101)
+  6  handshake timed out";
+
+/// Parses a non-negative number of seconds.
+pub fn seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} is not a valid duration"))
+}
+
+/// TLS flags.
+#[derive(Debug, Clone, Args)]
+pub struct TlsArgs {
+    /// A PEM file of CA certificates to trust for wss://, besides the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Accept any TLS certificate (self-signed test servers).
+    #[arg(long)]
+    pub insecure: bool,
+    /// The TLS server name (SNI) to send and verify, instead of the URL's host.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Servers' ws:// or wss:// URLs. Without any (and without --target or --spec), an
+    /// embedded tokio-tungstenite echo server is started on 127.0.0.1 and tested.
+    pub urls: Vec<String>,
+    /// A named target, NAME=URL; repeat for several.
+    #[arg(long = "target", value_name = "NAME=URL")]
+    pub targets: Vec<String>,
+    /// Autobahn's fuzzingclient spec file: servers, agent, url, options, cases,
+    /// exclude-cases and exclude-agent-cases.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// Case patterns to run, comma-separated (default: all).
+    #[arg(long, value_name = "PATTERNS")]
+    pub cases: Option<String>,
+    /// Case patterns to leave out, comma-separated.
+    #[arg(long, value_name = "PATTERNS")]
+    pub exclude: Option<String>,
+    /// Load the cases from this directory's *.toml files instead of the built-in library.
+    #[arg(long, value_name = "DIR")]
+    pub cases_dir: Option<PathBuf>,
+    /// Cases in flight at once per target.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// The output directory.
+    #[arg(long, value_name = "DIR", default_value = "wsconform-report")]
+    pub out: PathBuf,
+    /// Also fail on NON-STRICT, WRONG CODE, UNCLEAN and FAILED BY CLIENT.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Seconds allowed for DNS, TCP and TLS.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+    pub connect_timeout: Duration,
+    /// Seconds allowed for the opening handshake (Autobahn's openHandshakeTimeout).
+    #[arg(long, alias = "handshake-timeout", value_name = "SECS", default_value = "5", value_parser = seconds)]
+    pub open_handshake_timeout: Duration,
+    /// Seconds from the harness's close to the peer's reply (closeHandshakeTimeout).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    pub close_handshake_timeout: Duration,
+    /// Seconds from the closing handshake to the server closing TCP
+    /// (serverConnectionDropTimeout).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    pub server_drop_timeout: Duration,
+    /// A ceiling on any one case, whatever its own timers say.
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = seconds)]
+    pub case_timeout: Duration,
+    /// Print only the summary line per target.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    /// Case patterns, comma-separated (Autobahn's rules).
+    pub pattern: Option<String>,
+    /// List the cases in this directory instead of the built-in library.
+    #[arg(long, value_name = "DIR")]
+    pub cases_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// The server's ws:// or wss:// URL (default: the embedded echo server).
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Seconds allowed for DNS, TCP and TLS.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+    pub connect_timeout: Duration,
+    /// Seconds allowed for the opening handshake.
+    #[arg(long, alias = "open-handshake-timeout", value_name = "SECS", default_value = "5", value_parser = seconds)]
+    pub handshake_timeout: Duration,
+    /// Seconds to wait for each echo.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+    pub echo_timeout: Duration,
+    /// Seconds to wait for the close reply, then for the server to close TCP.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    pub close_timeout: Duration,
+    /// Write at most this many bytes at a time.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chop: Option<u64>,
+    /// Milliseconds to pause between chops.
+    #[arg(long, value_name = "MS", default_value = "0")]
+    pub chop_delay: u64,
+    /// Leave the wire trace out of the output.
+    #[arg(long)]
+    pub no_trace: bool,
+}

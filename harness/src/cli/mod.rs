@@ -1,0 +1,59 @@
+//! The command line: arguments, the `run`, `cases` and `smoke` commands, and their output.
+
+pub mod args;
+pub mod output;
+pub mod run;
+pub mod smoke;
+
+/// Conformance failures.
+pub const EXIT_FAILED: u8 = 1;
+/// Usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+/// Target unreachable.
+pub const EXIT_UNREACHABLE: u8 = 3;
+/// TLS failure.
+pub const EXIT_TLS: u8 = 4;
+/// Opening handshake rejected.
+pub const EXIT_HANDSHAKE_REJECTED: u8 = 5;
+/// Opening handshake timed out.
+pub const EXIT_HANDSHAKE_TIMEOUT: u8 = 6;
+
+/// An error with the exit code it maps to.
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure {
+            code: EXIT_USAGE,
+            error: error.into(),
+        }
+    }
+}
+
+/// A failure with `code`.
+pub fn fail(code: u8, error: impl Into<anyhow::Error>) -> Failure {
+    Failure {
+        code,
+        error: error.into(),
+    }
+}
+
+/// The exit code for a connection error.
+pub fn connect_exit_code(e: &wsconform::net::ConnectError) -> u8 {
+    if e.is_tls() {
+        EXIT_TLS
+    } else {
+        EXIT_UNREACHABLE
+    }
+}
+
+/// The exit code for a failed handshake.
+pub fn handshake_exit_code(f: &wsconform::proto::HandshakeFailure) -> u8 {
+    match f {
+        wsconform::proto::HandshakeFailure::Timeout(_) => EXIT_HANDSHAKE_TIMEOUT,
+        _ => EXIT_HANDSHAKE_REJECTED,
+    }
+}

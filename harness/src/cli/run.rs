@@ -1,0 +1,273 @@
+//! `wsconform run` and `wsconform cases`: from arguments to a plan (ripgrep's `hiargs`), the
+//! run, and its outputs.
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use wsconform::cases::{self, Case, Selection};
+use wsconform::echo::EchoServer;
+use wsconform::net::{Target, TlsOptions};
+use wsconform::runner::{
+    Plan, Policy, ProbeError, RunOptions, TargetSpec, Timeouts, default_jobs, probe, run_plan,
+};
+use wsconform::spec::Spec;
+use wsconform_reports::{CaseRecord, Outcome};
+
+use super::args::{CasesArgs, RunArgs};
+use super::output::{JsonLines, progress, summary};
+use super::{
+    EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, Failure, connect_exit_code, fail,
+    handshake_exit_code,
+};
+
+/// The library: built-in, or a user's directory.
+fn load_cases(dir: Option<&std::path::Path>) -> Result<Vec<Case>, Failure> {
+    let cases = match dir {
+        Some(dir) => cases::load_dir(dir),
+        None => cases::builtin(),
+    };
+    cases.map_err(|e| fail(EXIT_USAGE, e))
+}
+
+/// Applies a selection; a pattern that matches nothing is a usage error.
+fn select(all: Vec<Case>, selection: &Selection) -> Result<Vec<Case>, Failure> {
+    let ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+    let chosen: Vec<String> = selection
+        .apply(&ids)
+        .map_err(|e| fail(EXIT_USAGE, anyhow!(e)))?
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    Ok(all.into_iter().filter(|c| chosen.contains(&c.id)).collect())
+}
+
+pub fn list_cases(args: CasesArgs) -> Result<u8, Failure> {
+    let all = load_cases(args.cases_dir.as_deref())?;
+    let selected = select(all, &Selection::from_lists(args.pattern.as_deref(), None))?;
+    for case in selected {
+        println!("{}\t{}", case.id, case.title);
+    }
+    Ok(0)
+}
+
+/// A target before the preflight: its name (if given) and URL.
+struct Wanted {
+    name: Option<String>,
+    target: Target,
+    options: RunOptions,
+    skip_patterns: Vec<String>,
+}
+
+pub fn run(args: RunArgs) -> Result<u8, Failure> {
+    let all = load_cases(args.cases_dir.as_deref())?;
+    let spec = match &args.spec {
+        Some(path) => Some(Spec::load(path).map_err(|e| fail(EXIT_USAGE, e))?),
+        None => None,
+    };
+    let options = RunOptions {
+        tls: TlsOptions {
+            ca_file: args.tls.ca.clone(),
+            insecure: args.tls.insecure,
+            sni: args.tls.sni.clone(),
+        },
+        connect_timeout: args.connect_timeout,
+        open_handshake_timeout: args.open_handshake_timeout,
+        timeouts: Timeouts {
+            close_handshake: args.close_handshake_timeout,
+            server_drop: args.server_drop_timeout,
+            case_limit: args.case_timeout,
+        },
+        policy: if args.strict {
+            Policy::Strict
+        } else {
+            Policy::Default
+        },
+    };
+    // The selection: flags first, else the spec's.
+    let selection = match (&args.cases, &args.exclude, &spec) {
+        (None, None, Some(spec)) => Selection {
+            cases: spec.cases.clone(),
+            exclude: spec.exclude_cases.clone(),
+        },
+        _ => Selection::from_lists(args.cases.as_deref(), args.exclude.as_deref()),
+    };
+    let cases = select(all, &selection)?;
+
+    let mut wanted = Vec::new();
+    for url in &args.urls {
+        let target = Target::parse(url).map_err(|e| fail(EXIT_USAGE, e))?;
+        wanted.push(Wanted {
+            name: None,
+            target,
+            options: options.clone(),
+            skip_patterns: Vec::new(),
+        });
+    }
+    for named in &args.targets {
+        let (name, url) = named
+            .split_once('=')
+            .filter(|(n, _)| !n.is_empty())
+            .ok_or_else(|| fail(EXIT_USAGE, anyhow!("--target {named:?} is not NAME=URL")))?;
+        let target = Target::parse(url).map_err(|e| fail(EXIT_USAGE, e))?;
+        wanted.push(Wanted {
+            name: Some(name.to_owned()),
+            target,
+            options: options.clone(),
+            skip_patterns: Vec::new(),
+        });
+    }
+    if let Some(spec) = &spec {
+        for server in &spec.servers {
+            let target = Target::parse(&server.url).map_err(|e| {
+                fail(
+                    EXIT_USAGE,
+                    anyhow!(
+                        "{}: {e}",
+                        args.spec
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    ),
+                )
+            })?;
+            let mut opts = options.clone();
+            let secs = |key: &str, default: Duration| {
+                spec.timeout(server, key)
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .unwrap_or(default)
+            };
+            opts.open_handshake_timeout = secs("openHandshakeTimeout", opts.open_handshake_timeout);
+            opts.timeouts.close_handshake =
+                secs("closeHandshakeTimeout", opts.timeouts.close_handshake);
+            opts.timeouts.server_drop =
+                secs("serverConnectionDropTimeout", opts.timeouts.server_drop);
+            // Autobahn verifies TLS only when the server names a hostname (then also SNI).
+            match &server.hostname {
+                Some(host) => opts.tls.sni = Some(host.clone()),
+                None if target.secure && opts.tls.ca_file.is_none() => opts.tls.insecure = true,
+                None => {}
+            }
+            wanted.push(Wanted {
+                name: server.agent.clone(),
+                target,
+                options: opts,
+                skip_patterns: Vec::new(),
+            });
+        }
+    }
+    let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        // Without a target, the embedded echo server is the target; it lives until we return.
+        let mut _server = None;
+        if wanted.is_empty() {
+            let server = EchoServer::start()
+                .await
+                .context("cannot start the embedded echo server")?;
+            println!(
+                "no URL given: testing the embedded tokio-tungstenite echo server at {}",
+                server.url()
+            );
+            wanted.push(Wanted {
+                name: Some("tokio-tungstenite-embedded".into()),
+                target: Target::parse(&server.url())?,
+                options: options.clone(),
+                skip_patterns: Vec::new(),
+            });
+            _server = Some(server);
+        }
+        // Preflight: each target must accept a WebSocket before 300 cases are thrown at it.
+        let mut targets = Vec::new();
+        for w in wanted {
+            let response = probe(&w.target, &w.options).await.map_err(|e| {
+                let code = match &e {
+                    ProbeError::Connect(c) => connect_exit_code(c),
+                    ProbeError::Handshake(h) => handshake_exit_code(h),
+                };
+                fail(code, anyhow!("{}: {e}", w.target.url))
+            })?;
+            let name = w.name.unwrap_or_else(|| {
+                response
+                    .header("Server")
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .unwrap_or_else(|| w.target.url.clone())
+            });
+            let mut skip_patterns = w.skip_patterns;
+            if let Some(spec) = &spec {
+                skip_patterns.extend(spec.excluded_for(&name));
+            }
+            let skip = cases
+                .iter()
+                .filter(|c| skip_patterns.iter().any(|p| cases::matches_anchored(p, &c.id)))
+                .map(|c| c.id.clone())
+                .collect();
+            targets.push(TargetSpec {
+                name,
+                target: w.target,
+                skip,
+                options: w.options,
+            });
+        }
+        let total: usize = targets
+            .iter()
+            .map(|t| cases.iter().filter(|c| !t.skip.contains(&c.id)).count())
+            .sum();
+        let mut jsonl = JsonLines::create(&args.out)?;
+        let plan = Plan {
+            targets,
+            cases,
+            jobs,
+        };
+        let bar = progress(total);
+        let mut records: Vec<CaseRecord> = Vec::new();
+        let mut write_error = None;
+        run_plan(&plan, |target, run| {
+            bar.inc(1);
+            bar.set_message(format!("{} {}", target.name, run.record.id));
+            if let Err(e) = jsonl.write(&run.record)
+                && write_error.is_none()
+            {
+                write_error = Some(e);
+            }
+            records.push(run.record);
+        })
+        .await;
+        bar.finish_and_clear();
+        if let Some(e) = write_error {
+            return Err(e.into());
+        }
+        records.sort_by(|a, b| {
+            (a.target.as_str(), 0)
+                .cmp(&(b.target.as_str(), 0))
+                .then_with(|| cases::compare_ids(&a.id, &b.id))
+        });
+        let text = summary(&records);
+        if args.quiet {
+            for line in text.lines().filter(|l| !l.starts_with(' ')) {
+                println!("{line}");
+            }
+        } else {
+            print!("{text}");
+        }
+        println!("results: {}", jsonl.path().display());
+        let unreachable = records.iter().filter(|r| r.outcome == Outcome::Unreachable).count();
+        if unreachable > 0 {
+            return Err(fail(
+                EXIT_UNREACHABLE,
+                anyhow!(
+                    "a target became unreachable mid-run: {unreachable} case(s) not run; the results so far are in {}",
+                    jsonl.path().display()
+                ),
+            ));
+        }
+        Ok(if records.iter().any(|r| r.outcome == Outcome::Fail) {
+            EXIT_FAILED
+        } else {
+            0
+        })
+    })
+}

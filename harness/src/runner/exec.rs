@@ -1,0 +1,325 @@
+//! Running one case against a target: connect, handshake, drive the [`CaseMachine`] with the
+//! [`Driver`], and judge. The only async code of the runner besides the pool.
+
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, CloseRecord, Outcome};
+
+use super::machine::{Action, CaseMachine, MachineResult, Timeouts};
+use super::observed::{expected_lists, show_list};
+use super::verdict::{self, CloseFacts, Policy, ReasonInput};
+use crate::cases::Case;
+use crate::handshake::Request;
+use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
+use crate::proto::{ClientSession, Closure, EventLog, SessionConfig, SessionEvent};
+
+/// How cases run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// TLS for `wss://`.
+    pub tls: TlsOptions,
+    /// DNS, TCP and TLS together.
+    pub connect_timeout: Duration,
+    /// The opening handshake (Autobahn's openHandshakeTimeout, 5 s).
+    pub open_handshake_timeout: Duration,
+    /// The harness's close timers.
+    pub timeouts: Timeouts,
+    /// Which verdicts fail.
+    pub policy: Policy,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            tls: TlsOptions::default(),
+            connect_timeout: Duration::from_secs(5),
+            open_handshake_timeout: Duration::from_secs(5),
+            timeouts: Timeouts::default(),
+            policy: Policy::Default,
+        }
+    }
+}
+
+/// A case's result, and whether the target could be reached at all.
+#[derive(Debug)]
+pub struct CaseRun {
+    /// The record.
+    pub record: CaseRecord,
+    /// The connection could not be opened.
+    pub unreachable: Option<ConnectError>,
+    /// The wire trace.
+    pub log: EventLog,
+}
+
+/// Runs `case` against `target` (named `name` in the record).
+pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOptions) -> CaseRun {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let stream = match connect(target, &opts.tls, opts.connect_timeout).await {
+        Ok(stream) => stream,
+        Err(e) => {
+            let mut record = base_record(name, case, started);
+            record.outcome = Outcome::Unreachable;
+            record.reason = format!("target unreachable: {e}");
+            return CaseRun {
+                record,
+                unreachable: Some(e),
+                log: EventLog::default(),
+            };
+        }
+    };
+    let request = Request::new(&target.host_header(), &target.resource);
+    let session = ClientSession::new(
+        &request,
+        ClientSession::offer_for(&request),
+        SessionConfig {
+            handshake_timeout: opts.open_handshake_timeout,
+            ..SessionConfig::default()
+        },
+        clock.into_std(),
+    );
+    let mut driver = Driver::new(stream, session, WriteShape::default());
+    if let Err(failure) = driver.handshake().await {
+        let mut record = base_record(name, case, started);
+        let facts = CloseFacts::default();
+        let (behavior, close) = verdict::tie(
+            &case.close,
+            case.informational,
+            &facts,
+            Behavior::Failed,
+            BehaviorClose::Failed,
+        );
+        record.behavior = Some(behavior);
+        record.behavior_close = Some(close);
+        record.outcome = verdict::outcome(opts.policy, behavior, close);
+        record.reason = format!("opening handshake failed: {failure}");
+        record.duration_ms = clock.elapsed().as_millis() as u64;
+        return CaseRun {
+            record,
+            unreachable: None,
+            log: driver.into_log(),
+        };
+    }
+
+    let mut machine = CaseMachine::new(case, opts.timeouts, Instant::now().into_std());
+    loop {
+        while let Some(action) = machine.poll_action() {
+            match action {
+                Action::Write { pieces, chop } => {
+                    driver.set_shape(WriteShape {
+                        chop,
+                        ..WriteShape::default()
+                    });
+                    for piece in pieces {
+                        driver.session_mut().send_raw(piece);
+                        if driver.flush().await.is_err() {
+                            break;
+                        }
+                        if chop.is_some() {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                }
+                Action::Abort => driver.abort(),
+            }
+        }
+        if machine.is_done() {
+            break;
+        }
+        let deadline = machine
+            .poll_timeout()
+            .map(Instant::from_std)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let event = driver.next_event(deadline).await;
+        let now = Instant::now().into_std();
+        match event {
+            Some(SessionEvent::Frame(frame)) => machine.handle_frame(now, frame),
+            Some(SessionEvent::Violation(v)) => machine.handle_violation(now, v),
+            Some(SessionEvent::Closed(c)) => machine.handle_closed(now, c),
+            Some(SessionEvent::Open { .. } | SessionEvent::HandshakeFailed(_)) => {}
+            None if !driver.is_connected() => machine.handle_closed(now, Closure::TransportError),
+            None => machine.handle_timeout(now),
+        }
+    }
+    let result = machine.finish();
+    let record = judge(name, case, &result, opts.policy, started, clock.elapsed());
+    CaseRun {
+        record,
+        unreachable: None,
+        log: driver.into_log(),
+    }
+}
+
+/// Why a target failed the preflight.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// No connection.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// No WebSocket.
+    #[error("opening handshake failed: {0}")]
+    Handshake(crate::proto::HandshakeFailure),
+}
+
+/// Checks that `target` accepts a WebSocket connection (connect and handshake, then abort);
+/// returns the response head, whose `Server` header names the agent when nothing else does.
+pub async fn probe(
+    target: &Target,
+    opts: &RunOptions,
+) -> Result<crate::handshake::Response, ProbeError> {
+    let stream = connect(target, &opts.tls, opts.connect_timeout).await?;
+    let request = Request::new(&target.host_header(), &target.resource);
+    let session = ClientSession::new(
+        &request,
+        ClientSession::offer_for(&request),
+        SessionConfig {
+            handshake_timeout: opts.open_handshake_timeout,
+            ..SessionConfig::default()
+        },
+        Instant::now().into_std(),
+    );
+    let mut driver = Driver::new(stream, session, WriteShape::default());
+    let result = driver.handshake().await;
+    if let Ok((response, _)) = &result {
+        // Leave politely: a close 1000, then drop.
+        let close =
+            crate::wire::RawFrame::close(crate::wire::CloseCode::NORMAL, "").masked_random();
+        driver.session_mut().send_frame(&close);
+        let _ = driver.flush().await;
+        let _ = driver
+            .next_event(Instant::now() + Duration::from_millis(200))
+            .await;
+        driver.abort();
+        return Ok(response.clone());
+    }
+    result.map(|(r, _)| r).map_err(ProbeError::Handshake)
+}
+
+/// A record with the case's identity and nothing judged yet.
+fn base_record(name: &str, case: &Case, started: SystemTime) -> CaseRecord {
+    let (ok, non_strict) = expected_lists(case);
+    let mut expected = vec![format!("ok: {}", show_list(&ok))];
+    if let Some(ns) = &non_strict {
+        expected.push(format!("non-strict: {}", show_list(ns)));
+    }
+    CaseRecord {
+        target: name.to_owned(),
+        id: case.id.clone(),
+        title: case.title.clone(),
+        rfc: case.rfc.clone(),
+        outcome: Outcome::Fail,
+        reason: String::new(),
+        behavior: None,
+        behavior_close: None,
+        expected,
+        observed: Vec::new(),
+        close: CloseRecord::default(),
+        findings: Vec::new(),
+        started: rfc3339(started),
+        duration_ms: 0,
+        timing_dependent: case.timing_dependent.clone(),
+        deviation: case.deviation.clone(),
+    }
+}
+
+/// Both verdicts, the outcome and the reason for a finished case.
+pub fn judge(
+    name: &str,
+    case: &Case,
+    result: &MachineResult,
+    policy: Policy,
+    started: SystemTime,
+    duration: Duration,
+) -> CaseRecord {
+    let (ok, non_strict) = expected_lists(case);
+    let (behavior, _) = match &result.script_verdict {
+        Some((b, text)) => (*b, text.clone()),
+        None => verdict::behavior(&result.observed, &ok, non_strict.as_deref()),
+    };
+    let (close, _) = verdict::behavior_close(&case.close, &result.facts);
+    let (behavior, close) = verdict::tie(
+        &case.close,
+        case.informational,
+        &result.facts,
+        behavior,
+        close,
+    );
+    let transport = result
+        .transport
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "open".into());
+    let reason = verdict::reason(&ReasonInput {
+        behavior,
+        close,
+        script_reason: result.script_verdict.as_ref().map(|(_, t)| t.as_str()),
+        observed: &result.observed,
+        ok: &ok,
+        non_strict: non_strict.as_deref(),
+        expect: &case.close,
+        facts: &result.facts,
+        transport: &transport,
+        findings: &result.findings,
+    });
+    let mut record = base_record(name, case, started);
+    record.behavior = Some(behavior);
+    record.behavior_close = Some(close);
+    record.outcome = verdict::outcome(policy, behavior, close);
+    record.reason = reason;
+    record.observed = result.observed.iter().map(ToString::to_string).collect();
+    record.findings = result.findings.clone();
+    record.duration_ms = duration.as_millis() as u64;
+    let f = &result.facts;
+    record.close = CloseRecord {
+        closed_by_harness: f.closed_by_me,
+        failed_by_harness: f.failed_by_me,
+        dropped_by_harness: f.dropped_by_me,
+        was_clean: f.was_clean,
+        local_code: result.local_close.as_ref().and_then(|c| c.0),
+        local_reason: result.local_close.as_ref().map(|c| c.1.clone()),
+        remote_code: result.remote_close.as_ref().and_then(|c| c.0),
+        remote_reason: result.remote_close.as_ref().map(|c| c.1.clone()),
+        transport,
+        close_handshake_timeout: f.close_handshake_timeout,
+        server_drop_timeout: f.server_drop_timeout,
+    };
+    record
+}
+
+/// `2026-11-25T15:40:00.123Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_621_200_123);
+        assert_eq!(rfc3339(t), "2026-11-25T15:40:00.123Z");
+        let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+}

@@ -1,0 +1,721 @@
+//! The case interpreter, sans-IO: runs one case's script against the events of an open
+//! session, with Autobahn's timers and close machinery (`autobahn-cases.md` §2.0, §3.3).
+//!
+//! The driver feeds it the session's events ([`CaseMachine::handle_frame`],
+//! [`CaseMachine::handle_violation`], [`CaseMachine::handle_closed`]) and the passing of time
+//! ([`CaseMachine::handle_timeout`] at [`CaseMachine::poll_timeout`]), and carries out what
+//! [`CaseMachine::poll_action`] asks: writes, or aborting TCP. Nothing here touches a socket
+//! or reads a clock, so every rule is unit-tested on a simulated clock.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use wsconform_reports::Behavior;
+
+use super::observed::{Observed, expected_lists};
+use super::verdict::CloseFacts;
+use crate::cases::{Case, Payload, Step, WriteMode};
+use crate::proto::Closure;
+use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Violation, apply_mask_offset};
+
+/// The harness's own timeouts (Autobahn's defaults; every one can be set from the CLI).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// From the harness's close frame to the peer's reply (closeHandshakeTimeout, 1 s).
+    pub close_handshake: Duration,
+    /// From the completed closing handshake to the server closing TCP
+    /// (serverConnectionDropTimeout, 1 s).
+    pub server_drop: Duration,
+    /// A ceiling on the whole case, whatever its timers say.
+    pub case_limit: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            close_handshake: Duration::from_secs(1),
+            server_drop: Duration::from_secs(1),
+            case_limit: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Write each piece with its own write call, in order; with `chop`, cut each piece into
+    /// writes of at most that many bytes.
+    Write {
+        /// The pieces.
+        pieces: Vec<Vec<u8>>,
+        /// The chop size.
+        chop: Option<usize>,
+    },
+    /// Abort the TCP connection.
+    Abort,
+}
+
+/// The WebSocket closing state, as the harness sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ws {
+    Open,
+    /// The harness sent a close and waits for the reply until the deadline.
+    Closing(Instant),
+    /// Both closes were exchanged; the server should close TCP by the deadline.
+    Closed(Instant),
+    /// TCP is gone.
+    Gone,
+}
+
+/// What the script is waiting for.
+#[derive(Debug, Clone)]
+enum Block {
+    None,
+    Wait {
+        until: Instant,
+        tag: Option<String>,
+    },
+    FirstMessage {
+        until: Instant,
+        opcode: OpCode,
+        len: usize,
+        within: f64,
+    },
+    Roundtrip {
+        until: Instant,
+        remaining: usize,
+        opcode: OpCode,
+        payload: Vec<u8>,
+        within: f64,
+    },
+}
+
+/// What a finished case saw.
+#[derive(Debug, Clone)]
+pub struct MachineResult {
+    /// The events recorded.
+    pub observed: Vec<Observed>,
+    /// How it closed.
+    pub facts: CloseFacts,
+    /// A verdict the script set itself (9.x), with its text.
+    pub script_verdict: Option<(Behavior, String)>,
+    /// Rules the peer broke, as text.
+    pub findings: Vec<String>,
+    /// The close the harness sent.
+    pub local_close: Option<(Option<u16>, String)>,
+    /// The close the peer sent.
+    pub remote_close: Option<(Option<u16>, String)>,
+    /// How TCP ended.
+    pub transport: Option<Closure>,
+}
+
+/// One case in progress. See the module docs.
+#[derive(Debug)]
+pub struct CaseMachine {
+    case: Case,
+    timeouts: Timeouts,
+    rng: fastrand::Rng,
+    pc: usize,
+    block: Block,
+    ws: Ws,
+    facts: CloseFacts,
+    ok: Vec<Observed>,
+    non_strict: Option<Vec<Observed>>,
+    observed: Vec<Observed>,
+    message: Option<(OpCode, Vec<u8>)>,
+    reject_frame: Option<u64>,
+    kill_at: Option<Instant>,
+    close_at: Option<Instant>,
+    limit: Instant,
+    frame_key: Option<([u8; 4], usize)>,
+    actions: VecDeque<Action>,
+    script_verdict: Option<(Behavior, String)>,
+    findings: Vec<String>,
+    local_close: Option<(Option<u16>, String)>,
+    remote_close: Option<(Option<u16>, String)>,
+    transport: Option<Closure>,
+}
+
+impl CaseMachine {
+    /// Starts `case` at `now`, right after the opening handshake: arms its timers and runs its
+    /// script up to the first wait.
+    pub fn new(case: &Case, timeouts: Timeouts, now: Instant) -> Self {
+        let (ok, non_strict) = expected_lists(case);
+        let after = |secs: Option<f64>| secs.map(|s| now + Duration::from_secs_f64(s.max(0.0)));
+        let mut machine = Self {
+            kill_at: after(case.kill),
+            close_at: after(case.close_after),
+            case: case.clone(),
+            timeouts,
+            rng: fastrand::Rng::new(),
+            pc: 0,
+            block: Block::None,
+            ws: Ws::Open,
+            facts: CloseFacts {
+                opened: true,
+                ..CloseFacts::default()
+            },
+            ok,
+            non_strict,
+            observed: Vec::new(),
+            message: None,
+            reject_frame: None,
+            limit: now + timeouts.case_limit,
+            frame_key: None,
+            actions: VecDeque::new(),
+            script_verdict: None,
+            findings: Vec::new(),
+            local_close: None,
+            remote_close: None,
+            transport: None,
+        };
+        machine.advance(now);
+        machine
+    }
+
+    /// Uses a seeded generator for masking keys (deterministic tests).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.rng = fastrand::Rng::with_seed(seed);
+        self
+    }
+
+    /// The next thing to do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`CaseMachine::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_done() {
+            return None;
+        }
+        let ws = match self.ws {
+            Ws::Closing(t) | Ws::Closed(t) => Some(t),
+            Ws::Open | Ws::Gone => None,
+        };
+        let block = match &self.block {
+            Block::None => None,
+            Block::Wait { until, .. }
+            | Block::FirstMessage { until, .. }
+            | Block::Roundtrip { until, .. } => Some(*until),
+        };
+        [ws, block, self.kill_at, self.close_at, Some(self.limit)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Whether the case is over (TCP is gone).
+    pub fn is_done(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    /// What the case saw; call once it is done.
+    pub fn finish(self) -> MachineResult {
+        MachineResult {
+            observed: self.observed,
+            facts: self.facts,
+            script_verdict: self.script_verdict,
+            findings: self.findings,
+            local_close: self.local_close,
+            remote_close: self.remote_close,
+            transport: self.transport,
+        }
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /// A frame from the peer.
+    pub fn handle_frame(&mut self, now: Instant, frame: Frame) {
+        if self.reject_frame == Some(frame.offset) {
+            // The frame broke a rule: like Autobahn's parser, do not deliver it, and drop the
+            // message it belonged to.
+            self.reject_frame = None;
+            if !frame.opcode().is_control() {
+                self.message = None;
+            }
+            return;
+        }
+        let opcode = frame.opcode();
+        let fin = frame.raw.fin;
+        let payload = frame.raw.payload;
+        match opcode {
+            OpCode::TEXT | OpCode::BINARY => {
+                self.message = Some((opcode, payload));
+            }
+            OpCode::CONTINUATION => match self.message.as_mut() {
+                Some((_, data)) => data.extend_from_slice(&payload),
+                None => return,
+            },
+            OpCode::PING => {
+                // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
+                // frame in response". Not recorded as an event.
+                if self.ws == Ws::Open {
+                    let pong = RawFrame::pong(payload).masked(self.key());
+                    self.write(vec![pong.to_bytes()], None);
+                }
+                return;
+            }
+            OpCode::PONG => {
+                self.record(now, Observed::Pong(payload));
+                return;
+            }
+            OpCode::CLOSE => {
+                self.peer_close(now, &payload);
+                return;
+            }
+            _ => return,
+        }
+        if fin && let Some((opcode, data)) = self.message.take() {
+            self.on_message(now, opcode, data);
+        }
+    }
+
+    /// A rule the peer broke. As in Autobahn, the harness fails the connection: close 1002
+    /// (1007 for invalid UTF-8) while open, or TCP closed if already closing.
+    pub fn handle_violation(&mut self, now: Instant, violation: Violation) {
+        self.findings.push(violation.to_string());
+        let Some(frame) = violation.frame else {
+            // End-of-stream findings: the connection is already gone.
+            return;
+        };
+        self.reject_frame = Some(frame);
+        match self.ws {
+            Ws::Open => {
+                let code = violation.kind.close_code();
+                let reason = violation.kind.to_string();
+                self.fail(now, code, &reason);
+            }
+            Ws::Closing(_) | Ws::Closed(_) => self.abort(),
+            Ws::Gone => {}
+        }
+    }
+
+    /// TCP ended.
+    pub fn handle_closed(&mut self, _now: Instant, closure: Closure) {
+        if matches!(closure, Closure::HarnessAbort) {
+            self.facts.dropped_by_me = true;
+        }
+        self.transport = Some(closure);
+        self.ws = Ws::Gone;
+        self.block = Block::None;
+    }
+
+    /// Time passed: fire every deadline at or before `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.is_done() {
+            return;
+        }
+        if now >= self.limit {
+            self.abort();
+            return;
+        }
+        match self.ws {
+            Ws::Closing(t) if now >= t => {
+                // No close reply in time: drop TCP (§3.3, "peer did not respond in closing
+                // handshake").
+                self.facts.close_handshake_timeout = true;
+                self.facts.was_clean = false;
+                self.abort();
+                return;
+            }
+            Ws::Closed(t) if now >= t => {
+                // The server should have closed TCP (RFC 6455 §7.1.1); we do it instead.
+                if self.facts.closed_by_me {
+                    self.facts.server_drop_timeout = true;
+                    self.facts.was_clean = false;
+                }
+                self.abort();
+                return;
+            }
+            _ => {}
+        }
+        if self.kill_at.is_some_and(|t| now >= t) {
+            self.kill_at = None;
+            match self.ws {
+                Ws::Open => self.fail(now, CloseCode::GOING_AWAY, "Going Away"),
+                Ws::Closing(_) | Ws::Closed(_) => self.abort(),
+                Ws::Gone => {}
+            }
+        }
+        if self.close_at.is_some_and(|t| now >= t) {
+            self.close_at = None;
+            self.start_close(now, Vec::new());
+        }
+        self.block_timeout(now);
+        self.advance(now);
+    }
+
+    // ---------------------------------------------------------------- the script
+
+    fn block_timeout(&mut self, now: Instant) {
+        match std::mem::replace(&mut self.block, Block::None) {
+            Block::Wait { until, tag } if now >= until => {
+                match tag {
+                    // Autobahn's tagged waits (6.4.x) go on only while the connection is open.
+                    Some(tag) if self.ws == Ws::Open => self.record(now, Observed::Timeout(tag)),
+                    Some(_) => self.pc = self.case.steps.len(),
+                    None if self.ws == Ws::Gone => self.pc = self.case.steps.len(),
+                    None => {}
+                }
+            }
+            Block::FirstMessage { until, within, .. } if now >= until => {
+                self.script_verdict = Some((
+                    Behavior::Failed,
+                    format!("did not receive a message within {within} seconds"),
+                ));
+                self.start_close(now, Vec::new());
+            }
+            Block::Roundtrip {
+                until,
+                remaining,
+                within,
+                ..
+            } if now >= until => {
+                self.script_verdict = Some((
+                    Behavior::Failed,
+                    format!("{remaining} echoes still missing after {within} seconds"),
+                ));
+                self.start_close(now, Vec::new());
+            }
+            other => self.block = other,
+        }
+    }
+
+    /// Runs steps until one blocks or the script ends.
+    fn advance(&mut self, now: Instant) {
+        while self.pc < self.case.steps.len()
+            && matches!(self.block, Block::None)
+            && self.ws != Ws::Gone
+        {
+            let step = self.case.steps[self.pc].clone();
+            self.pc += 1;
+            self.step(now, step);
+        }
+    }
+
+    fn step(&mut self, now: Instant, step: Step) {
+        let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
+        match step {
+            Step::Send(send) => {
+                let mut frames = Vec::new();
+                for spec in &send.frames {
+                    let key = self.key();
+                    // Validated when the case was loaded.
+                    let Ok(raw) = spec.to_raw(key) else { continue };
+                    if raw.opcode == OpCode::CLOSE && !spec.raw {
+                        if self.ws != Ws::Open {
+                            continue;
+                        }
+                        self.note_local_close(now, &raw.payload);
+                    }
+                    frames.push(raw.to_bytes());
+                }
+                self.write_mode(frames, send.write);
+            }
+            Step::SendMessage(m) => {
+                let payload = m.payload.bytes().unwrap_or_default();
+                let mut frames = Vec::new();
+                let mut chunks: Vec<&[u8]> = payload.chunks(m.fragment).collect();
+                if chunks.is_empty() {
+                    chunks.push(&[]);
+                }
+                let last = chunks.len() - 1;
+                for (i, chunk) in chunks.into_iter().enumerate() {
+                    let opcode = if i == 0 {
+                        m.opcode.0
+                    } else {
+                        OpCode::CONTINUATION
+                    };
+                    let frame = RawFrame::new(opcode, chunk.to_vec())
+                        .fin(i == last)
+                        .masked(self.key());
+                    frames.push(frame.to_bytes());
+                }
+                self.write_mode(frames, m.write);
+            }
+            Step::BeginFrame(b) => {
+                let key = self.key();
+                let header = RawFrame::new(b.opcode.0, Vec::new())
+                    .fin(b.fin)
+                    .declared_len(b.len)
+                    .masked(key);
+                let mut bytes = Vec::new();
+                header.encode_header(&mut bytes);
+                self.frame_key = Some((key, 0));
+                self.write(vec![bytes], None);
+            }
+            Step::FrameData(payload) => {
+                let mut bytes = payload.bytes().unwrap_or_default();
+                if let Some((key, offset)) = self.frame_key.as_mut() {
+                    apply_mask_offset(&mut bytes, *key, *offset);
+                    *offset += bytes.len();
+                }
+                self.write(vec![bytes], None);
+            }
+            Step::Close(c) => {
+                let payload = match (&c.payload, c.code) {
+                    (Some(p), _) => p.bytes().unwrap_or_default(),
+                    (None, Some(code)) => {
+                        let mut out = code.to_be_bytes().to_vec();
+                        if let Some(reason) = &c.reason {
+                            out.extend_from_slice(reason.as_bytes());
+                        }
+                        if let Some(hex) = &c.reason_hex {
+                            out.extend(crate::cases::parse_hex(hex).unwrap_or_default());
+                        }
+                        out
+                    }
+                    (None, None) => Vec::new(),
+                };
+                self.start_close(now, payload);
+            }
+            Step::Wait(w) => {
+                self.block = Block::Wait {
+                    until: now + secs(w.secs),
+                    tag: w.tag,
+                };
+            }
+            Step::Arm(a) => {
+                if let Some(k) = a.kill {
+                    self.kill_at = Some(now + secs(k));
+                }
+                if let Some(c) = a.close_after {
+                    self.close_at = Some(now + secs(c));
+                }
+            }
+            Step::ExpectFirstMessage(f) => {
+                self.block = Block::FirstMessage {
+                    until: now + secs(f.within),
+                    opcode: f.opcode.0,
+                    len: f.len,
+                    within: f.within,
+                };
+            }
+            Step::Roundtrip(r) => {
+                let payload = r.payload.bytes().unwrap_or_default();
+                if r.count == 0 {
+                    self.script_verdict = Some((Behavior::Ok, "0 messages to send".into()));
+                    return;
+                }
+                self.send_message(r.opcode.0, payload.clone());
+                self.block = Block::Roundtrip {
+                    until: now + secs(r.within),
+                    remaining: r.count,
+                    opcode: r.opcode.0,
+                    payload,
+                    within: r.within,
+                };
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- events
+
+    fn on_message(&mut self, now: Instant, opcode: OpCode, data: Vec<u8>) {
+        match std::mem::replace(&mut self.block, Block::None) {
+            Block::FirstMessage {
+                opcode: want, len, ..
+            } => {
+                let verdict = if opcode == want && data.len() == len {
+                    (
+                        Behavior::Ok,
+                        format!("received a {} message of length {len}", kind(opcode)),
+                    )
+                } else {
+                    (
+                        Behavior::Failed,
+                        format!(
+                            "expected a {} message of length {len}; got a {} message of length {}",
+                            kind(want),
+                            kind(opcode),
+                            data.len()
+                        ),
+                    )
+                };
+                self.script_verdict = Some(verdict);
+                self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+            }
+            Block::Roundtrip {
+                until,
+                remaining,
+                opcode: want,
+                payload,
+                within,
+            } => {
+                if opcode != want || data.len() != payload.len() {
+                    self.script_verdict = Some((
+                        Behavior::Failed,
+                        format!(
+                            "echo {} of the series: expected a {} message of length {}; got a {} message of length {}",
+                            remaining,
+                            kind(want),
+                            payload.len(),
+                            kind(opcode),
+                            data.len()
+                        ),
+                    ));
+                    self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+                } else if remaining == 1 {
+                    self.script_verdict =
+                        Some((Behavior::Ok, "every echo arrived, in order".into()));
+                    self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+                } else {
+                    self.send_message(want, payload.clone());
+                    self.block = Block::Roundtrip {
+                        until,
+                        remaining: remaining - 1,
+                        opcode: want,
+                        payload,
+                        within,
+                    };
+                }
+            }
+            other => {
+                self.block = other;
+                self.record(
+                    now,
+                    Observed::Message {
+                        opcode,
+                        payload: data,
+                    },
+                );
+            }
+        }
+        self.advance(now);
+    }
+
+    /// Records an event; then Autobahn's auto-close: once the events equal every expected
+    /// list, the harness closes with 1000.
+    fn record(&mut self, now: Instant, event: Observed) {
+        self.observed.push(event);
+        let matches_all = self.observed == self.ok
+            && self
+                .non_strict
+                .as_ref()
+                .is_none_or(|ns| self.observed == *ns);
+        if self.case.auto_close && self.case.close.closed_by_harness && matches_all {
+            self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+        }
+    }
+
+    fn peer_close(&mut self, now: Instant, payload: &[u8]) {
+        let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+        let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or_default()).into_owned();
+        match self.ws {
+            Ws::Open => {
+                // The peer closed first: answer 1000 without a reason (Autobahn does not echo
+                // the peer's code), then wait for the server to close TCP.
+                self.remote_close = Some((code, reason));
+                self.facts.remote_closed = true;
+                self.facts.remote_code = code;
+                let reply = CloseCode::NORMAL.0.to_be_bytes().to_vec();
+                self.local_close = Some((Some(CloseCode::NORMAL.0), String::new()));
+                let frame = RawFrame::new(OpCode::CLOSE, reply).masked(self.key());
+                self.write(vec![frame.to_bytes()], None);
+                self.facts.was_clean = true;
+                self.ws = Ws::Closed(now + self.timeouts.server_drop.max(self.kill_left(now)));
+            }
+            Ws::Closing(_) => {
+                self.remote_close = Some((code, reason));
+                self.facts.remote_closed = true;
+                self.facts.remote_code = code;
+                self.facts.was_clean = true;
+                self.ws = Ws::Closed(now + self.timeouts.server_drop);
+            }
+            Ws::Closed(_) | Ws::Gone => {}
+        }
+    }
+
+    /// Autobahn waits for the server to drop TCP after a peer-initiated close until the kill
+    /// timer fires; the drop timeout is the floor.
+    fn kill_left(&self, now: Instant) -> Duration {
+        self.kill_at
+            .map(|t| t.saturating_duration_since(now))
+            .unwrap_or_default()
+    }
+
+    // ---------------------------------------------------------------- outputs
+
+    fn key(&mut self) -> [u8; 4] {
+        self.rng.u32(..).to_ne_bytes()
+    }
+
+    fn write(&mut self, pieces: Vec<Vec<u8>>, chop: Option<usize>) {
+        if self.ws != Ws::Gone && !pieces.is_empty() {
+            self.actions.push_back(Action::Write { pieces, chop });
+        }
+    }
+
+    fn write_mode(&mut self, frames: Vec<Vec<u8>>, mode: WriteMode) {
+        match mode {
+            WriteMode::Plain => self.write(vec![frames.concat()], None),
+            WriteMode::Sync => self.write(frames, None),
+            WriteMode::Chop(n) => self.write(frames, Some(n)),
+        }
+    }
+
+    fn send_message(&mut self, opcode: OpCode, payload: Vec<u8>) {
+        let frame = RawFrame::new(opcode, payload).masked(self.key());
+        self.write(vec![frame.to_bytes()], None);
+    }
+
+    fn note_local_close(&mut self, now: Instant, payload: &[u8]) {
+        let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+        let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or_default()).into_owned();
+        self.local_close = Some((code, reason));
+        self.facts.closed_by_me = true;
+        self.ws = Ws::Closing(now + self.timeouts.close_handshake);
+    }
+
+    /// Starts the closing handshake with `payload`, if the connection is open.
+    fn start_close(&mut self, now: Instant, payload: Vec<u8>) {
+        if self.ws != Ws::Open {
+            return;
+        }
+        self.note_local_close(now, &payload);
+        let frame = RawFrame::new(OpCode::CLOSE, payload).masked(self.key());
+        self.write(vec![frame.to_bytes()], None);
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): a close with `code`, as the harness's own.
+    fn fail(&mut self, now: Instant, code: CloseCode, reason: &str) {
+        if self.ws != Ws::Open {
+            return;
+        }
+        self.facts.failed_by_me = true;
+        // A close reason must fit a control frame: 123 bytes after the code.
+        let mut reason = reason.to_owned();
+        while reason.len() > 123 {
+            reason.pop();
+        }
+        let mut payload = code.0.to_be_bytes().to_vec();
+        payload.extend_from_slice(reason.as_bytes());
+        self.start_close(now, payload);
+    }
+
+    fn abort(&mut self) {
+        if self.ws == Ws::Gone {
+            return;
+        }
+        self.facts.dropped_by_me = true;
+        self.actions.push_back(Action::Abort);
+        self.ws = Ws::Gone;
+    }
+}
+
+fn kind(opcode: OpCode) -> &'static str {
+    match opcode {
+        OpCode::TEXT => "text",
+        OpCode::BINARY => "binary",
+        _ => "non-data",
+    }
+}
+
+/// Payload helper for tests and steps.
+pub fn payload_bytes(p: &Payload) -> Vec<u8> {
+    p.bytes().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,288 @@
+//! The verdict rules: Autobahn's two verdicts (`autobahn-cases.md` §3.4), and wsconform's
+//! combined outcome and one-line reason on top of them. Pure functions, tested rule by rule.
+
+use wsconform_reports::{Behavior, BehaviorClose, Outcome};
+
+use super::observed::{Observed, show_list};
+use crate::cases::CloseExpect;
+
+/// What is known about how the connection closed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloseFacts {
+    /// The opening handshake completed.
+    pub opened: bool,
+    /// The harness sent the first close.
+    pub closed_by_me: bool,
+    /// The harness failed the connection.
+    pub failed_by_me: bool,
+    /// The harness closed TCP.
+    pub dropped_by_me: bool,
+    /// Both close frames were exchanged before TCP closed.
+    pub was_clean: bool,
+    /// The code the peer sent.
+    pub remote_code: Option<u16>,
+    /// The peer sent a close frame at all.
+    pub remote_closed: bool,
+    /// No close reply within the close timeout.
+    pub close_handshake_timeout: bool,
+    /// The server did not close TCP in time after the closing handshake.
+    pub server_drop_timeout: bool,
+}
+
+/// Which verdicts fail a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// FAILED in either verdict fails.
+    #[default]
+    Default,
+    /// Anything but OK, INFORMATIONAL or UNIMPLEMENTED fails: NON-STRICT, WRONG CODE,
+    /// UNCLEAN and FAILED BY CLIENT too.
+    Strict,
+}
+
+/// The main verdict from the events (§3.4, item 2): an exact match with the OK list, else
+/// with the NON-STRICT list, else FAILED. Returns the verdict and Autobahn's result text.
+pub fn behavior(
+    observed: &[Observed],
+    ok: &[Observed],
+    non_strict: Option<&[Observed]>,
+) -> (Behavior, String) {
+    if observed == ok {
+        (
+            Behavior::Ok,
+            "Actual events match at least one expected.".into(),
+        )
+    } else if non_strict.is_some_and(|ns| observed == ns) {
+        (
+            Behavior::NonStrict,
+            "Actual events match at least one expected.".into(),
+        )
+    } else {
+        (
+            Behavior::Failed,
+            "Actual events differ from any expected.".into(),
+        )
+    }
+}
+
+/// The close verdict (§3.4), checks in Autobahn's order.
+pub fn behavior_close(expect: &CloseExpect, facts: &CloseFacts) -> (BehaviorClose, String) {
+    if !facts.opened {
+        return (
+            BehaviorClose::Failed,
+            "The WebSocket opening handshake was never completed!".into(),
+        );
+    }
+    if facts.closed_by_me != expect.closed_by_harness {
+        return (
+            BehaviorClose::Failed,
+            "The connection was failed by the wrong endpoint".into(),
+        );
+    }
+    if expect.clean && !facts.was_clean {
+        return (
+            BehaviorClose::Unclean,
+            "The spec requires the connection to be failed cleanly here".into(),
+        );
+    }
+    if let Some(code) = facts.remote_code
+        && !expect.codes.contains(&code)
+    {
+        return (
+            BehaviorClose::WrongCode,
+            format!(
+                "The close code should have been {} or empty",
+                expect
+                    .codes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    if facts.dropped_by_me {
+        return (
+            BehaviorClose::FailedByClient,
+            "It is preferred that the server close the TCP connection".into(),
+        );
+    }
+    (BehaviorClose::Ok, "Connection was properly closed".into())
+}
+
+/// Post-processing that ties the verdicts together (§3.4): the wrong endpoint is fatal in the
+/// UTF-8 cases, WRONG CODE is fatal in the 7.x cases, and informational cases are
+/// INFORMATIONAL whatever happened.
+pub fn tie(
+    expect: &CloseExpect,
+    informational: bool,
+    facts: &CloseFacts,
+    behavior: Behavior,
+    close: BehaviorClose,
+) -> (Behavior, BehaviorClose) {
+    if informational {
+        return (Behavior::Informational, BehaviorClose::Informational);
+    }
+    let mut behavior = behavior;
+    if expect.wrong_endpoint_fatal && facts.opened && facts.closed_by_me != expect.closed_by_harness
+    {
+        behavior = Behavior::Failed;
+    }
+    if expect.wrong_code_fatal && close == BehaviorClose::WrongCode {
+        behavior = Behavior::Failed;
+    }
+    (behavior, close)
+}
+
+/// The combined outcome under `policy`.
+pub fn outcome(policy: Policy, behavior: Behavior, close: BehaviorClose) -> Outcome {
+    if behavior == Behavior::Informational && close == BehaviorClose::Informational {
+        return Outcome::Info;
+    }
+    if behavior == Behavior::Unimplemented {
+        return Outcome::Info;
+    }
+    let failed = behavior == Behavior::Failed || close == BehaviorClose::Failed;
+    let strict_failed = behavior == Behavior::NonStrict
+        || matches!(
+            close,
+            BehaviorClose::WrongCode | BehaviorClose::Unclean | BehaviorClose::FailedByClient
+        );
+    if failed || (policy == Policy::Strict && strict_failed) {
+        Outcome::Fail
+    } else {
+        Outcome::Pass
+    }
+}
+
+/// Everything the reason line is made from.
+#[derive(Debug)]
+pub struct ReasonInput<'a> {
+    /// The main verdict.
+    pub behavior: Behavior,
+    /// The close verdict.
+    pub close: BehaviorClose,
+    /// A reason the script gave (the 9.x steps), if any.
+    pub script_reason: Option<&'a str>,
+    /// The events seen.
+    pub observed: &'a [Observed],
+    /// The OK list.
+    pub ok: &'a [Observed],
+    /// The NON-STRICT list.
+    pub non_strict: Option<&'a [Observed]>,
+    /// The close expectation.
+    pub expect: &'a CloseExpect,
+    /// The close facts.
+    pub facts: &'a CloseFacts,
+    /// What ended TCP, in words.
+    pub transport: &'a str,
+    /// Rules the peer broke, as text.
+    pub findings: &'a [String],
+}
+
+fn who(by_harness: bool) -> &'static str {
+    if by_harness {
+        "the harness"
+    } else {
+        "the server"
+    }
+}
+
+fn code_list(codes: &[u16]) -> String {
+    codes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// One line that says why, most important first: the events, then the close.
+pub fn reason(r: &ReasonInput<'_>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(script) = r.script_reason {
+        parts.push(script.to_owned());
+    } else {
+        match r.behavior {
+            Behavior::Failed => {
+                let mut expected = show_list(r.ok);
+                if let Some(ns) = r.non_strict {
+                    expected.push_str(&format!(" (or, non-strict, {})", show_list(ns)));
+                }
+                parts.push(format!(
+                    "expected {expected}; got {}",
+                    show_list(r.observed)
+                ));
+            }
+            Behavior::NonStrict => parts.push(format!(
+                "non-strict: got {} where a strict server gives {}",
+                show_list(r.observed),
+                show_list(r.ok)
+            )),
+            _ => {}
+        }
+    }
+    let f = r.facts;
+    match r.close {
+        BehaviorClose::Failed if !f.opened => {
+            parts.push("opening handshake never completed".into())
+        }
+        BehaviorClose::Failed => {
+            let mut text = format!(
+                "expected {} to close first",
+                who(r.expect.closed_by_harness)
+            );
+            if !r.expect.closed_by_harness {
+                text.push_str(&format!(" (close {})", code_list(&r.expect.codes)));
+            }
+            text.push_str(&format!("; {} did", who(f.closed_by_me)));
+            parts.push(text);
+        }
+        BehaviorClose::Unclean => parts.push(format!(
+            "closing handshake not clean: {}",
+            if f.close_handshake_timeout {
+                "no close reply within the close timeout".to_owned()
+            } else if !f.remote_closed {
+                format!("no close frame from the server; {}", r.transport)
+            } else {
+                r.transport.to_owned()
+            }
+        )),
+        BehaviorClose::WrongCode => parts.push(format!(
+            "expected close {} or none; server sent {}",
+            code_list(&r.expect.codes),
+            f.remote_code.map_or("none".into(), |c| c.to_string())
+        )),
+        BehaviorClose::FailedByClient => parts.push(
+            "the server did not close TCP after the closing handshake; the harness had to".into(),
+        ),
+        BehaviorClose::Ok | BehaviorClose::Informational => {}
+    }
+    if parts.is_empty() {
+        let events = if r.observed.is_empty() {
+            "no events".to_owned()
+        } else {
+            show_list(r.observed)
+        };
+        let close = match (f.closed_by_me, f.remote_code) {
+            (true, Some(c)) => format!("server answered close {c}"),
+            (true, None) if f.remote_closed => "server answered with an empty close".into(),
+            (false, Some(c)) => format!("server closed with {c}"),
+            (false, None) if f.remote_closed => "server closed with an empty close".into(),
+            (false, None) => "server dropped TCP".into(),
+            (true, None) => r.transport.to_owned(),
+        };
+        parts.push(format!("{events} as expected; {close}"));
+    }
+    if let Some(first) = r.findings.first() {
+        let more = if r.findings.len() > 1 {
+            format!(" (+{} more)", r.findings.len() - 1)
+        } else {
+            String::new()
+        };
+        parts.push(format!("server broke a rule: {first}{more}"));
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests;

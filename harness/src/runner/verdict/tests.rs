@@ -1,0 +1,257 @@
+//! One test per verdict rule.
+
+use super::*;
+use crate::wire::OpCode;
+
+fn ok_close() -> CloseExpect {
+    CloseExpect {
+        closed_by_harness: true,
+        codes: vec![1000],
+        clean: true,
+        wrong_endpoint_fatal: false,
+        wrong_code_fatal: false,
+    }
+}
+
+fn fail_close() -> CloseExpect {
+    CloseExpect {
+        closed_by_harness: false,
+        codes: vec![1002],
+        clean: false,
+        wrong_endpoint_fatal: false,
+        wrong_code_fatal: false,
+    }
+}
+
+fn text(s: &str) -> Observed {
+    Observed::Message {
+        opcode: OpCode::TEXT,
+        payload: s.as_bytes().to_vec(),
+    }
+}
+
+fn clean_harness_close() -> CloseFacts {
+    CloseFacts {
+        opened: true,
+        closed_by_me: true,
+        was_clean: true,
+        remote_code: Some(1000),
+        remote_closed: true,
+        ..CloseFacts::default()
+    }
+}
+
+#[test]
+fn behavior_exact_match_ok_then_non_strict_else_failed() {
+    let ok = [text("Hello")];
+    let ns: [Observed; 0] = [];
+    assert_eq!(behavior(&[text("Hello")], &ok, Some(&ns)).0, Behavior::Ok);
+    assert_eq!(behavior(&[], &ok, Some(&ns)).0, Behavior::NonStrict);
+    assert_eq!(behavior(&[], &ok, None).0, Behavior::Failed);
+    // Extra events fail: exact comparison, nothing extra, nothing missing.
+    assert_eq!(
+        behavior(&[text("Hello"), Observed::Pong(vec![])], &ok, None).0,
+        Behavior::Failed
+    );
+    // Same bytes but another type fails.
+    let binary = Observed::Message {
+        opcode: OpCode::BINARY,
+        payload: b"Hello".to_vec(),
+    };
+    assert_eq!(behavior(&[binary], &ok, None).0, Behavior::Failed);
+}
+
+#[test]
+fn close_handshake_never_completed() {
+    let facts = CloseFacts::default();
+    assert_eq!(behavior_close(&ok_close(), &facts).0, BehaviorClose::Failed);
+}
+
+#[test]
+fn close_wrong_endpoint() {
+    let mut facts = clean_harness_close();
+    assert_eq!(
+        behavior_close(&fail_close(), &facts).0,
+        BehaviorClose::Failed
+    );
+    facts.closed_by_me = false;
+    assert_eq!(behavior_close(&ok_close(), &facts).0, BehaviorClose::Failed);
+}
+
+#[test]
+fn close_unclean_only_when_clean_is_required() {
+    let facts = CloseFacts {
+        was_clean: false,
+        ..clean_harness_close()
+    };
+    assert_eq!(
+        behavior_close(&ok_close(), &facts).0,
+        BehaviorClose::Unclean
+    );
+    let not_required = CloseExpect {
+        clean: false,
+        ..ok_close()
+    };
+    assert_eq!(behavior_close(&not_required, &facts).0, BehaviorClose::Ok);
+}
+
+#[test]
+fn close_wrong_code_but_no_code_is_always_fine() {
+    let mut facts = clean_harness_close();
+    facts.remote_code = Some(1001);
+    let (verdict, text) = behavior_close(&ok_close(), &facts);
+    assert_eq!(verdict, BehaviorClose::WrongCode);
+    assert_eq!(text, "The close code should have been 1000 or empty");
+    facts.remote_code = None;
+    assert_eq!(behavior_close(&ok_close(), &facts).0, BehaviorClose::Ok);
+}
+
+#[test]
+fn close_failed_by_client_when_the_harness_dropped_tcp() {
+    let facts = CloseFacts {
+        dropped_by_me: true,
+        ..clean_harness_close()
+    };
+    assert_eq!(
+        behavior_close(&ok_close(), &facts).0,
+        BehaviorClose::FailedByClient
+    );
+}
+
+#[test]
+fn peer_fails_with_drop_and_no_code() {
+    let facts = CloseFacts {
+        opened: true,
+        ..CloseFacts::default()
+    };
+    assert_eq!(behavior_close(&fail_close(), &facts).0, BehaviorClose::Ok);
+}
+
+#[test]
+fn tie_wrong_endpoint_fatal() {
+    let expect = CloseExpect {
+        wrong_endpoint_fatal: true,
+        codes: vec![1007],
+        ..fail_close()
+    };
+    let facts = clean_harness_close();
+    let (b, c) = tie(&expect, false, &facts, Behavior::Ok, BehaviorClose::Failed);
+    assert_eq!((b, c), (Behavior::Failed, BehaviorClose::Failed));
+    // Without the flag the main verdict stands.
+    let (b, _) = tie(
+        &fail_close(),
+        false,
+        &facts,
+        Behavior::Ok,
+        BehaviorClose::Failed,
+    );
+    assert_eq!(b, Behavior::Ok);
+}
+
+#[test]
+fn tie_wrong_code_fatal() {
+    let expect = CloseExpect {
+        wrong_code_fatal: true,
+        ..ok_close()
+    };
+    let facts = clean_harness_close();
+    let (b, _) = tie(
+        &expect,
+        false,
+        &facts,
+        Behavior::Ok,
+        BehaviorClose::WrongCode,
+    );
+    assert_eq!(b, Behavior::Failed);
+    let (b, _) = tie(&expect, false, &facts, Behavior::Ok, BehaviorClose::Unclean);
+    assert_eq!(b, Behavior::Ok);
+}
+
+#[test]
+fn tie_informational_overrides_everything() {
+    let facts = CloseFacts::default();
+    let (b, c) = tie(
+        &ok_close(),
+        true,
+        &facts,
+        Behavior::Failed,
+        BehaviorClose::Failed,
+    );
+    assert_eq!(
+        (b, c),
+        (Behavior::Informational, BehaviorClose::Informational)
+    );
+}
+
+#[test]
+fn outcome_default_and_strict_policies() {
+    use Behavior as B;
+    use BehaviorClose as C;
+    assert_eq!(outcome(Policy::Default, B::Ok, C::Ok), Outcome::Pass);
+    assert_eq!(outcome(Policy::Default, B::Failed, C::Ok), Outcome::Fail);
+    assert_eq!(outcome(Policy::Default, B::Ok, C::Failed), Outcome::Fail);
+    assert_eq!(
+        outcome(Policy::Default, B::NonStrict, C::WrongCode),
+        Outcome::Pass
+    );
+    assert_eq!(outcome(Policy::Strict, B::NonStrict, C::Ok), Outcome::Fail);
+    assert_eq!(outcome(Policy::Strict, B::Ok, C::WrongCode), Outcome::Fail);
+    assert_eq!(outcome(Policy::Strict, B::Ok, C::Unclean), Outcome::Fail);
+    assert_eq!(
+        outcome(Policy::Strict, B::Ok, C::FailedByClient),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome(Policy::Strict, B::Informational, C::Informational),
+        Outcome::Info
+    );
+    assert_eq!(
+        outcome(Policy::Strict, B::Unimplemented, C::Ok),
+        Outcome::Info
+    );
+}
+
+#[test]
+fn reason_lines() {
+    let observed = [text("Hello, world!")];
+    let facts = CloseFacts {
+        opened: true,
+        closed_by_me: true,
+        was_clean: true,
+        remote_code: Some(1000),
+        remote_closed: true,
+        ..CloseFacts::default()
+    };
+    let line = reason(&ReasonInput {
+        behavior: Behavior::Failed,
+        close: BehaviorClose::Failed,
+        script_reason: None,
+        observed: &observed,
+        ok: &[],
+        non_strict: None,
+        expect: &fail_close(),
+        facts: &facts,
+        transport: "peer closed TCP (FIN)",
+        findings: &[],
+    });
+    assert_eq!(
+        line,
+        "expected []; got [text(\"Hello, world!\")]; expected the server to close first (close 1002); the harness did"
+    );
+    let line = reason(&ReasonInput {
+        behavior: Behavior::Ok,
+        close: BehaviorClose::Ok,
+        script_reason: None,
+        observed: &observed,
+        ok: &observed,
+        non_strict: None,
+        expect: &ok_close(),
+        facts: &facts,
+        transport: "peer closed TCP (FIN)",
+        findings: &["masked frame from a server (RFC 6455 §5.1) (byte 0)".into()],
+    });
+    assert_eq!(
+        line,
+        "[text(\"Hello, world!\")] as expected; server answered close 1000; server broke a rule: masked frame from a server (RFC 6455 §5.1) (byte 0)"
+    );
+}
