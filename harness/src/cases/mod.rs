@@ -113,13 +113,23 @@ fn to_case(table: toml::Table) -> Result<Case, String> {
 
 fn to_case_value(value: toml::Value) -> Result<Case, String> {
     let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
-    let case: Case = value.try_into().map_err(|e: toml::de::Error| {
+    let mut case: Case = value.try_into().map_err(|e: toml::de::Error| {
         let message = e.message().trim().to_owned();
         match &id {
             Some(id) => format!("case {id}: {message}"),
             None => message,
         }
     })?;
+    // An empty note (a family row with nothing to say) is no note.
+    for note in [
+        &mut case.description,
+        &mut case.deviation,
+        &mut case.timing_dependent,
+    ] {
+        if note.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            *note = None;
+        }
+    }
     validate(&case).map_err(|m| format!("case {}: {m}", case.id))?;
     Ok(case)
 }

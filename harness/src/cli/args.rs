@@ -140,7 +140,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
     pub server_drop_timeout: Duration,
     /// A ceiling on any one case, whatever its own timers say.
-    #[arg(long, value_name = "SECS", default_value = "600", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value = "1200", value_parser = seconds)]
     pub case_timeout: Duration,
     /// Print only the summary line per target.
     #[arg(long, short = 'q')]
