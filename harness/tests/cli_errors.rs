@@ -156,7 +156,7 @@ fn pattern_matching_no_case_exits_2() {
 #[test]
 fn bad_flag_value_exits_2() {
     let output = wsconform()
-        .args(["run", "--chop", "0"])
+        .args(["smoke", "--chop", "0"])
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
@@ -294,10 +294,10 @@ fn tls_succeeds_with_the_ca_with_sni_and_with_insecure() {
     let localhost = format!("wss://localhost:{}/", server.port);
     let by_ip = format!("wss://127.0.0.1:{}/", server.port);
     for args in [
-        vec!["run", "--no-trace", localhost.as_str(), "--ca", ca.as_str()],
+        vec!["smoke", "--no-trace", localhost.as_str(), "--ca", ca.as_str()],
         // By IP, verified against the name in the certificate via SNI.
         vec![
-            "run",
+            "smoke",
             "--no-trace",
             by_ip.as_str(),
             "--ca",
@@ -305,7 +305,7 @@ fn tls_succeeds_with_the_ca_with_sni_and_with_insecure() {
             "--sni",
             "localhost",
         ],
-        vec!["run", "--no-trace", by_ip.as_str(), "--insecure"],
+        vec!["smoke", "--no-trace", by_ip.as_str(), "--insecure"],
     ] {
         let output = wsconform().args(&args).output().expect("run");
         let stdout = String::from_utf8_lossy(&output.stdout);

@@ -85,11 +85,11 @@ async fn chopped_one_byte_writes_still_echo() {
 }
 
 #[test]
-fn cli_runs_the_smoke_exchange_against_each_real_server() {
+fn cli_smoke_exchange_against_each_real_server() {
     for kind in [Kind::PythonWebsockets, Kind::NodeWs] {
         let server = RealServer::start(kind);
         let output = wsconform()
-            .args(["run", &server.url()])
+            .args(["smoke", &server.url()])
             .output()
             .expect("run wsconform");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -108,7 +108,7 @@ fn cli_runs_the_smoke_exchange_against_each_real_server() {
 }
 
 #[test]
-fn cli_without_url_tests_the_embedded_target() {
+fn cli_smoke_without_url_tests_the_embedded_target() {
     let output = wsconform()
         .args(["run", "--no-trace"])
         .output()

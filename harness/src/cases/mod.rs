@@ -158,29 +158,25 @@ fn validate(case: &Case) -> Result<(), String> {
         match step {
             Step::Send(s) => {
                 for f in &s.frames {
-                    f.to_raw([0; 4])?;
+                    f.validate()?;
                 }
             }
             Step::SendMessage(m) => {
-                m.payload.bytes()?;
+                m.payload.validate()?;
                 if m.fragment == 0 {
                     return Err("send_message.fragment must be at least 1".into());
                 }
             }
-            Step::FrameData(p) => {
-                p.bytes()?;
-            }
+            Step::FrameData(p) => p.validate()?,
             Step::Close(c) => {
                 if let Some(h) = &c.reason_hex {
                     parse_hex(h)?;
                 }
                 if let Some(p) = &c.payload {
-                    p.bytes()?;
+                    p.validate()?;
                 }
             }
-            Step::Roundtrip(r) => {
-                r.payload.bytes()?;
-            }
+            Step::Roundtrip(r) => r.payload.validate()?,
             Step::Wait(w) if !(w.secs >= 0.0 && w.secs.is_finite()) => {
                 return Err(format!("wait.secs {} is not a number of seconds", w.secs));
             }
@@ -191,12 +187,8 @@ fn validate(case: &Case) -> Result<(), String> {
     for list in lists {
         for event in list {
             match event {
-                EventSpec::Message(m) => {
-                    m.payload.bytes()?;
-                }
-                EventSpec::Pong(p) => {
-                    p.bytes()?;
-                }
+                EventSpec::Message(m) => m.payload.validate()?,
+                EventSpec::Pong(p) => p.validate()?,
                 EventSpec::Timeout(_) => {}
             }
         }

@@ -158,6 +158,20 @@ pub struct FrameSpec {
 }
 
 impl FrameSpec {
+    /// Checks the fields without building the payload.
+    pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.length_bits, None | Some(7 | 16 | 64)) {
+            return Err(format!(
+                "length_bits must be 7, 16 or 64, not {}",
+                self.length_bits.unwrap_or_default()
+            ));
+        }
+        if self.rsv > 7 {
+            return Err(format!("rsv must be 0–7, not {}", self.rsv));
+        }
+        self.payload.validate()
+    }
+
     /// The frame, masked with `key` (if masked).
     pub fn to_raw(&self, key: [u8; 4]) -> Result<RawFrame, String> {
         let form = match self.length_bits {
@@ -307,6 +321,33 @@ impl Payload {
                 }
                 Ok(out)
             }
+            _ => Err("a payload is a string, or a table with exactly one of hex, repeat, repeat_hex, code".into()),
+        }
+    }
+
+    /// Checks the payload is well-formed without building it (a 16 MiB payload is built only
+    /// when the case runs).
+    pub fn validate(&self) -> Result<(), String> {
+        let Payload::Spec(spec) = self else {
+            return Ok(());
+        };
+        match (&spec.hex, &spec.repeat, &spec.repeat_hex, spec.code) {
+            (Some(hex), None, None, None) => parse_hex(hex).map(drop),
+            (None, Some(text), None, None) if !text.is_empty() => {
+                spec.len.map(drop).ok_or_else(|| "a repeated payload needs `len`".into())
+            }
+            (None, None, Some(hex), None) => {
+                if parse_hex(hex)?.is_empty() {
+                    return Err("a repeated pattern cannot be empty".into());
+                }
+                spec.len.map(drop).ok_or_else(|| "a repeated payload needs `len`".into())
+            }
+            (None, None, None, Some(_)) => match (&spec.reason, &spec.reason_hex) {
+                (Some(_), Some(_)) => Err("give `reason` or `reason_hex`, not both".into()),
+                (None, Some(hex)) => parse_hex(hex).map(drop),
+                _ => Ok(()),
+            },
+            (None, Some(_), None, None) => Err("a repeated pattern cannot be empty".into()),
             _ => Err("a payload is a string, or a table with exactly one of hex, repeat, repeat_hex, code".into()),
         }
     }

@@ -57,3 +57,15 @@ pub fn handshake_exit_code(f: &wsconform::proto::HandshakeFailure) -> u8 {
         _ => EXIT_HANDSHAKE_REJECTED,
     }
 }
+
+/// Prints to stdout; a closed pipe (`wsconform cases | head`) ends the program quietly, as
+/// ripgrep does, instead of panicking.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}

@@ -45,7 +45,7 @@ pub fn list_cases(args: CasesArgs) -> Result<u8, Failure> {
     let all = load_cases(args.cases_dir.as_deref())?;
     let selected = select(all, &Selection::from_lists(args.pattern.as_deref(), None))?;
     for case in selected {
-        println!("{}\t{}", case.id, case.title);
+        super::say(&format!("{}\t{}\n", case.id, case.title));
     }
     Ok(0)
 }
@@ -59,6 +59,10 @@ struct Wanted {
 }
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
+    // Bad URLs first: they are the cheapest mistake to report.
+    for url in &args.urls {
+        Target::parse(url).map_err(|e| fail(EXIT_USAGE, e))?;
+    }
     let all = load_cases(args.cases_dir.as_deref())?;
     let spec = match &args.spec {
         Some(path) => Some(Spec::load(path).map_err(|e| fail(EXIT_USAGE, e))?),
@@ -168,10 +172,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             let server = EchoServer::start()
                 .await
                 .context("cannot start the embedded echo server")?;
-            println!(
-                "no URL given: testing the embedded tokio-tungstenite echo server at {}",
+            super::say(&format!(
+                "no URL given: testing the embedded tokio-tungstenite echo server at {}\n",
                 server.url()
-            );
+            ));
             wanted.push(Wanted {
                 name: Some("tokio-tungstenite-embedded".into()),
                 target: Target::parse(&server.url())?,
@@ -248,12 +252,12 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         let text = summary(&records);
         if args.quiet {
             for line in text.lines().filter(|l| !l.starts_with(' ')) {
-                println!("{line}");
+                super::say(&format!("{line}\n"));
             }
         } else {
-            print!("{text}");
+            super::say(&text);
         }
-        println!("results: {}", jsonl.path().display());
+        super::say(&format!("results: {}\n", jsonl.path().display()));
         let unreachable = records.iter().filter(|r| r.outcome == Outcome::Unreachable).count();
         if unreachable > 0 {
             return Err(fail(

@@ -43,10 +43,10 @@ pub fn smoke(args: SmokeArgs) -> Result<u8, Failure> {
                     .await
                     .context("cannot start the embedded echo server")?;
                 let target = Target::parse(&server.url())?;
-                println!(
-                    "no URL given: testing the embedded tokio-tungstenite echo server at {}",
+                super::say(&format!(
+                    "no URL given: testing the embedded tokio-tungstenite echo server at {}\n",
                     server.url()
-                );
+                ));
                 (target, Some(server))
             }
         };
@@ -67,7 +67,7 @@ pub fn smoke(args: SmokeArgs) -> Result<u8, Failure> {
                 })
                 .unwrap_or(text);
         }
-        print!("{text}");
+        super::say(&text);
         Ok(if report.passed() { 0 } else { EXIT_FAILED })
     })
 }

@@ -98,8 +98,14 @@ impl Driver {
             let mut chunks = bytes.chunks(chop).peekable();
             while let Some(chunk) = chunks.next() {
                 self.write_chunk(chunk).await?;
-                if chunks.peek().is_some() && !self.shape.delay.is_zero() {
-                    tokio::time::sleep(self.shape.delay).await;
+                if chunks.peek().is_some() {
+                    if !self.shape.delay.is_zero() {
+                        tokio::time::sleep(self.shape.delay).await;
+                    }
+                    // Take in what the peer sent meanwhile. A peer that answers (an echo)
+                    // and then closes while our chops still arrive makes its kernel send a
+                    // RST, and a RST discards whatever we had not read yet.
+                    self.read_ready();
                 }
             }
         }
@@ -120,6 +126,8 @@ impl Driver {
                 Ok(())
             }
             Ok(Err(e)) => {
+                // The peer is gone, but what it sent before going may still be unread.
+                while self.stream.is_some() && self.read_ready() {}
                 let closure = closure_of(&e);
                 self.ended(closure);
                 Err(closure)
@@ -131,6 +139,32 @@ impl Driver {
                 );
                 self.abort();
                 Err(Closure::HarnessAbort)
+            }
+        }
+    }
+
+    /// Reads whatever is already waiting, without blocking (plain TCP only). Returns whether
+    /// bytes were read.
+    fn read_ready(&mut self) -> bool {
+        let Some(Stream::Plain(tcp)) = self.stream.as_ref() else {
+            return false;
+        };
+        match tcp.try_read(&mut self.buf) {
+            Ok(0) => {
+                self.ended(Closure::PeerFin {
+                    tls_close_notify: None,
+                });
+                false
+            }
+            Ok(n) => {
+                let now = Instant::now().into_std();
+                self.session.handle_input(now, &self.buf[..n]);
+                true
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            Err(e) => {
+                self.ended(closure_of(&e));
+                false
             }
         }
     }
