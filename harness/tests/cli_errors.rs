@@ -294,7 +294,13 @@ fn tls_succeeds_with_the_ca_with_sni_and_with_insecure() {
     let localhost = format!("wss://localhost:{}/", server.port);
     let by_ip = format!("wss://127.0.0.1:{}/", server.port);
     for args in [
-        vec!["smoke", "--no-trace", localhost.as_str(), "--ca", ca.as_str()],
+        vec![
+            "smoke",
+            "--no-trace",
+            localhost.as_str(),
+            "--ca",
+            ca.as_str(),
+        ],
         // By IP, verified against the name in the certificate via SNI.
         vec![
             "smoke",

@@ -110,7 +110,7 @@ fn cli_smoke_exchange_against_each_real_server() {
 #[test]
 fn cli_smoke_without_url_tests_the_embedded_target() {
     let output = wsconform()
-        .args(["run", "--no-trace"])
+        .args(["smoke", "--no-trace"])
         .output()
         .expect("run wsconform");
     let stdout = String::from_utf8_lossy(&output.stdout);

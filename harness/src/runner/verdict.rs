@@ -199,11 +199,13 @@ fn code_list(codes: &[u16]) -> String {
 /// One line that says why, most important first: the events, then the close.
 pub fn reason(r: &ReasonInput<'_>) -> String {
     let mut parts: Vec<String> = Vec::new();
+    let events_ok = r.observed == r.ok;
     if let Some(script) = r.script_reason {
         parts.push(script.to_owned());
     } else {
         match r.behavior {
-            Behavior::Failed => {
+            // Failed for its events (not only because a close rule is fatal here).
+            Behavior::Failed if !events_ok => {
                 let mut expected = show_list(r.ok);
                 if let Some(ns) = r.non_strict {
                     expected.push_str(&format!(" (or, non-strict, {})", show_list(ns)));

@@ -1,0 +1,132 @@
+//! The verdict table of each real server, pinned as an insta snapshot: the full core library
+//! (301 cases) against the embedded tokio-tungstenite target, Python `websockets` and Node
+//! `ws` (pinned versions, see tools/test-servers). Any verdict change shows as a diff.
+//!
+//! Durations are left out. Cases whose verdict depends on timing say so in their file
+//! (`timing_dependent`) and are listed, without a verdict, at the end of the table.
+//!
+//! The servers run one at a time, so that one does not slow another's timing windows.
+
+mod support;
+
+use std::sync::Mutex;
+
+use support::{Kind, RealServer};
+use wsconform::cases::{builtin, compare_ids};
+use wsconform::echo::EchoServer;
+use wsconform::net::Target;
+use wsconform::runner::{Plan, RunOptions, TargetSpec, default_jobs, run_plan};
+use wsconform_reports::{CaseRecord, Outcome};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+async fn run_all(name: &str, url: &str) -> Vec<CaseRecord> {
+    let cases = builtin().expect("built-in cases");
+    assert_eq!(cases.len(), 301);
+    let plan = Plan {
+        targets: vec![TargetSpec {
+            name: name.into(),
+            target: Target::parse(url).expect("url"),
+            skip: Vec::new(),
+            options: RunOptions::default(),
+        }],
+        cases,
+        jobs: default_jobs(),
+    };
+    let mut records = Vec::new();
+    run_plan(&plan, |_, run| records.push(run.record)).await;
+    records.sort_by(|a, b| compare_ids(&a.id, &b.id));
+    records
+}
+
+/// `id  behavior  behaviorClose  outcome`, one line a case.
+fn table(records: &[CaseRecord]) -> String {
+    let name = |v: serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    let mut out = String::new();
+    let mut timing = Vec::new();
+    for r in records {
+        if r.timing_dependent.is_some() {
+            timing.push(r.id.clone());
+            continue;
+        }
+        out.push_str(&format!(
+            "{:<8} {:<13} {:<16} {}\n",
+            r.id,
+            name(serde_json::to_value(r.behavior).expect("json")),
+            name(serde_json::to_value(r.behavior_close).expect("json")),
+            r.outcome.as_str()
+        ));
+    }
+    out.push_str(&format!(
+        "timing-dependent, not pinned: {}\n",
+        timing.join(" ")
+    ));
+    out
+}
+
+fn check(records: &[CaseRecord]) {
+    assert_eq!(records.len(), 301);
+    assert!(
+        records.iter().all(|r| r.outcome != Outcome::Unreachable),
+        "the server went away mid-run"
+    );
+    for r in records {
+        assert!(!r.reason.is_empty(), "{} has no reason", r.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_tokio_tungstenite() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = EchoServer::start().await.expect("echo server");
+    let records = run_all("tokio-tungstenite", &server.url()).await;
+    check(&records);
+    insta::assert_snapshot!("tokio-tungstenite-0.30", table(&records));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = RealServer::start(Kind::PythonWebsockets);
+    let records = run_all("python-websockets", &server.url()).await;
+    check(&records);
+    insta::assert_snapshot!("python-websockets-16.0", table(&records));
+    agrees_with_autobahn(&records, "python-websockets-16.0.json");
+}
+
+/// Our verdicts equal Autobahn's on the same server, case by case, except for the cases that
+/// say their verdict depends on timing. The reference file was produced by Autobahn itself
+/// (tools/autobahn-compare/README.md says how).
+fn agrees_with_autobahn(records: &[CaseRecord], file: &str) {
+    let path = support::repo_root()
+        .join("tools/autobahn-compare")
+        .join(file);
+    let text = std::fs::read_to_string(&path).expect("reference verdicts");
+    let autobahn: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let mut compared = 0;
+    for r in records.iter().filter(|r| r.timing_dependent.is_none()) {
+        let theirs = &autobahn[&r.id];
+        let ours = (
+            serde_json::to_value(r.behavior).expect("json"),
+            serde_json::to_value(r.behavior_close).expect("json"),
+        );
+        assert_eq!(
+            (&ours.0, &ours.1),
+            (&theirs["behavior"], &theirs["behaviorClose"]),
+            "case {} differs from Autobahn: {}",
+            r.id,
+            r.reason
+        );
+        compared += 1;
+    }
+    assert!(compared > 280, "only {compared} cases compared");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = RealServer::start(Kind::NodeWs);
+    let records = run_all("node-ws", &server.url()).await;
+    check(&records);
+    insta::assert_snapshot!("node-ws-8.18.3", table(&records));
+}
