@@ -26,7 +26,12 @@ pub struct EchoServer {
 impl EchoServer {
     /// Starts the server on a free port of 127.0.0.1, on the current tokio runtime.
     pub async fn start() -> io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_on(0).await
+    }
+
+    /// Starts the server on `port` of 127.0.0.1 (0: a free port).
+    pub async fn start_on(port: u16) -> io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Cases(args) => cli::run::list_cases(args),
         Command::Smoke(args) => cli::smoke::smoke(args),
+        Command::Echo(args) => cli::smoke::echo(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

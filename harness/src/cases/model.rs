@@ -305,7 +305,14 @@ impl Payload {
             if pattern.is_empty() {
                 return Err("a repeated pattern cannot be empty".into());
             }
-            Ok(pattern.iter().copied().cycle().take(len).collect())
+            // Doubling copies: a 16 MiB payload in 24 memcpys, not 16 million pushes.
+            let mut out = Vec::with_capacity(len);
+            out.extend_from_slice(&pattern[..pattern.len().min(len)]);
+            while out.len() < len {
+                let n = out.len().min(len - out.len());
+                out.extend_from_within(..n);
+            }
+            Ok(out)
         };
         match (&spec.hex, &spec.repeat, &spec.repeat_hex, spec.code) {
             (Some(hex), None, None, None) => parse_hex(hex),

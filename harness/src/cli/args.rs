@@ -34,6 +34,9 @@ pub enum Command {
         after_help = "Examples:\n  wsconform cases\n  wsconform cases '5.*'\n  wsconform cases '2.1*,7.7.*'\n  wsconform cases --cases-dir my-cases/"
     )]
     Cases(CasesArgs),
+    /// Serve the embedded tokio-tungstenite echo server on 127.0.0.1 until killed (for
+    /// benchmarks and for trying a client); prints "LISTENING <port>".
+    Echo(EchoArgs),
     /// A quick smoke exchange: handshake, echo a text and a binary message, close.
     #[command(
         after_help = "Examples:\n  wsconform smoke\n  wsconform smoke ws://127.0.0.1:9001/ --chop 1"
@@ -183,4 +186,11 @@ pub struct SmokeArgs {
     /// Leave the wire trace out of the output.
     #[arg(long)]
     pub no_trace: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EchoArgs {
+    /// The port (0: a free one).
+    #[arg(long, default_value = "0")]
+    pub port: u16,
 }

@@ -7,7 +7,7 @@ use wsconform::echo::EchoServer;
 use wsconform::net::{Target, TlsOptions, WriteShape};
 use wsconform::smoke::{self, SmokeError, SmokeOptions};
 
-use super::args::SmokeArgs;
+use super::args::{EchoArgs, SmokeArgs};
 use super::{EXIT_FAILED, EXIT_USAGE, Failure, connect_exit_code, fail, handshake_exit_code};
 
 pub fn smoke(args: SmokeArgs) -> Result<u8, Failure> {
@@ -69,5 +69,20 @@ pub fn smoke(args: SmokeArgs) -> Result<u8, Failure> {
         }
         super::say(&text);
         Ok(if report.passed() { 0 } else { EXIT_FAILED })
+    })
+}
+
+pub fn echo(args: EchoArgs) -> Result<u8, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        let server = EchoServer::start_on(args.port)
+            .await
+            .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+        super::say(&format!("LISTENING {}\n", server.addr().port()));
+        std::future::pending::<()>().await;
+        Ok(0)
     })
 }

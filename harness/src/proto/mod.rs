@@ -12,6 +12,7 @@
 //! 4. [`ClientSession::poll_event`] until it returns `None`.
 
 mod event;
+mod sent;
 mod session;
 mod trace;
 

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::event::{Closure, Direction, EventKind, EventLog, FrameRecord};
+use super::sent::SentFrames;
 use crate::handshake::{
     Negotiated, Offer, Request, Response, ResponseError, ResponseLimits, ResponseProblem,
     check_response, parse_response,
@@ -101,8 +102,8 @@ pub struct ClientSession {
     offer: Offer,
     head: Vec<u8>,
     decoder: Decoder,
-    /// Decodes what we send, for the trace only.
-    sent_decoder: Decoder,
+    /// Follows what we send, for the trace only.
+    sent: SentFrames,
     /// Bytes of the request still to be written (they are not frames).
     request_left: usize,
     transmit: VecDeque<Vec<u8>>,
@@ -122,12 +123,7 @@ impl ClientSession {
         Self {
             start: now,
             decoder: Decoder::new(decoder_config),
-            sent_decoder: Decoder::new(DecoderConfig {
-                role: Role::Server,
-                max_frame_len: u64::MAX,
-                validate_utf8: false,
-                ..DecoderConfig::default()
-            }),
+            sent: SentFrames::default(),
             request_left,
             config,
             state: SessionState::Handshaking,
@@ -188,17 +184,14 @@ impl ClientSession {
         self.log.bytes(at, Direction::Sent, bytes);
         let skip = self.request_left.min(bytes.len());
         self.request_left -= skip;
-        self.sent_decoder.feed(&bytes[skip..]);
-        while let Some(item) = self.sent_decoder.poll() {
-            if let Item::Frame(frame) = item {
-                self.log.push(
-                    at,
-                    EventKind::Frame {
-                        direction: Direction::Sent,
-                        frame: FrameRecord::of(&frame),
-                    },
-                );
-            }
+        for frame in self.sent.feed(&bytes[skip..]) {
+            self.log.push(
+                at,
+                EventKind::Frame {
+                    direction: Direction::Sent,
+                    frame,
+                },
+            );
         }
     }
 
