@@ -79,7 +79,9 @@ mod tests {
     fn follows_frames_split_anywhere_and_keeps_unmasked_heads() {
         let bytes = [
             RawFrame::text("Hello").masked([1, 2, 3, 4]).to_bytes(),
-            RawFrame::binary(vec![7; 70_000]).masked([9, 9, 9, 9]).to_bytes(),
+            RawFrame::binary(vec![7; 70_000])
+                .masked([9, 9, 9, 9])
+                .to_bytes(),
             RawFrame::ping("").masked([5, 6, 7, 8]).to_bytes(),
         ]
         .concat();
