@@ -9,7 +9,7 @@
 
 mod support;
 
-use std::sync::Mutex;
+use tokio::sync::Mutex;
 
 use support::{Kind, RealServer};
 use wsconform::cases::{builtin, compare_ids};
@@ -18,7 +18,7 @@ use wsconform::net::Target;
 use wsconform::runner::{Plan, RunOptions, TargetSpec, default_jobs, run_plan};
 use wsconform_reports::{CaseRecord, Outcome};
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 async fn run_all(name: &str, url: &str) -> Vec<CaseRecord> {
     let cases = builtin().expect("built-in cases");
@@ -77,7 +77,7 @@ fn check(records: &[CaseRecord]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_tokio_tungstenite() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = EchoServer::start().await.expect("echo server");
     let records = run_all("tokio-tungstenite", &server.url()).await;
     check(&records);
@@ -86,7 +86,7 @@ async fn embedded_tokio_tungstenite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = RealServer::start(Kind::PythonWebsockets);
     let records = run_all("python-websockets", &server.url()).await;
     check(&records);
@@ -124,7 +124,7 @@ fn agrees_with_autobahn(records: &[CaseRecord], file: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = RealServer::start(Kind::NodeWs);
     let records = run_all("node-ws", &server.url()).await;
     check(&records);

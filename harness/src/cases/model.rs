@@ -279,7 +279,7 @@ pub struct PayloadSpec {
 /// Parses hex, ignoring spaces.
 pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("hex {hex:?} has an odd number of digits"));
     }
     digits

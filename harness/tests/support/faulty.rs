@@ -180,14 +180,14 @@ async fn serve(mut tcp: TcpStream, faults: Faults) {
                         }
                         _ => continue,
                     }
-                    if fin && let Some((op, data)) = message.take() {
-                        if tcp
+                    if fin
+                        && let Some((op, data)) = message.take()
+                        && tcp
                             .write_all(&RawFrame::new(op, data).to_bytes())
                             .await
                             .is_err()
-                        {
-                            return;
-                        }
+                    {
+                        return;
                     }
                 }
             }
