@@ -1,7 +1,11 @@
 //! Chunked decoding equals whole decoding, under a fuzzer-chosen decoder configuration.
 //!
-//! Input layout (as `arbitrary` reads it): the configuration fields, then the cut list, then
-//! every remaining byte is the stream fed to the decoder.
+//! Input layout, as `arbitrary` 1.x reads it: one byte each for `server`, `cap` (two bytes,
+//! little-endian), `permessage_deflate`, `rsv`, `validate_utf8`; then the cut list, each cut a
+//! "more" byte with its low bit set followed by two bytes, ended by a byte with the low bit
+//! clear; then every remaining byte is the stream. A seed is therefore seven bytes of prefix
+//! (`00 00 10 00 00 01 00`: client, 4096-byte cap, no extensions, UTF-8 checked, no cuts) and
+//! then real frame bytes.
 
 #![no_main]
 
@@ -10,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use wsconform::wire::{DecoderConfig, Role, Rsv};
 
 #[derive(Arbitrary, Debug)]
-struct Input {
+struct Input<'a> {
     /// `true`: we are the server (frames must be masked); `false`: the client.
     server: bool,
     /// The frame cap, kept small so oversized-frame skipping is reached often.
@@ -21,16 +25,21 @@ struct Input {
     validate_utf8: bool,
     /// Piece lengths (0 means 1); the rest is fed whole once they run out.
     cuts: Vec<u16>,
-    data: Vec<u8>,
+    /// The stream: every byte after the cut list.
+    data: &'a [u8],
 }
 
-fuzz_target!(|input: Input| {
+fuzz_target!(|input: Input<'_>| {
     let config = DecoderConfig {
-        role: if input.server { Role::Server } else { Role::Client },
+        role: if input.server {
+            Role::Server
+        } else {
+            Role::Client
+        },
         max_frame_len: u64::from(input.cap),
         permessage_deflate: input.permessage_deflate,
         extension_rsv: Rsv::from_bits(input.rsv),
         validate_utf8: input.validate_utf8,
     };
-    wsconform::fuzzing::frame_decode(&input.data, &input.cuts, config);
+    wsconform::fuzzing::frame_decode(input.data, &input.cuts, config);
 });

@@ -13,7 +13,7 @@ const MAX_FRAMES: usize = 8;
 
 /// Mirrors [`FrameSpec`], plus a way to reach long payloads from a short input.
 #[derive(Arbitrary, Debug)]
-struct Spec {
+struct Spec<'a> {
     fin: bool,
     rsv: u8,
     opcode: u8,
@@ -23,19 +23,25 @@ struct Spec {
     /// When set, the payload is repeated (or zero-filled if empty) up to this length, modulo
     /// `MAX_PAYLOAD + 1`.
     grow_to: Option<u32>,
-    payload: Vec<u8>,
+    /// Its length is read from the end of the input (`arbitrary`'s rule for collections).
+    payload: &'a [u8],
 }
 
-impl Spec {
+impl Spec<'_> {
     fn to_spec(&self) -> FrameSpec {
-        let mut payload = self.payload.clone();
+        let mut payload = self.payload.to_vec();
         payload.truncate(MAX_PAYLOAD);
         if let Some(n) = self.grow_to {
             let n = n as usize % (MAX_PAYLOAD + 1);
             if payload.is_empty() {
                 payload.resize(n, 0);
             } else {
-                payload = payload.iter().copied().cycle().take(n.max(payload.len())).collect();
+                payload = payload
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take(n.max(payload.len()))
+                    .collect();
             }
         }
         FrameSpec {
@@ -49,7 +55,7 @@ impl Spec {
     }
 }
 
-fuzz_target!(|frames: Vec<Spec>| {
+fuzz_target!(|frames: Vec<Spec<'_>>| {
     let specs: Vec<FrameSpec> = frames.iter().take(MAX_FRAMES).map(Spec::to_spec).collect();
     wsconform::fuzzing::frame_roundtrip(&specs);
 });
