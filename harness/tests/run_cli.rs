@@ -273,7 +273,7 @@ fn dying_server(limit: usize) -> u16 {
                 // Answer the harness's close, whatever comes first, then close.
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = tcp.read(&mut buf) {
-                    if n == 0 || buf[..n].iter().any(|b| *b == 0x88) {
+                    if n == 0 || buf[..n].contains(&0x88) {
                         let _ = tcp.write_all(
                             &RawFrame::close(wsconform::wire::CloseCode::NORMAL, "").to_bytes(),
                         );
