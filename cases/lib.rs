@@ -68,7 +68,7 @@ mod tests {
         for file in BUILTIN {
             assert!(file.name.ends_with(".toml"), "{}", file.name);
             assert!(
-                file.source.contains("[[case]]"),
+                file.source.contains("[[case]]") || file.source.contains("[[family]]"),
                 "{} has no case",
                 file.name
             );

@@ -409,3 +409,31 @@ fn silent_and_flooding_servers_still_get_verdicts_in_bounded_time() {
         assert!(recs[0].close.close_handshake_timeout, "{:?}", recs[0].close);
     }
 }
+
+#[test]
+fn strict_policy_fails_non_strict_verdicts() {
+    // tungstenite detects the invalid UTF-8 of 6.4.3 only at the end of the frame: NON-STRICT.
+    let echo = Echo::start();
+    let out = out_dir("strict");
+    let dir = out.to_str().expect("utf-8");
+    let o = run(&["run", &echo.url(), "--cases", "6.4.3", "--out", dir]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let recs = records(&out);
+    assert_eq!(
+        recs[0].behavior,
+        Some(wsconform_reports::Behavior::NonStrict)
+    );
+    let o = run(&[
+        "run",
+        &echo.url(),
+        "--cases",
+        "6.4.3",
+        "--out",
+        dir,
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(records(&out)[0].outcome, Outcome::Fail);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("FAIL 6.4.3"), "{stdout}");
+}
