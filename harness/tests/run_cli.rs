@@ -10,7 +10,7 @@ use std::process::Output;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::wsconform;
+use support::{Echo, wsconform};
 use wsconform::handshake::accept_key;
 use wsconform::wire::RawFrame;
 use wsconform_reports::{CaseRecord, Outcome};
@@ -27,46 +27,6 @@ fn records(dir: &Path) -> Vec<CaseRecord> {
     text.lines()
         .map(|l| serde_json::from_str(l).expect("each line is a record"))
         .collect()
-}
-
-/// The embedded echo server in its own process (`wsconform echo`), killed on drop.
-struct Echo {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Echo {
-    fn start() -> Self {
-        let mut child = wsconform()
-            .args(["echo"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("start wsconform echo");
-        let mut stdout = child.stdout.take().expect("stdout");
-        let mut line = Vec::new();
-        let mut byte = [0u8; 1];
-        while stdout.read(&mut byte).map(|n| n == 1).unwrap_or(false) && byte[0] != b'\n' {
-            line.push(byte[0]);
-            assert!(line.len() < 64, "unexpected output from wsconform echo");
-        }
-        let line = String::from_utf8_lossy(&line).into_owned();
-        let port = line
-            .strip_prefix("LISTENING ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("wsconform echo printed {line:?}"));
-        Echo { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Echo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn run(args: &[&str]) -> Output {

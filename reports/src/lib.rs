@@ -6,7 +6,14 @@
 
 #![deny(missing_docs)]
 
+pub mod autobahn;
+pub mod junit;
+pub mod markdown;
+mod run;
+
 use serde::{Deserialize, Serialize};
+
+pub use run::{RunReport, SCHEMA, TargetInfo};
 
 /// Autobahn's main verdict (`behavior`) for a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -116,3 +116,31 @@ fn json_name<T: serde::Serialize>(value: &T) -> String {
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
+
+/// Writes the files made from the whole run: `report.json`, `junit.xml`, `summary.md`, and the
+/// Autobahn layout (`index.json` and one file per case) in `autobahn_dir`.
+pub fn write_reports(
+    dir: &Path,
+    autobahn_dir: &Path,
+    run: &wsconform_reports::RunReport,
+) -> anyhow::Result<()> {
+    let write = |path: PathBuf, text: &str| -> anyhow::Result<()> {
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    let json = serde_json::to_string_pretty(run)?;
+    write(dir.join("report.json"), &json)?;
+    write(
+        dir.join("junit.xml"),
+        &wsconform_reports::junit::render(run),
+    )?;
+    write(
+        dir.join("summary.md"),
+        &wsconform_reports::markdown::render(run),
+    )?;
+    std::fs::create_dir_all(autobahn_dir)
+        .with_context(|| format!("cannot create {}", autobahn_dir.display()))?;
+    for (name, text) in wsconform_reports::autobahn::files(run) {
+        write(autobahn_dir.join(name), &text)?;
+    }
+    Ok(())
+}

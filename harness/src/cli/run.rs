@@ -7,14 +7,15 @@ use anyhow::{Context, anyhow};
 use wsconform::cases::{self, Case, Selection};
 use wsconform::echo::EchoServer;
 use wsconform::net::{Target, TlsOptions};
+use wsconform::runner::exec::rfc3339;
 use wsconform::runner::{
     Plan, Policy, ProbeError, RunOptions, TargetSpec, Timeouts, default_jobs, probe, run_plan,
 };
 use wsconform::spec::Spec;
-use wsconform_reports::{CaseRecord, Outcome};
+use wsconform_reports::{CaseRecord, Outcome, RunReport, TargetInfo};
 
 use super::args::{CasesArgs, RunArgs};
-use super::output::{JsonLines, progress, summary};
+use super::output::{JsonLines, progress, summary, write_reports};
 use super::{
     EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, Failure, connect_exit_code, fail,
     handshake_exit_code,
@@ -221,6 +222,15 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             .map(|t| cases.iter().filter(|c| !t.skip.contains(&c.id)).count())
             .sum();
         let mut jsonl = JsonLines::create(&args.out)?;
+        let started = std::time::SystemTime::now();
+        let target_infos: Vec<TargetInfo> = targets
+            .iter()
+            .map(|t| TargetInfo {
+                name: t.name.clone(),
+                url: t.target.url.clone(),
+            })
+            .collect();
+        let case_count = cases.len();
         let plan = Plan {
             targets,
             cases,
@@ -249,6 +259,29 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 .cmp(&(b.target.as_str(), 0))
                 .then_with(|| cases::compare_ids(&a.id, &b.id))
         });
+        // The files made from the whole run; Autobahn's go where Autobahn would write them
+        // when a spec file says so.
+        let autobahn_dir = match &spec {
+            Some(spec) => std::path::PathBuf::from(&spec.outdir),
+            None => args.out.join("autobahn"),
+        };
+        let report = RunReport {
+            schema: wsconform_reports::SCHEMA,
+            tool: "wsconform".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            case_set: if args.cases_dir.is_some() {
+                format!("custom-{case_count}")
+            } else {
+                format!("core-{case_count}")
+            },
+            started: rfc3339(started),
+            finished: rfc3339(std::time::SystemTime::now()),
+            policy: if args.strict { "strict" } else { "default" }.into(),
+            options: run_options(&args, jobs),
+            targets: target_infos,
+            cases: records.clone(),
+        };
+        write_reports(&args.out, &autobahn_dir, &report)?;
         let text = summary(&records);
         if args.quiet {
             for line in text.lines().filter(|l| !l.starts_with(' ')) {
@@ -257,7 +290,12 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         } else {
             super::say(&text);
         }
-        super::say(&format!("results: {}\n", jsonl.path().display()));
+        super::say(&format!(
+            "results: {} (report.json, junit.xml, summary.md in {}; Autobahn's index.json in {})\n",
+            jsonl.path().display(),
+            args.out.display(),
+            autobahn_dir.display()
+        ));
         let unreachable = records.iter().filter(|r| r.outcome == Outcome::Unreachable).count();
         if unreachable > 0 {
             return Err(fail(
@@ -274,4 +312,26 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             0
         })
     })
+}
+
+/// The options that shape verdicts, for the report.
+fn run_options(args: &RunArgs, jobs: usize) -> std::collections::BTreeMap<String, String> {
+    let secs = |d: Duration| format!("{}s", d.as_secs_f64());
+    std::collections::BTreeMap::from([
+        ("jobs".to_owned(), jobs.to_string()),
+        ("connect_timeout".to_owned(), secs(args.connect_timeout)),
+        (
+            "open_handshake_timeout".to_owned(),
+            secs(args.open_handshake_timeout),
+        ),
+        (
+            "close_handshake_timeout".to_owned(),
+            secs(args.close_handshake_timeout),
+        ),
+        (
+            "server_drop_timeout".to_owned(),
+            secs(args.server_drop_timeout),
+        ),
+        ("case_timeout".to_owned(), secs(args.case_timeout)),
+    ])
 }

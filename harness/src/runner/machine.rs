@@ -40,6 +40,9 @@ impl Default for Timeouts {
     }
 }
 
+/// The most events a case records; a flood beyond it is not kept.
+pub const MAX_OBSERVED: usize = 1000;
+
 /// What the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -588,8 +591,14 @@ impl CaseMachine {
     /// Records an event; then Autobahn's auto-close: once the events equal every expected
     /// list, the harness closes with 1000.
     fn record(&mut self, now: Instant, event: Observed) {
+        // A flooding peer must not grow the list (or the comparisons below) without bound;
+        // past the cap the events still differ from every expected list.
+        if self.observed.len() >= MAX_OBSERVED {
+            return;
+        }
         self.observed.push(event);
-        let matches_all = self.observed == self.ok
+        let matches_all = self.observed.len() == self.ok.len()
+            && self.observed == self.ok
             && self
                 .non_strict
                 .as_ref()

@@ -9,7 +9,7 @@
 
 pub mod faulty;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -132,4 +132,44 @@ fn install() {
 /// The `wsconform` binary built for this test run.
 pub fn wsconform() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wsconform"))
+}
+
+/// The embedded echo server in its own process (`wsconform echo`), killed on drop.
+pub struct Echo {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Echo {
+    pub fn start() -> Self {
+        let mut child = wsconform()
+            .args(["echo"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start wsconform echo");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).map(|n| n == 1).unwrap_or(false) && byte[0] != b'\n' {
+            line.push(byte[0]);
+            assert!(line.len() < 64, "unexpected output from wsconform echo");
+        }
+        let line = String::from_utf8_lossy(&line).into_owned();
+        let port = line
+            .strip_prefix("LISTENING ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("wsconform echo printed {line:?}"));
+        Echo { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

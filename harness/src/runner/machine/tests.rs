@@ -274,3 +274,20 @@ close = "ok"
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].opcode(), OpCode::CLOSE);
 }
+
+#[test]
+fn a_flood_of_pongs_is_recorded_only_up_to_the_cap() {
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(ECHO), Timeouts::default(), t0);
+    written(&mut m);
+    for i in 0..(MAX_OBSERVED as u64 + 500) {
+        m.handle_frame(t0, server_frame(i * 3, RawFrame::pong("x")));
+    }
+    m.handle_closed(
+        t0,
+        Closure::PeerFin {
+            tls_close_notify: None,
+        },
+    );
+    assert_eq!(m.finish().observed.len(), MAX_OBSERVED);
+}

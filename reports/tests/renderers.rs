@@ -1,0 +1,126 @@
+//! Snapshot tests of every renderer, over a fixed run: fixed times and durations, so the
+//! snapshots are stable. The fixture covers each outcome and a hostile server's strings.
+
+use std::collections::BTreeMap;
+
+use wsconform_reports::{
+    Behavior, BehaviorClose, CaseRecord, CloseRecord, Outcome, RunReport, TargetInfo, autobahn,
+    junit, markdown,
+};
+
+fn record(target: &str, id: &str, outcome: Outcome) -> CaseRecord {
+    CaseRecord {
+        target: target.into(),
+        id: id.into(),
+        title: format!("Case {id}"),
+        rfc: "rfc6455#section-5.2".into(),
+        outcome,
+        reason: "[text(\"Hello\")] as expected; server answered close 1000".into(),
+        behavior: Some(Behavior::Ok),
+        behavior_close: Some(BehaviorClose::Ok),
+        expected: vec!["ok: [text(\"Hello\")]".into()],
+        observed: vec!["text(\"Hello\")".into()],
+        close: CloseRecord {
+            closed_by_harness: true,
+            was_clean: true,
+            local_code: Some(1000),
+            local_reason: Some(String::new()),
+            remote_code: Some(1000),
+            remote_reason: Some(String::new()),
+            transport: "peer closed TCP (FIN)".into(),
+            ..CloseRecord::default()
+        },
+        findings: Vec::new(),
+        started: "2026-11-25T12:00:00.000Z".into(),
+        duration_ms: 3,
+        timing_dependent: None,
+        deviation: None,
+    }
+}
+
+fn fixture() -> RunReport {
+    let mut fail = record("Hostile/1.0", "4.1.1", Outcome::Fail);
+    fail.behavior = Some(Behavior::Ok);
+    fail.behavior_close = Some(BehaviorClose::Failed);
+    fail.reason = "expected the server to close first (close 1002); the harness did | <script>alert(1)</script>".into();
+    fail.observed = vec![];
+    fail.expected = vec!["ok: []".into()];
+    fail.close.remote_reason = Some("<img src=x onerror=alert(1)>".into());
+    fail.findings = vec!["masked frame from a server (RFC 6455 §5.1) (byte 0)".into()];
+    let mut info = record("Hostile/1.0", "7.13.1", Outcome::Info);
+    info.behavior = Some(Behavior::Informational);
+    info.behavior_close = Some(BehaviorClose::Informational);
+    let mut gone = record("Hostile/1.0", "9.1.1", Outcome::Unreachable);
+    gone.behavior = None;
+    gone.behavior_close = None;
+    gone.reason = "target unreachable: connection refused by 127.0.0.1:9".into();
+    let mut non_strict = record("Good Server", "6.4.3", Outcome::Pass);
+    non_strict.behavior = Some(Behavior::NonStrict);
+    RunReport {
+        schema: wsconform_reports::SCHEMA,
+        tool: "wsconform".into(),
+        tool_version: "0.1.0".into(),
+        case_set: "core-301".into(),
+        started: "2026-11-25T12:00:00.000Z".into(),
+        finished: "2026-11-25T12:00:04.000Z".into(),
+        policy: "default".into(),
+        options: BTreeMap::from([("jobs".into(), "32".into())]),
+        targets: vec![
+            TargetInfo {
+                name: "Good Server".into(),
+                url: "ws://127.0.0.1:9001/".into(),
+            },
+            TargetInfo {
+                name: "Hostile/1.0".into(),
+                url: "ws://127.0.0.1:9002/".into(),
+            },
+        ],
+        cases: vec![
+            record("Good Server", "1.1.1", Outcome::Pass),
+            non_strict,
+            record("Hostile/1.0", "1.1.1", Outcome::Pass),
+            fail,
+            info,
+            gone,
+        ],
+    }
+}
+
+#[test]
+fn report_json() {
+    let run = fixture();
+    let text = serde_json::to_string_pretty(&run).expect("json");
+    insta::assert_snapshot!("report.json", text);
+    let back: RunReport = serde_json::from_str(&text).expect("round trip");
+    assert_eq!(back, run);
+}
+
+#[test]
+fn junit_xml() {
+    insta::assert_snapshot!("junit.xml", junit::render(&fixture()));
+}
+
+#[test]
+fn summary_md() {
+    insta::assert_snapshot!("summary.md", markdown::render(&fixture()));
+}
+
+#[test]
+fn autobahn_index_and_case_files() {
+    let files = autobahn::files(&fixture());
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    // The unreachable case is absent, as a missing case is in Autobahn's files.
+    assert_eq!(
+        names,
+        [
+            "index.json",
+            "good_server_case_1_1_1.json",
+            "good_server_case_6_4_3.json",
+            "hostile_1_0_case_1_1_1.json",
+            "hostile_1_0_case_4_1_1.json",
+            "hostile_1_0_case_7_13_1.json",
+        ]
+    );
+    insta::assert_snapshot!("autobahn-index.json", &files[0].1);
+    insta::assert_snapshot!("autobahn-case.json", &files[4].1);
+}
