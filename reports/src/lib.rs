@@ -147,6 +147,39 @@ pub struct CaseRecord {
     pub timing_dependent: Option<String>,
     /// How the case deliberately differs from Autobahn's, if it does.
     pub deviation: Option<String>,
+    /// The opening handshake request as sent (text), if any.
+    #[serde(default)]
+    pub http_request: Option<String>,
+    /// The server's handshake response head (text), if any.
+    #[serde(default)]
+    pub http_response: Option<String>,
+    /// The wire trace, in order (at most [`MAX_TRACE`] entries).
+    #[serde(default)]
+    pub trace: Vec<TraceEntry>,
+    /// Trace entries left out beyond [`MAX_TRACE`].
+    #[serde(default)]
+    pub trace_dropped: usize,
+}
+
+/// The most trace entries a record keeps.
+pub const MAX_TRACE: usize = 2000;
+
+/// One line of the wire trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEntry {
+    /// Microseconds since the connection started.
+    pub at_us: u64,
+    /// `tx` (harness to server), `rx` (server to harness), or absent for notes.
+    pub direction: Option<String>,
+    /// `bytes`, `frame`, `handshake`, `violation`, `closed` or `note`.
+    pub kind: String,
+    /// One line: the decoded frame, the violation, the closure, the note.
+    pub text: String,
+    /// The bytes (or the unmasked payload of a frame) in hex: all of them up to 4 KiB, else
+    /// the first 4 KiB.
+    pub hex: Option<String>,
+    /// How many bytes there were (the payload length of a frame).
+    pub len: Option<usize>,
 }
 
 impl Behavior {

@@ -35,6 +35,10 @@ fn record(target: &str, id: &str, outcome: Outcome) -> CaseRecord {
         duration_ms: 3,
         timing_dependent: None,
         deviation: None,
+        http_request: None,
+        http_response: None,
+        trace: Vec::new(),
+        trace_dropped: 0,
     }
 }
 

@@ -95,10 +95,12 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         record.outcome = verdict::outcome(opts.policy, behavior, close);
         record.reason = format!("opening handshake failed: {failure}");
         record.duration_ms = clock.elapsed().as_millis() as u64;
+        let log = driver.into_log();
+        attach_trace(&mut record, &log);
         return CaseRun {
             record,
             unreachable: None,
-            log: driver.into_log(),
+            log,
         };
     }
 
@@ -143,11 +145,13 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         }
     }
     let result = machine.finish();
-    let record = judge(name, case, &result, opts.policy, started, clock.elapsed());
+    let mut record = judge(name, case, &result, opts.policy, started, clock.elapsed());
+    let log = driver.into_log();
+    attach_trace(&mut record, &log);
     CaseRun {
         record,
         unreachable: None,
-        log: driver.into_log(),
+        log,
     }
 }
 
@@ -220,7 +224,69 @@ fn base_record(name: &str, case: &Case, started: SystemTime) -> CaseRecord {
         duration_ms: 0,
         timing_dependent: case.timing_dependent.clone(),
         deviation: case.deviation.clone(),
+        http_request: None,
+        http_response: None,
+        trace: Vec::new(),
+        trace_dropped: 0,
     }
+}
+
+/// The wire trace of `log` as report entries, and the handshake texts.
+fn attach_trace(record: &mut CaseRecord, log: &EventLog) {
+    use crate::proto::{Direction, EventKind};
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let dir = |d: Direction| Some(if d == Direction::Sent { "tx" } else { "rx" }.to_owned());
+    let lines = crate::proto::render_trace(log, "");
+    let mut texts = lines.lines();
+    for event in log.events() {
+        let text = texts
+            .next()
+            .and_then(|l| l.split_once(" ms  "))
+            .map(|(_, rest)| rest.trim().to_owned())
+            .unwrap_or_default();
+        let (direction, kind, hex_text, len) = match &event.kind {
+            EventKind::Bytes {
+                direction,
+                head,
+                len,
+            } => {
+                if *direction == Direction::Sent && record.http_request.is_none() {
+                    record.http_request = Some(String::from_utf8_lossy(head).into_owned());
+                }
+                (dir(*direction), "bytes", Some(hex(head)), Some(*len))
+            }
+            EventKind::Frame { direction, frame } => (
+                dir(*direction),
+                "frame",
+                Some(hex(&frame.head)),
+                Some(frame.len),
+            ),
+            EventKind::HandshakeResponse(r) => {
+                let mut head = format!("HTTP/1.{} {} {}\r\n", r.minor_version, r.status, r.reason);
+                for (name, value) in &r.headers {
+                    head.push_str(&format!("{name}: {}\r\n", String::from_utf8_lossy(value)));
+                }
+                record.http_response = Some(head);
+                (Some("rx".to_owned()), "handshake", None, None)
+            }
+            EventKind::Violation(_) => (Some("rx".to_owned()), "violation", None, None),
+            EventKind::Closed(_) => (None, "closed", None, None),
+            EventKind::Note(_) => (None, "note", None, None),
+        };
+        if record.trace.len() >= wsconform_reports::MAX_TRACE {
+            record.trace_dropped += 1;
+            continue;
+        }
+        record.trace.push(wsconform_reports::TraceEntry {
+            at_us: event.at.as_micros() as u64,
+            direction,
+            kind: kind.to_owned(),
+            text,
+            hex: hex_text,
+            len,
+        });
+    }
+    record.trace_dropped += log.dropped();
 }
 
 /// Both verdicts, the outcome and the reason for a finished case.
