@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Cases(args) => cli::run::list_cases(args),
         Command::Smoke(args) => cli::smoke::smoke(args),
         Command::Echo(args) => cli::smoke::echo(args),
+        Command::Diff(args) => cli::run::diff(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

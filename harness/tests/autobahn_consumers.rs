@@ -132,3 +132,82 @@ fn fastwebsockets_and_uwebsockets_verdict_check() {
     assert!(stdout.contains("faulty 2.2: FAILED"), "{stdout}");
     drop(server);
 }
+
+#[test]
+fn baselines_fail_only_on_regressions_and_diff_shows_them() {
+    let echo = Echo::start();
+    let good_dir = tmp("baseline-good");
+    let good = run_spec(&good_dir, "server", &echo.url(), r#""2.*""#).join("index.json");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let faulty = runtime.block_on(FaultyServer::start(Faults {
+        no_pong: true,
+        ..Faults::default()
+    }));
+    let bad_dir = tmp("baseline-bad");
+    let bad = run_spec(&bad_dir, "server", &faulty.url(), r#""2.*""#).join("index.json");
+
+    let run_with = |baseline: &Path| {
+        wsconform()
+            .args(["run", &faulty.url(), "--cases", "2.*", "--baseline"])
+            .arg(baseline)
+            .arg("--out")
+            .arg(tmp("baseline-run"))
+            .output()
+            .expect("run")
+    };
+    // Against its own known failures (an Autobahn index.json): nothing regressed.
+    let out = run_with(&bad);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("baseline: 0 case(s) differ, 0 regression(s)"),
+        "{stdout}"
+    );
+    // Against the conforming server's results: the ping cases regressed.
+    let out = run_with(&good);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("REGRESSION") && stdout.contains(" 2.2: OK/OK -> FAILED/OK"),
+        "{stdout}"
+    );
+
+    // `wsconform diff`, across formats: Autobahn's index.json against our results.jsonl.
+    let ours = bad_dir.join("wsconform/results.jsonl");
+    let out = wsconform()
+        .arg("diff")
+        .arg(&good)
+        .arg(&ours)
+        .output()
+        .expect("diff");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("regression(s)") && stdout.contains("2.10"),
+        "{stdout}"
+    );
+    let out = wsconform()
+        .arg("diff")
+        .arg(&bad)
+        .arg(&ours)
+        .output()
+        .expect("diff");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A file that is none of the formats: one line, exit 2.
+    let junk = good_dir.join("junk.json");
+    std::fs::write(&junk, "[1, 2, 3]").expect("write");
+    let out = wsconform()
+        .arg("diff")
+        .arg(&junk)
+        .arg(&ours)
+        .output()
+        .expect("diff");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.json: not a report.json"));
+    drop(faulty);
+}

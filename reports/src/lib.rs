@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod autobahn;
+pub mod baseline;
 pub mod junit;
 pub mod markdown;
 mod run;
@@ -182,14 +183,35 @@ pub struct TraceEntry {
     pub len: Option<usize>,
 }
 
-impl Behavior {
-    /// The outcome this verdict maps to under the default policy.
-    pub fn outcome(self) -> Outcome {
-        match self {
-            Behavior::Ok | Behavior::NonStrict => Outcome::Pass,
-            Behavior::Informational | Behavior::Unimplemented => Outcome::Info,
-            Behavior::Failed => Outcome::Fail,
-        }
+/// Which verdicts fail a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// FAILED in either verdict fails.
+    #[default]
+    Default,
+    /// Anything but OK, INFORMATIONAL or UNIMPLEMENTED fails: NON-STRICT, WRONG CODE,
+    /// UNCLEAN and FAILED BY CLIENT too.
+    Strict,
+}
+
+/// The combined outcome of a case's two verdicts under `policy`.
+pub fn outcome(policy: Policy, behavior: Behavior, close: BehaviorClose) -> Outcome {
+    if behavior == Behavior::Informational && close == BehaviorClose::Informational {
+        return Outcome::Info;
+    }
+    if behavior == Behavior::Unimplemented {
+        return Outcome::Info;
+    }
+    let failed = behavior == Behavior::Failed || close == BehaviorClose::Failed;
+    let strict_failed = behavior == Behavior::NonStrict
+        || matches!(
+            close,
+            BehaviorClose::WrongCode | BehaviorClose::Unclean | BehaviorClose::FailedByClient
+        );
+    if failed || (policy == Policy::Strict && strict_failed) {
+        Outcome::Fail
+    } else {
+        Outcome::Pass
     }
 }
 
@@ -208,8 +230,9 @@ mod tests {
 
     #[test]
     fn outcome_of_each_behavior() {
-        assert_eq!(Behavior::Failed.outcome(), Outcome::Fail);
-        assert_eq!(Behavior::NonStrict.outcome(), Outcome::Pass);
-        assert_eq!(Behavior::Unimplemented.outcome(), Outcome::Info);
+        let o = |b| outcome(Policy::Default, b, BehaviorClose::Ok);
+        assert_eq!(o(Behavior::Failed), Outcome::Fail);
+        assert_eq!(o(Behavior::NonStrict), Outcome::Pass);
+        assert_eq!(o(Behavior::Unimplemented), Outcome::Info);
     }
 }

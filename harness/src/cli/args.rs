@@ -34,6 +34,12 @@ pub enum Command {
         after_help = "Examples:\n  wsconform cases\n  wsconform cases '5.*'\n  wsconform cases '2.1*,7.7.*'\n  wsconform cases --cases-dir my-cases/"
     )]
     Cases(CasesArgs),
+    /// Compare two results files case by case (report.json, results.jsonl or Autobahn's
+    /// index.json, in any mix); durations are ignored. Exits 1 when any case regressed.
+    #[command(
+        after_help = "Examples:\n  wsconform diff expected/index.json wsconform-report/report.json\n  wsconform diff old/results.jsonl new/results.jsonl --strict"
+    )]
+    Diff(DiffArgs),
     /// Serve the embedded tokio-tungstenite echo server on 127.0.0.1 until killed (for
     /// benchmarks and for trying a client); prints "LISTENING <port>".
     Echo(EchoArgs),
@@ -127,6 +133,10 @@ pub struct RunArgs {
     /// Also fail on NON-STRICT, WRONG CODE, UNCLEAN and FAILED BY CLIENT.
     #[arg(long)]
     pub strict: bool,
+    /// Expected results (report.json, results.jsonl, or Autobahn's index.json): the run
+    /// fails only on regressions against them. Durations are ignored.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub tls: TlsArgs,
     /// Seconds allowed for DNS, TCP and TLS.
@@ -193,4 +203,15 @@ pub struct EchoArgs {
     /// The port (0: a free one).
     #[arg(long, default_value = "0")]
     pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old results.
+    pub old: PathBuf,
+    /// The new results.
+    pub new: PathBuf,
+    /// Judge failing by the strict policy.
+    #[arg(long)]
+    pub strict: bool,
 }

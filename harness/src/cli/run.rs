@@ -12,9 +12,10 @@ use wsconform::runner::{
     Plan, Policy, ProbeError, RunOptions, TargetSpec, Timeouts, default_jobs, probe, run_plan,
 };
 use wsconform::spec::Spec;
-use wsconform_reports::{CaseRecord, Outcome, RunReport, TargetInfo};
+use wsconform_reports::baseline::{Baseline, ChangeKind, compare};
+use wsconform_reports::{CaseRecord, Outcome, Policy as ReportPolicy, RunReport, TargetInfo};
 
-use super::args::{CasesArgs, RunArgs};
+use super::args::{CasesArgs, DiffArgs, RunArgs};
 use super::output::{JsonLines, progress, summary, write_reports};
 use super::{
     EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, Failure, connect_exit_code, fail,
@@ -59,11 +60,45 @@ struct Wanted {
     skip_patterns: Vec<String>,
 }
 
+/// Reads a results file of any supported kind.
+fn load_baseline(path: &std::path::Path) -> Result<Baseline, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(EXIT_USAGE, anyhow!("{}: {e}", path.display())))?;
+    Baseline::parse(&text).map_err(|e| fail(EXIT_USAGE, anyhow!("{}: {e}", path.display())))
+}
+
+pub fn diff(args: DiffArgs) -> Result<u8, Failure> {
+    let old = load_baseline(&args.old)?;
+    let new = load_baseline(&args.new)?;
+    let policy = if args.strict {
+        ReportPolicy::Strict
+    } else {
+        ReportPolicy::Default
+    };
+    let changes = compare(&old, &new, policy);
+    for change in &changes {
+        super::say(&format!("{change}\n"));
+    }
+    let regressions = changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Regression)
+        .count();
+    super::say(&format!(
+        "{} case(s) differ, {regressions} regression(s)\n",
+        changes.len()
+    ));
+    Ok(if regressions > 0 { EXIT_FAILED } else { 0 })
+}
+
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
-    // Bad URLs first: they are the cheapest mistake to report.
+    // Bad URLs and files first: they are the cheapest mistakes to report.
     for url in &args.urls {
         Target::parse(url).map_err(|e| fail(EXIT_USAGE, e))?;
     }
+    let baseline = match &args.baseline {
+        Some(path) => Some(load_baseline(path)?),
+        None => None,
+    };
     let all = load_cases(args.cases_dir.as_deref())?;
     let spec = match &args.spec {
         Some(path) => Some(Spec::load(path).map_err(|e| fail(EXIT_USAGE, e))?),
@@ -305,6 +340,19 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                     jsonl.path().display()
                 ),
             ));
+        }
+        if let Some(baseline) = &baseline {
+            let policy = if args.strict { ReportPolicy::Strict } else { ReportPolicy::Default };
+            let changes = compare(baseline, &Baseline::from_records(&records), policy);
+            let regressions = changes.iter().filter(|c| c.kind == ChangeKind::Regression).count();
+            for change in &changes {
+                super::say(&format!("  {change}\n"));
+            }
+            super::say(&format!(
+                "baseline: {} case(s) differ, {regressions} regression(s)\n",
+                changes.len()
+            ));
+            return Ok(if regressions > 0 { EXIT_FAILED } else { 0 });
         }
         Ok(if records.iter().any(|r| r.outcome == Outcome::Fail) {
             EXIT_FAILED

@@ -1,6 +1,7 @@
 //! The verdict rules: Autobahn's two verdicts (`autobahn-cases.md` §3.4), and wsconform's
 //! combined outcome and one-line reason on top of them. Pure functions, tested rule by rule.
 
+pub use wsconform_reports::Policy;
 use wsconform_reports::{Behavior, BehaviorClose, Outcome};
 
 use super::observed::{Observed, show_list};
@@ -27,17 +28,6 @@ pub struct CloseFacts {
     pub close_handshake_timeout: bool,
     /// The server did not close TCP in time after the closing handshake.
     pub server_drop_timeout: bool,
-}
-
-/// Which verdicts fail a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Policy {
-    /// FAILED in either verdict fails.
-    #[default]
-    Default,
-    /// Anything but OK, INFORMATIONAL or UNIMPLEMENTED fails: NON-STRICT, WRONG CODE,
-    /// UNCLEAN and FAILED BY CLIENT too.
-    Strict,
 }
 
 /// The main verdict from the events (§3.4, item 2): an exact match with the OK list, else
@@ -134,25 +124,10 @@ pub fn tie(
     (behavior, close)
 }
 
-/// The combined outcome under `policy`.
+/// The combined outcome under `policy` (the rule lives with the results model, so that
+/// baselines judge old verdicts the same way).
 pub fn outcome(policy: Policy, behavior: Behavior, close: BehaviorClose) -> Outcome {
-    if behavior == Behavior::Informational && close == BehaviorClose::Informational {
-        return Outcome::Info;
-    }
-    if behavior == Behavior::Unimplemented {
-        return Outcome::Info;
-    }
-    let failed = behavior == Behavior::Failed || close == BehaviorClose::Failed;
-    let strict_failed = behavior == Behavior::NonStrict
-        || matches!(
-            close,
-            BehaviorClose::WrongCode | BehaviorClose::Unclean | BehaviorClose::FailedByClient
-        );
-    if failed || (policy == Policy::Strict && strict_failed) {
-        Outcome::Fail
-    } else {
-        Outcome::Pass
-    }
+    wsconform_reports::outcome(policy, behavior, close)
 }
 
 /// Everything the reason line is made from.
