@@ -163,7 +163,7 @@ pub struct CaseRecord {
 }
 
 /// The most trace entries a record keeps.
-pub const MAX_TRACE: usize = 2000;
+pub const MAX_TRACE: usize = 300;
 
 /// One line of the wire trace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,8 +176,7 @@ pub struct TraceEntry {
     pub kind: String,
     /// One line: the decoded frame, the violation, the closure, the note.
     pub text: String,
-    /// The bytes (or the unmasked payload of a frame) in hex: all of them up to 4 KiB, else
-    /// the first 4 KiB.
+    /// The first bytes (or the first bytes of a frame's unmasked payload) in hex: at most 64.
     pub hex: Option<String>,
     /// How many bytes there were (the payload length of a frame).
     pub len: Option<usize>,

@@ -96,16 +96,22 @@ impl Driver {
         while let Some(bytes) = self.session.poll_transmit() {
             let chop = self.shape.chop.unwrap_or(bytes.len()).max(1);
             let mut chunks = bytes.chunks(chop).peekable();
+            let mut unread = 0usize;
             while let Some(chunk) = chunks.next() {
                 self.write_chunk(chunk).await?;
+                unread += 1;
                 if chunks.peek().is_some() {
                     if !self.shape.delay.is_zero() {
                         tokio::time::sleep(self.shape.delay).await;
                     }
-                    // Take in what the peer sent meanwhile. A peer that answers (an echo)
-                    // and then closes while our chops still arrive makes its kernel send a
-                    // RST, and a RST discards whatever we had not read yet.
-                    self.read_ready();
+                    // Take in what the peer sent meanwhile (every 16 chops: a syscall each).
+                    // A peer that answers (an echo) and then closes while our chops still
+                    // arrive makes its kernel send a RST, and a RST discards whatever we had
+                    // not read yet.
+                    if unread >= 16 {
+                        unread = 0;
+                        self.read_ready();
+                    }
                 }
             }
         }

@@ -20,4 +20,4 @@ pub use event::{
     Closure, Direction, Event, EventKind, EventLog, FrameRecord, MAX_EVENTS, TRACE_BYTES,
 };
 pub use session::{ClientSession, HandshakeFailure, SessionConfig, SessionEvent, SessionState};
-pub use trace::render_trace;
+pub use trace::{render_event, render_trace};

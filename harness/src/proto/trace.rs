@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::event::{Direction, EventKind, EventLog, FrameRecord, MAX_EVENTS};
+use super::event::{Direction, Event, EventKind, EventLog, FrameRecord, MAX_EVENTS};
 use crate::wire::{LengthForm, OpCode};
 
 /// How many bytes of a payload or a read a trace line shows.
@@ -14,7 +14,23 @@ pub fn render_trace(log: &EventLog, indent: &str) -> String {
     let mut out = String::new();
     for event in log.events() {
         let ms = event.at.as_secs_f64() * 1000.0;
-        let line = match &event.kind {
+        let line = render_event(event);
+        let _ = writeln!(out, "{indent}+{ms:>9.3} ms  {line}");
+    }
+    if log.dropped() > 0 {
+        let _ = writeln!(
+            out,
+            "{indent}({} more events not kept: the log holds {MAX_EVENTS})",
+            log.dropped()
+        );
+    }
+    out
+}
+
+/// One event as a line, without its time: `<< frame     PONG fin …`.
+pub fn render_event(event: &Event) -> String {
+    {
+        match &event.kind {
             EventKind::Bytes {
                 direction,
                 head,
@@ -32,17 +48,8 @@ pub fn render_trace(log: &EventLog, indent: &str) -> String {
             EventKind::Violation(v) => format!("!! violation {v}"),
             EventKind::Closed(c) => format!("-- closed    {c}"),
             EventKind::Note(n) => format!("-- note      {n}"),
-        };
-        let _ = writeln!(out, "{indent}+{ms:>9.3} ms  {line}");
+        }
     }
-    if log.dropped() > 0 {
-        let _ = writeln!(
-            out,
-            "{indent}({} more events not kept: the log holds {MAX_EVENTS})",
-            log.dropped()
-        );
-    }
-    out
 }
 
 fn arrow(direction: Direction) -> &'static str {

@@ -231,57 +231,64 @@ fn base_record(name: &str, case: &Case, started: SystemTime) -> CaseRecord {
     }
 }
 
-/// The wire trace of `log` as report entries, and the handshake texts.
+/// Bytes of each trace entry kept in hex in a record (the log itself keeps 4 KiB).
+const TRACE_HEX: usize = 64;
+
+/// The wire trace of `log` as report entries (at most [`wsconform_reports::MAX_TRACE`], each
+/// with at most [`TRACE_HEX`] bytes), and the handshake texts.
 fn attach_trace(record: &mut CaseRecord, log: &EventLog) {
-    use crate::proto::{Direction, EventKind};
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    use crate::proto::{Direction, EventKind, render_event};
+    let hex = |bytes: &[u8]| {
+        bytes[..bytes.len().min(TRACE_HEX)]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
     let dir = |d: Direction| Some(if d == Direction::Sent { "tx" } else { "rx" }.to_owned());
-    let lines = crate::proto::render_trace(log, "");
-    let mut texts = lines.lines();
     for event in log.events() {
-        let text = texts
-            .next()
-            .and_then(|l| l.split_once(" ms  "))
-            .map(|(_, rest)| rest.trim().to_owned())
-            .unwrap_or_default();
-        let (direction, kind, hex_text, len) = match &event.kind {
+        match &event.kind {
             EventKind::Bytes {
-                direction,
+                direction: Direction::Sent,
                 head,
-                len,
-            } => {
-                if *direction == Direction::Sent && record.http_request.is_none() {
-                    record.http_request = Some(String::from_utf8_lossy(head).into_owned());
-                }
-                (dir(*direction), "bytes", Some(hex(head)), Some(*len))
+                ..
+            } if record.http_request.is_none() => {
+                record.http_request = Some(String::from_utf8_lossy(head).into_owned());
             }
-            EventKind::Frame { direction, frame } => (
-                dir(*direction),
-                "frame",
-                Some(hex(&frame.head)),
-                Some(frame.len),
-            ),
             EventKind::HandshakeResponse(r) => {
                 let mut head = format!("HTTP/1.{} {} {}\r\n", r.minor_version, r.status, r.reason);
                 for (name, value) in &r.headers {
                     head.push_str(&format!("{name}: {}\r\n", String::from_utf8_lossy(value)));
                 }
                 record.http_response = Some(head);
-                (Some("rx".to_owned()), "handshake", None, None)
             }
-            EventKind::Violation(_) => (Some("rx".to_owned()), "violation", None, None),
-            EventKind::Closed(_) => (None, "closed", None, None),
-            EventKind::Note(_) => (None, "note", None, None),
-        };
+            _ => {}
+        }
         if record.trace.len() >= wsconform_reports::MAX_TRACE {
             record.trace_dropped += 1;
             continue;
         }
+        let (direction, kind, hex_text, len) = match &event.kind {
+            EventKind::Bytes {
+                direction,
+                head,
+                len,
+            } => (dir(*direction), "bytes", Some(hex(head)), Some(*len)),
+            EventKind::Frame { direction, frame } => (
+                dir(*direction),
+                "frame",
+                Some(hex(&frame.head)),
+                Some(frame.len),
+            ),
+            EventKind::HandshakeResponse(_) => (Some("rx".to_owned()), "handshake", None, None),
+            EventKind::Violation(_) => (Some("rx".to_owned()), "violation", None, None),
+            EventKind::Closed(_) => (None, "closed", None, None),
+            EventKind::Note(_) => (None, "note", None, None),
+        };
         record.trace.push(wsconform_reports::TraceEntry {
             at_us: event.at.as_micros() as u64,
             direction,
             kind: kind.to_owned(),
-            text,
+            text: render_event(event),
             hex: hex_text,
             len,
         });
