@@ -117,7 +117,8 @@ fn json_name<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Writes the files made from the whole run: `report.json`, `junit.xml`, `summary.md`, and the
+/// Writes the files made from the whole run: `report.json`, `junit.xml`, `summary.md`,
+/// `index.html`, and the
 /// Autobahn layout (`index.json` and one file per case) in `autobahn_dir`.
 pub fn write_reports(
     dir: &Path,

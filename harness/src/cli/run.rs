@@ -326,7 +326,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             super::say(&text);
         }
         super::say(&format!(
-            "results: {} (report.json, junit.xml, summary.md in {}; Autobahn's index.json in {})\n",
+            "results: {} (index.html, report.json, junit.xml, summary.md in {}; Autobahn's index.json in {})\n",
             jsonl.path().display(),
             args.out.display(),
             autobahn_dir.display()
