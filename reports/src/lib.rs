@@ -181,6 +181,11 @@ pub struct TraceEntry {
     pub hex: Option<String>,
     /// How many bytes there were (the payload length of a frame).
     pub len: Option<usize>,
+    /// For a received frame whose payload is longer than the hex shown: `xxh3-64:<16 hex>` of
+    /// the whole payload, so it can be compared with what a replay receives. A sent frame's
+    /// payload is defined by its case.
+    #[serde(default)]
+    pub digest: Option<String>,
 }
 
 /// Which verdicts fail a run.

@@ -61,6 +61,7 @@ fn entry(
         text: text.into(),
         hex: hex.map(Into::into),
         len: hex.map(|h| h.len() / 2),
+        digest: None,
     }
 }
 

@@ -10,6 +10,10 @@ use crate::wire::{Frame, LengthForm, OpCode, Rsv, Violation};
 /// and their length, so a 16 MiB exchange does not double the memory it takes.
 pub const TRACE_BYTES: usize = 4096;
 
+/// Received payloads longer than this carry a digest in their frame record (reports show
+/// 64 bytes of a payload).
+pub const DIGEST_OVER: usize = 64;
+
 /// Which way bytes went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -100,6 +104,10 @@ pub struct FrameRecord {
     pub len: usize,
     /// The first [`TRACE_BYTES`] of the unmasked payload.
     pub head: Vec<u8>,
+    /// For a received frame longer than its head: the XXH3-64 of the whole unmasked payload,
+    /// so what the server sent is identified even when only its head is kept. (A sent
+    /// frame's payload is defined by its case.)
+    pub digest: Option<u64>,
 }
 
 impl FrameRecord {
@@ -115,6 +123,8 @@ impl FrameRecord {
             length_form: raw.length_form,
             len: raw.payload.len(),
             head: raw.payload[..raw.payload.len().min(TRACE_BYTES)].to_vec(),
+            digest: (raw.payload.len() > DIGEST_OVER)
+                .then(|| xxhash_rust::xxh3::xxh3_64(&raw.payload)),
         }
     }
 }

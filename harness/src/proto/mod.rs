@@ -17,7 +17,8 @@ mod session;
 mod trace;
 
 pub use event::{
-    Closure, Direction, Event, EventKind, EventLog, FrameRecord, MAX_EVENTS, TRACE_BYTES,
+    Closure, DIGEST_OVER, Direction, Event, EventKind, EventLog, FrameRecord, MAX_EVENTS,
+    TRACE_BYTES,
 };
 pub use session::{ClientSession, HandshakeFailure, SessionConfig, SessionEvent, SessionState};
 pub use trace::{render_event, render_trace};

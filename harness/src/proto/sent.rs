@@ -56,6 +56,7 @@ impl SentFrames {
                     length_form: h.form,
                     len: usize::try_from(h.len).unwrap_or(usize::MAX),
                     head: Vec::new(),
+                    digest: None,
                 };
                 self.offset += h.header_len as u64;
                 self.header.clear();

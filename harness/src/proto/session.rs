@@ -365,6 +365,35 @@ mod tests {
     }
 
     #[test]
+    fn received_frames_longer_than_their_shown_head_carry_a_digest() {
+        let t0 = Instant::now();
+        let request = Request::new("h", "/");
+        let mut s = ClientSession::new(
+            &request,
+            ClientSession::offer_for(&request),
+            SessionConfig::default(),
+            t0,
+        );
+        let mut input = response_for(&request);
+        let long = vec![b'*'; 5000];
+        input.extend(RawFrame::binary(long.clone()).to_bytes());
+        input.extend(RawFrame::text("short").to_bytes());
+        s.handle_input(t0, &input);
+        let frames: Vec<&FrameRecord> = s
+            .log()
+            .events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Frame { frame, .. } => Some(frame),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(frames[0].digest, Some(xxhash_rust::xxh3::xxh3_64(&long)));
+        assert_eq!(frames[0].head.len(), crate::proto::TRACE_BYTES);
+        assert_eq!(frames[1].digest, None, "a short payload is shown whole");
+    }
+
+    #[test]
     fn handshake_timeout_fires_only_after_the_deadline() {
         let t0 = Instant::now();
         let request = Request::new("h", "/");

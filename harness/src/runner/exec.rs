@@ -267,6 +267,10 @@ fn attach_trace(record: &mut CaseRecord, log: &EventLog) {
             record.trace_dropped += 1;
             continue;
         }
+        let digest = match &event.kind {
+            EventKind::Frame { frame, .. } => frame.digest.map(|d| format!("xxh3-64:{d:016x}")),
+            _ => None,
+        };
         let (direction, kind, hex_text, len) = match &event.kind {
             EventKind::Bytes {
                 direction,
@@ -291,6 +295,7 @@ fn attach_trace(record: &mut CaseRecord, log: &EventLog) {
             text: render_event(event),
             hex: hex_text,
             len,
+            digest,
         });
     }
     record.trace_dropped += log.dropped();

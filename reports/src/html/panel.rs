@@ -208,6 +208,9 @@ fn hex(e: &TraceEntry) -> String {
     if total > shown.len() {
         let _ = write!(out, " … ({} of {total} bytes)", shown.len());
     }
+    if let Some(digest) = &e.digest {
+        let _ = write!(out, " [{digest}]");
+    }
     out
 }
 
