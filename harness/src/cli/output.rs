@@ -117,9 +117,9 @@ fn json_name<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Writes the files made from the whole run: `report.json`, `junit.xml`, `summary.md`,
-/// `index.html`, and the
-/// Autobahn layout (`index.json` and one file per case) in `autobahn_dir`.
+/// Writes the files made from the whole run: `index.html`, `report.json`, `junit.xml`,
+/// `summary.md`, and the Autobahn layout (`index.json` and one file per case) in
+/// `autobahn_dir`.
 pub fn write_reports(
     dir: &Path,
     autobahn_dir: &Path,
@@ -137,6 +137,10 @@ pub fn write_reports(
     write(
         dir.join("summary.md"),
         &wsconform_reports::markdown::render(run),
+    )?;
+    write(
+        dir.join("index.html"),
+        &wsconform_reports::html::render(run),
     )?;
     std::fs::create_dir_all(autobahn_dir)
         .with_context(|| format!("cannot create {}", autobahn_dir.display()))?;
