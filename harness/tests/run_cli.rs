@@ -118,13 +118,15 @@ fn autobahn_spec_file_as_it_is() {
         ),
     )
     .expect("write spec");
-    let o = run(&[
-        "run",
-        "--spec",
-        spec.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
+    // Autobahn resolves `outdir` against the current directory: run from `out`.
+    let o = wsconform()
+        .current_dir(&out)
+        .args(["run", "--spec"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run wsconform");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let recs = records(&out);
     let first: Vec<&str> = recs
@@ -139,6 +141,14 @@ fn autobahn_spec_file_as_it_is() {
         .collect();
     assert_eq!(first.len(), 8, "{first:?}");
     assert_eq!(second, ["7.7.1"]);
+    // Autobahn's files went where Autobahn would write them.
+    let index = out.join("reports/servers/index.json");
+    assert!(index.exists(), "{}", index.display());
+    assert!(
+        out.join("reports/servers/second_2_0_case_7_7_1.json")
+            .exists()
+    );
+    assert!(!out.join("autobahn").exists());
 }
 
 #[test]
