@@ -6,11 +6,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::handshake::{Request, Response};
+use crate::handshake::Response;
 use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
-use crate::proto::{
-    ClientSession, Closure, EventLog, HandshakeFailure, SessionConfig, SessionEvent, render_trace,
-};
+use crate::proto::{Closure, EventLog, HandshakeFailure, SessionEvent, render_trace};
 use crate::wire::{CloseCode, OpCode, RawFrame, Violation, parse_close_payload};
 
 /// The text message echoed: ASCII and multi-byte UTF-8.
@@ -71,8 +69,7 @@ pub struct CaseInfo {
 impl CaseInfo {
     /// The RFC section as a link.
     pub fn rfc_url(&self) -> String {
-        let (rfc, anchor) = self.rfc.split_once('#').unwrap_or((self.rfc, ""));
-        format!("https://www.rfc-editor.org/rfc/{rfc}#{anchor}")
+        wsconform_reports::rfc_url(self.rfc)
     }
 }
 
@@ -174,18 +171,7 @@ pub async fn run(target: &Target, opts: &SmokeOptions) -> Result<SmokeReport, Sm
             .unwrap_or(STEPS[0].clone())
     };
     let stream = connect(target, &opts.tls, opts.connect_timeout).await?;
-    let request = Request::new(&target.host_header(), &target.resource);
-    let config = SessionConfig {
-        handshake_timeout: opts.handshake_timeout,
-        ..SessionConfig::default()
-    };
-    let session = ClientSession::new(
-        &request,
-        ClientSession::offer_for(&request),
-        config,
-        Instant::now().into_std(),
-    );
-    let mut driver = Driver::new(stream, session, opts.shape);
+    let mut driver = Driver::for_target(stream, target, opts.handshake_timeout, opts.shape);
     let started = Instant::now();
     let (response, _) = driver.handshake().await.map_err(SmokeError::Handshake)?;
     let mut run = Exchange {

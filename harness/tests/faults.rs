@@ -7,9 +7,8 @@ mod support;
 use std::collections::BTreeSet;
 
 use support::faulty::{Faults, FaultyServer};
+use support::run_cases;
 use wsconform::cases::{Case, EventSpec, builtin};
-use wsconform::net::Target;
-use wsconform::runner::{Plan, RunOptions, TargetSpec, default_jobs, run_plan};
 use wsconform_reports::{CaseRecord, Outcome};
 
 /// Runs every case but section 9 (its large payloads add nothing here) against a server.
@@ -20,18 +19,7 @@ async fn run(faults: Faults) -> Vec<CaseRecord> {
         .into_iter()
         .filter(|c| c.section() != "9")
         .collect();
-    let plan = Plan {
-        targets: vec![TargetSpec {
-            name: "faulty".into(),
-            target: Target::parse(&server.url()).expect("url"),
-            skip: Vec::new(),
-            options: RunOptions::default(),
-        }],
-        cases,
-        jobs: default_jobs(),
-    };
-    let mut records = Vec::new();
-    run_plan(&plan, |_, run| records.push(run.record)).await;
+    let records = run_cases("faulty", &server.url(), cases).await;
     assert_eq!(records.len(), 247);
     records
 }

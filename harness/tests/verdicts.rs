@@ -11,11 +11,9 @@ mod support;
 
 use tokio::sync::Mutex;
 
-use support::{Kind, RealServer};
-use wsconform::cases::{builtin, compare_ids};
+use support::{Kind, RealServer, run_cases};
+use wsconform::cases::builtin;
 use wsconform::echo::EchoServer;
-use wsconform::net::Target;
-use wsconform::runner::{Plan, RunOptions, TargetSpec, default_jobs, run_plan};
 use wsconform_reports::{CaseRecord, Outcome};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
@@ -23,25 +21,11 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 async fn run_all(name: &str, url: &str) -> Vec<CaseRecord> {
     let cases = builtin().expect("built-in cases");
     assert_eq!(cases.len(), 301);
-    let plan = Plan {
-        targets: vec![TargetSpec {
-            name: name.into(),
-            target: Target::parse(url).expect("url"),
-            skip: Vec::new(),
-            options: RunOptions::default(),
-        }],
-        cases,
-        jobs: default_jobs(),
-    };
-    let mut records = Vec::new();
-    run_plan(&plan, |_, run| records.push(run.record)).await;
-    records.sort_by(|a, b| compare_ids(&a.id, &b.id));
-    records
+    run_cases(name, url, cases).await
 }
 
 /// `id  behavior  behaviorClose  outcome`, one line a case.
 fn table(records: &[CaseRecord]) -> String {
-    let name = |v: serde_json::Value| v.as_str().unwrap_or("-").to_owned();
     let mut out = String::new();
     let mut timing = Vec::new();
     for r in records {
@@ -52,8 +36,8 @@ fn table(records: &[CaseRecord]) -> String {
         out.push_str(&format!(
             "{:<8} {:<13} {:<16} {}\n",
             r.id,
-            name(serde_json::to_value(r.behavior).expect("json")),
-            name(serde_json::to_value(r.behavior_close).expect("json")),
+            r.behavior.map_or("-", |b| b.as_str()),
+            r.behavior_close.map_or("-", |c| c.as_str()),
             r.outcome.as_str()
         ));
     }

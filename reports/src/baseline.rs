@@ -154,16 +154,12 @@ pub struct Change {
 }
 
 fn show(v: &Option<Verdicts>) -> String {
-    let name = |x: Option<Value>| {
-        x.and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "-".into())
-    };
     match v {
         None => "absent".into(),
         Some((b, c)) => format!(
             "{}/{}",
-            name(b.map(|b| serde_json::to_value(b).unwrap_or(Value::Null))),
-            name(c.map(|c| serde_json::to_value(c).unwrap_or(Value::Null)))
+            b.map_or("-", Behavior::as_str),
+            c.map_or("-", BehaviorClose::as_str)
         ),
     }
 }

@@ -99,27 +99,6 @@ fn slug(text: &str) -> String {
     }
 }
 
-fn behavior_name(b: Behavior) -> (&'static str, &'static str) {
-    match b {
-        Behavior::Ok => ("OK", "OK"),
-        Behavior::NonStrict => ("NON-STRICT", "NS"),
-        Behavior::Informational => ("INFORMATIONAL", "I"),
-        Behavior::Unimplemented => ("UNIMPLEMENTED", "U"),
-        Behavior::Failed => ("FAILED", "F"),
-    }
-}
-
-fn close_name(b: BehaviorClose) -> (&'static str, &'static str) {
-    match b {
-        BehaviorClose::Ok => ("OK", "OK"),
-        BehaviorClose::Failed => ("FAILED", "F"),
-        BehaviorClose::Unclean => ("UNCLEAN", "UC"),
-        BehaviorClose::WrongCode => ("WRONG CODE", "WC"),
-        BehaviorClose::FailedByClient => ("FAILED BY CLIENT", "FC"),
-        BehaviorClose::Informational => ("INFORMATIONAL", "I"),
-    }
-}
-
 /// A pass that only the default policy lets through: the NON-STRICT shade.
 fn lenient(r: &CaseRecord) -> bool {
     r.outcome == Outcome::Pass
@@ -146,7 +125,7 @@ fn classes(r: &CaseRecord) -> String {
 /// `FAILED / WRONG CODE`, or `not run`.
 fn verdicts(r: &CaseRecord) -> String {
     match (r.behavior, r.behavior_close) {
-        (Some(b), Some(c)) => format!("{} / {}", behavior_name(b).0, close_name(c).0),
+        (Some(b), Some(c)) => format!("{} / {}", b.as_str(), c.as_str()),
         _ => "not run".into(),
     }
 }
@@ -297,10 +276,10 @@ fn header(out: &mut String, run: &RunReport, targets: &[Target], sections: &[&st
         let mut closes: BTreeMap<&str, usize> = BTreeMap::new();
         for r in &records {
             *behaviors
-                .entry(r.behavior.map_or("not run", |b| behavior_name(b).0))
+                .entry(r.behavior.map_or("not run", |b| b.as_str()))
                 .or_default() += 1;
             *closes
-                .entry(r.behavior_close.map_or("not run", |c| close_name(c).0))
+                .entry(r.behavior_close.map_or("not run", |c| c.as_str()))
                 .or_default() += 1;
         }
         let list = |m: &BTreeMap<&str, usize>| {
@@ -441,7 +420,7 @@ fn matrix(
             match by_key.get(&(t.name.as_str(), *id)) {
                 Some(r) => {
                     let abbrev = match (r.behavior, r.behavior_close) {
-                        (Some(b), Some(c)) => format!("{}/{}", behavior_name(b).1, close_name(c).1),
+                        (Some(b), Some(c)) => format!("{}/{}", b.abbrev(), c.abbrev()),
                         _ => "—".into(),
                     };
                     let _ = write!(

@@ -188,6 +188,59 @@ pub struct TraceEntry {
     pub digest: Option<String>,
 }
 
+impl Behavior {
+    /// Autobahn's spelling, as in `index.json`: `NON-STRICT`.
+    pub fn as_str(self) -> &'static str {
+        self.names().0
+    }
+
+    /// The short form the HTML matrix shows: `NS`.
+    pub fn abbrev(self) -> &'static str {
+        self.names().1
+    }
+
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Behavior::Ok => ("OK", "OK"),
+            Behavior::NonStrict => ("NON-STRICT", "NS"),
+            Behavior::Informational => ("INFORMATIONAL", "I"),
+            Behavior::Unimplemented => ("UNIMPLEMENTED", "U"),
+            Behavior::Failed => ("FAILED", "F"),
+        }
+    }
+}
+
+impl BehaviorClose {
+    /// Autobahn's spelling, as in `index.json`: `WRONG CODE`.
+    pub fn as_str(self) -> &'static str {
+        self.names().0
+    }
+
+    /// The short form the HTML matrix shows: `WC`.
+    pub fn abbrev(self) -> &'static str {
+        self.names().1
+    }
+
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            BehaviorClose::Ok => ("OK", "OK"),
+            BehaviorClose::Failed => ("FAILED", "F"),
+            BehaviorClose::Unclean => ("UNCLEAN", "UC"),
+            BehaviorClose::WrongCode => ("WRONG CODE", "WC"),
+            BehaviorClose::FailedByClient => ("FAILED BY CLIENT", "FC"),
+            BehaviorClose::Informational => ("INFORMATIONAL", "I"),
+        }
+    }
+}
+
+/// The link for an RFC anchor such as `rfc6455#section-5.2`.
+pub fn rfc_url(anchor: &str) -> String {
+    match anchor.split_once('#') {
+        Some((rfc, section)) => format!("https://www.rfc-editor.org/rfc/{rfc}#{section}"),
+        None => format!("https://www.rfc-editor.org/rfc/{anchor}"),
+    }
+}
+
 /// Which verdicts fail a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Policy {
@@ -231,6 +284,35 @@ mod tests {
         assert_eq!(json, r#"["OK","NON-STRICT","FAILED"]"#);
         let back: Behavior = serde_json::from_str(r#""UNIMPLEMENTED""#).expect("parse");
         assert_eq!(back, Behavior::Unimplemented);
+    }
+
+    #[test]
+    fn names_equal_the_serde_spellings() {
+        use BehaviorClose as C;
+        for b in [
+            Behavior::Ok,
+            Behavior::NonStrict,
+            Behavior::Informational,
+            Behavior::Unimplemented,
+            Behavior::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
+        }
+        for c in [
+            C::Ok,
+            C::Failed,
+            C::Unclean,
+            C::WrongCode,
+            C::FailedByClient,
+            C::Informational,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        assert_eq!(
+            rfc_url("rfc6455#section-5.2"),
+            "https://www.rfc-editor.org/rfc/rfc6455#section-5.2"
+        );
+        assert_eq!(rfc_url("rfc7692"), "https://www.rfc-editor.org/rfc/rfc7692");
     }
 
     #[test]

@@ -45,13 +45,13 @@ pub fn render(run: &RunReport) -> String {
         let _ = writeln!(out, "| target | case | RFC | reason |");
         let _ = writeln!(out, "|---|---|---|---|");
         for r in failures {
-            let (rfc, anchor) = r.rfc.split_once('#').unwrap_or((&r.rfc, ""));
             let _ = writeln!(
                 out,
-                "| {} | {} | [{}](https://www.rfc-editor.org/rfc/{rfc}#{anchor}) | {} |",
+                "| {} | {} | [{}]({}) | {} |",
                 cell(&r.target),
                 cell(&r.id),
                 cell(&r.rfc),
+                crate::rfc_url(&r.rfc),
                 cell(&r.reason)
             );
         }

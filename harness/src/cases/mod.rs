@@ -283,10 +283,7 @@ fn finish(mut all: Vec<Case>) -> Result<Vec<Case>, CaseFileError> {
 impl Case {
     /// The RFC section as a link.
     pub fn rfc_url(&self) -> String {
-        match self.rfc.split_once('#') {
-            Some((rfc, anchor)) => format!("https://www.rfc-editor.org/rfc/{rfc}#{anchor}"),
-            None => format!("https://www.rfc-editor.org/rfc/{}", self.rfc),
-        }
+        wsconform_reports::rfc_url(&self.rfc)
     }
 
     /// The section, the id's first part (`6` for `6.4.3`).

@@ -72,17 +72,17 @@ pub fn summary(records: &[CaseRecord]) -> String {
             count(Outcome::Info),
             count(Outcome::Unreachable),
         ));
-        let mut behaviors: BTreeMap<String, usize> = BTreeMap::new();
-        let mut closes: BTreeMap<String, usize> = BTreeMap::new();
+        let mut behaviors: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut closes: BTreeMap<&str, usize> = BTreeMap::new();
         for r in &recs {
             if let Some(b) = r.behavior {
-                *behaviors.entry(json_name(&b)).or_default() += 1;
+                *behaviors.entry(b.as_str()).or_default() += 1;
             }
             if let Some(c) = r.behavior_close {
-                *closes.entry(json_name(&c)).or_default() += 1;
+                *closes.entry(c.as_str()).or_default() += 1;
             }
         }
-        let join = |m: &BTreeMap<String, usize>| {
+        let join = |m: &BTreeMap<&str, usize>| {
             m.iter()
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect::<Vec<_>>()
@@ -107,14 +107,6 @@ pub fn summary(records: &[CaseRecord]) -> String {
         }
     }
     out
-}
-
-/// A verdict's Autobahn spelling.
-fn json_name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Writes the files made from the whole run: `index.html`, `report.json`, `junit.xml`,

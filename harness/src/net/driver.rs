@@ -65,6 +65,27 @@ impl Driver {
         }
     }
 
+    /// A driver for a session that will send the standard RFC 6455 §4.1 request for
+    /// `target`, with the handshake bounded by `handshake_timeout`.
+    pub fn for_target(
+        stream: Stream,
+        target: &super::Target,
+        handshake_timeout: Duration,
+        shape: WriteShape,
+    ) -> Self {
+        let request = crate::handshake::Request::new(&target.host_header(), &target.resource);
+        let session = ClientSession::new(
+            &request,
+            ClientSession::offer_for(&request),
+            crate::proto::SessionConfig {
+                handshake_timeout,
+                ..crate::proto::SessionConfig::default()
+            },
+            Instant::now().into_std(),
+        );
+        Self::new(stream, session, shape)
+    }
+
     /// The session.
     pub fn session(&self) -> &ClientSession {
         &self.session

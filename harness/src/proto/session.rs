@@ -312,6 +312,19 @@ mod tests {
     use crate::handshake::accept_key;
     use crate::wire::OpCode;
 
+    /// A session for `host` with the default settings, started now.
+    fn start(host: &str) -> (Instant, Request, ClientSession) {
+        let t0 = Instant::now();
+        let request = Request::new(host, "/");
+        let session = ClientSession::new(
+            &request,
+            ClientSession::offer_for(&request),
+            SessionConfig::default(),
+            t0,
+        );
+        (t0, request, session)
+    }
+
     fn response_for(request: &Request) -> Vec<u8> {
         let key = request.header("Sec-WebSocket-Key").expect("key");
         format!(
@@ -323,14 +336,7 @@ mod tests {
 
     #[test]
     fn handshake_then_frames_in_the_same_read_on_a_simulated_clock() {
-        let t0 = Instant::now();
-        let request = Request::new("localhost:1", "/");
-        let mut s = ClientSession::new(
-            &request,
-            ClientSession::offer_for(&request),
-            SessionConfig::default(),
-            t0,
-        );
+        let (t0, request, mut s) = start("localhost:1");
         let sent = s.poll_transmit().expect("request");
         assert_eq!(sent, request.to_bytes());
         s.on_sent(t0, &sent);
@@ -366,14 +372,7 @@ mod tests {
 
     #[test]
     fn received_frames_longer_than_their_shown_head_carry_a_digest() {
-        let t0 = Instant::now();
-        let request = Request::new("h", "/");
-        let mut s = ClientSession::new(
-            &request,
-            ClientSession::offer_for(&request),
-            SessionConfig::default(),
-            t0,
-        );
+        let (t0, request, mut s) = start("h");
         let mut input = response_for(&request);
         let long = vec![b'*'; 5000];
         input.extend(RawFrame::binary(long.clone()).to_bytes());
@@ -395,14 +394,7 @@ mod tests {
 
     #[test]
     fn handshake_timeout_fires_only_after_the_deadline() {
-        let t0 = Instant::now();
-        let request = Request::new("h", "/");
-        let mut s = ClientSession::new(
-            &request,
-            ClientSession::offer_for(&request),
-            SessionConfig::default(),
-            t0,
-        );
+        let (t0, _, mut s) = start("h");
         let deadline = s.poll_timeout().expect("deadline");
         assert_eq!(deadline, t0 + Duration::from_secs(5));
         s.handle_timeout(t0 + Duration::from_secs(4));
@@ -417,14 +409,7 @@ mod tests {
 
     #[test]
     fn non_101_reports_the_status() {
-        let t0 = Instant::now();
-        let request = Request::new("h", "/");
-        let mut s = ClientSession::new(
-            &request,
-            ClientSession::offer_for(&request),
-            SessionConfig::default(),
-            t0,
-        );
+        let (t0, _, mut s) = start("h");
         s.handle_input(t0, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
         match s.poll_event() {
             Some(SessionEvent::HandshakeFailed(f)) => assert_eq!(f.status(), Some(404)),
@@ -434,14 +419,7 @@ mod tests {
 
     #[test]
     fn a_flood_of_header_bytes_is_bounded() {
-        let t0 = Instant::now();
-        let request = Request::new("h", "/");
-        let mut s = ClientSession::new(
-            &request,
-            ClientSession::offer_for(&request),
-            SessionConfig::default(),
-            t0,
-        );
+        let (t0, _, mut s) = start("h");
         s.handle_input(t0, b"HTTP/1.1 101 OK\r\n");
         let chunk = [b'a'; 4096];
         for _ in 0..8 {

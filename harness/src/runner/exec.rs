@@ -10,9 +10,8 @@ use super::machine::{Action, CaseMachine, MachineResult, Timeouts};
 use super::observed::{expected_lists, show_list};
 use super::verdict::{self, CloseFacts, Policy, ReasonInput};
 use crate::cases::Case;
-use crate::handshake::Request;
 use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
-use crate::proto::{ClientSession, Closure, EventLog, SessionConfig, SessionEvent};
+use crate::proto::{Closure, EventLog, SessionEvent};
 
 /// How cases run.
 #[derive(Debug, Clone)]
@@ -69,17 +68,12 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
             };
         }
     };
-    let request = Request::new(&target.host_header(), &target.resource);
-    let session = ClientSession::new(
-        &request,
-        ClientSession::offer_for(&request),
-        SessionConfig {
-            handshake_timeout: opts.open_handshake_timeout,
-            ..SessionConfig::default()
-        },
-        clock.into_std(),
+    let mut driver = Driver::for_target(
+        stream,
+        target,
+        opts.open_handshake_timeout,
+        WriteShape::default(),
     );
-    let mut driver = Driver::new(stream, session, WriteShape::default());
     if let Err(failure) = driver.handshake().await {
         let mut record = base_record(name, case, started);
         let facts = CloseFacts::default();
@@ -173,17 +167,12 @@ pub async fn probe(
     opts: &RunOptions,
 ) -> Result<crate::handshake::Response, ProbeError> {
     let stream = connect(target, &opts.tls, opts.connect_timeout).await?;
-    let request = Request::new(&target.host_header(), &target.resource);
-    let session = ClientSession::new(
-        &request,
-        ClientSession::offer_for(&request),
-        SessionConfig {
-            handshake_timeout: opts.open_handshake_timeout,
-            ..SessionConfig::default()
-        },
-        Instant::now().into_std(),
+    let mut driver = Driver::for_target(
+        stream,
+        target,
+        opts.open_handshake_timeout,
+        WriteShape::default(),
     );
-    let mut driver = Driver::new(stream, session, WriteShape::default());
     let result = driver.handshake().await;
     if let Ok((response, _)) = &result {
         // Leave politely: a close 1000, then drop.

@@ -613,8 +613,10 @@ impl CaseMachine {
         let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or_default()).into_owned();
         match self.ws {
             Ws::Open => {
-                // The peer closed first: answer 1000 without a reason (Autobahn does not echo
-                // the peer's code), then wait for the server to close TCP.
+                // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not previously
+                // send a Close frame, the endpoint MUST send a Close frame in response." Answer
+                // 1000 without a reason (Autobahn does not echo the peer's code), then wait for
+                // the server to close TCP (§7.1.1: the server closes it first).
                 self.remote_close = Some((code, reason));
                 self.facts.remote_closed = true;
                 self.facts.remote_code = code;

@@ -1,8 +1,10 @@
 //! The verdict rules: Autobahn's two verdicts (`autobahn-cases.md` §3.4), and wsconform's
 //! combined outcome and one-line reason on top of them. Pure functions, tested rule by rule.
 
-pub use wsconform_reports::Policy;
-use wsconform_reports::{Behavior, BehaviorClose, Outcome};
+use wsconform_reports::{Behavior, BehaviorClose};
+/// The policy and the outcome rule live with the results model, so that baselines judge old
+/// verdicts the same way.
+pub use wsconform_reports::{Policy, outcome};
 
 use super::observed::{Observed, show_list};
 use crate::cases::CloseExpect;
@@ -122,12 +124,6 @@ pub fn tie(
         behavior = Behavior::Failed;
     }
     (behavior, close)
-}
-
-/// The combined outcome under `policy` (the rule lives with the results model, so that
-/// baselines judge old verdicts the same way).
-pub fn outcome(policy: Policy, behavior: Behavior, close: BehaviorClose) -> Outcome {
-    wsconform_reports::outcome(policy, behavior, close)
 }
 
 /// Everything the reason line is made from.

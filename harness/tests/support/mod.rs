@@ -173,3 +173,27 @@ impl Drop for Echo {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `cases` through the library against one target named `name` at `url`, with the
+/// default options; the records come back in id order.
+pub async fn run_cases(
+    name: &str,
+    url: &str,
+    cases: Vec<wsconform::cases::Case>,
+) -> Vec<wsconform_reports::CaseRecord> {
+    use wsconform::runner::{Plan, RunOptions, TargetSpec, default_jobs, run_plan};
+    let plan = Plan {
+        targets: vec![TargetSpec {
+            name: name.into(),
+            target: wsconform::net::Target::parse(url).expect("url"),
+            skip: Vec::new(),
+            options: RunOptions::default(),
+        }],
+        cases,
+        jobs: default_jobs(),
+    };
+    let mut records = Vec::new();
+    run_plan(&plan, |_, run| records.push(run.record)).await;
+    records.sort_by(|a, b| wsconform::cases::compare_ids(&a.id, &b.id));
+    records
+}

@@ -68,9 +68,9 @@ pub(super) fn panel(out: &mut String, run: &RunReport, t: &Target, r: &CaseRecor
     };
     let _ = writeln!(
         out,
-        "<p class=\"title\">{}</p>\n<p class=\"rfc\"><a href=\"https://www.rfc-editor.org/rfc/{}\">{}</a></p>",
+        "<p class=\"title\">{}</p>\n<p class=\"rfc\"><a href=\"{}\">{}</a></p>",
         escape(&r.title),
-        escape(&r.rfc),
+        escape(&crate::rfc_url(&r.rfc)),
         escape(&label)
     );
     let _ = writeln!(

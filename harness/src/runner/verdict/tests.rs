@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::wire::OpCode;
+use wsconform_reports::Outcome;
 
 fn ok_close() -> CloseExpect {
     CloseExpect {
