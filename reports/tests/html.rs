@@ -2,7 +2,11 @@
 //! snapshot of the page with its constant CSS and JS left out, structural checks, and checks
 //! that a hostile server's strings only ever appear escaped.
 
+mod common;
+
 use std::collections::BTreeMap;
+
+use common::record;
 
 use wsconform_reports::{
     Behavior, BehaviorClose, CaseRecord, CloseRecord, Outcome, RunReport, TargetInfo, TraceEntry,
@@ -12,40 +16,6 @@ use wsconform_reports::{
 const SCRIPT: &str = "<script>alert(1)</script>";
 const BREAKOUT: &str = "\"><img src=x onerror=alert(1)>";
 const HOSTILE_TARGET: &str = "Hostile'<b>1.0</b>";
-
-fn record(target: &str, id: &str, outcome: Outcome) -> CaseRecord {
-    CaseRecord {
-        target: target.into(),
-        id: id.into(),
-        title: format!("Case {id}"),
-        rfc: "rfc6455#section-5.2".into(),
-        outcome,
-        reason: "[text(\"Hello\")] as expected; server answered close 1000".into(),
-        behavior: Some(Behavior::Ok),
-        behavior_close: Some(BehaviorClose::Ok),
-        expected: vec!["ok: [text(\"Hello\")]".into()],
-        observed: vec!["text(\"Hello\")".into()],
-        close: CloseRecord {
-            closed_by_harness: true,
-            was_clean: true,
-            local_code: Some(1000),
-            local_reason: Some(String::new()),
-            remote_code: Some(1000),
-            remote_reason: Some(String::new()),
-            transport: "peer closed TCP (FIN)".into(),
-            ..CloseRecord::default()
-        },
-        findings: Vec::new(),
-        started: "2026-11-25T12:00:00.000Z".into(),
-        duration_ms: 3,
-        timing_dependent: None,
-        deviation: None,
-        http_request: None,
-        http_response: None,
-        trace: Vec::new(),
-        trace_dropped: 0,
-    }
-}
 
 fn entry(
     at_us: u64,

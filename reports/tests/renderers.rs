@@ -1,46 +1,15 @@
 //! Snapshot tests of every renderer, over a fixed run: fixed times and durations, so the
 //! snapshots are stable. The fixture covers each outcome and a hostile server's strings.
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use wsconform_reports::{
-    Behavior, BehaviorClose, CaseRecord, CloseRecord, Outcome, RunReport, TargetInfo, autobahn,
-    junit, markdown,
-};
+use common::record;
 
-fn record(target: &str, id: &str, outcome: Outcome) -> CaseRecord {
-    CaseRecord {
-        target: target.into(),
-        id: id.into(),
-        title: format!("Case {id}"),
-        rfc: "rfc6455#section-5.2".into(),
-        outcome,
-        reason: "[text(\"Hello\")] as expected; server answered close 1000".into(),
-        behavior: Some(Behavior::Ok),
-        behavior_close: Some(BehaviorClose::Ok),
-        expected: vec!["ok: [text(\"Hello\")]".into()],
-        observed: vec!["text(\"Hello\")".into()],
-        close: CloseRecord {
-            closed_by_harness: true,
-            was_clean: true,
-            local_code: Some(1000),
-            local_reason: Some(String::new()),
-            remote_code: Some(1000),
-            remote_reason: Some(String::new()),
-            transport: "peer closed TCP (FIN)".into(),
-            ..CloseRecord::default()
-        },
-        findings: Vec::new(),
-        started: "2026-11-25T12:00:00.000Z".into(),
-        duration_ms: 3,
-        timing_dependent: None,
-        deviation: None,
-        http_request: None,
-        http_response: None,
-        trace: Vec::new(),
-        trace_dropped: 0,
-    }
-}
+use wsconform_reports::{
+    Behavior, BehaviorClose, Outcome, RunReport, TargetInfo, autobahn, junit, markdown,
+};
 
 fn fixture() -> RunReport {
     let mut fail = record("Hostile/1.0", "4.1.1", Outcome::Fail);

@@ -158,22 +158,8 @@ pub struct FrameSpec {
 }
 
 impl FrameSpec {
-    /// Checks the fields without building the payload.
-    pub fn validate(&self) -> Result<(), String> {
-        if !matches!(self.length_bits, None | Some(7 | 16 | 64)) {
-            return Err(format!(
-                "length_bits must be 7, 16 or 64, not {}",
-                self.length_bits.unwrap_or_default()
-            ));
-        }
-        if self.rsv > 7 {
-            return Err(format!("rsv must be 0–7, not {}", self.rsv));
-        }
-        self.payload.validate()
-    }
-
-    /// The frame, masked with `key` (if masked).
-    pub fn to_raw(&self, key: [u8; 4]) -> Result<RawFrame, String> {
+    /// The header fields that need checking: the length form and the RSV bits.
+    fn header(&self) -> Result<(LengthForm, Rsv), String> {
         let form = match self.length_bits {
             None => LengthForm::Minimal,
             Some(7) => LengthForm::Bits7,
@@ -184,9 +170,21 @@ impl FrameSpec {
         if self.rsv > 7 {
             return Err(format!("rsv must be 0–7, not {}", self.rsv));
         }
+        Ok((form, Rsv::from_bits(self.rsv)))
+    }
+
+    /// Checks the fields without building the payload.
+    pub fn validate(&self) -> Result<(), String> {
+        self.header()?;
+        self.payload.validate()
+    }
+
+    /// The frame, masked with `key` (if masked).
+    pub fn to_raw(&self, key: [u8; 4]) -> Result<RawFrame, String> {
+        let (form, rsv) = self.header()?;
         let mut frame = RawFrame::new(self.opcode.0, self.payload.bytes()?)
             .fin(self.fin)
-            .rsv(Rsv::from_bits(self.rsv))
+            .rsv(rsv)
             .length_form(form);
         if self.masked {
             frame = frame.masked(key);
