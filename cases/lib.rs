@@ -18,8 +18,13 @@ pub struct CaseFile {
     pub source: &'static str,
 }
 
-/// Every built-in case file, one per section of Autobahn's core suite.
+/// Every built-in case file: section 0 (the opening handshake), Autobahn's core sections
+/// 1-10, and sections 14-17 beyond Autobahn (masking, length encodings, limits, server closes).
 pub const BUILTIN: &[CaseFile] = &[
+    CaseFile {
+        name: "00-handshake.toml",
+        source: include_str!("00-handshake.toml"),
+    },
     CaseFile {
         name: "01-framing.toml",
         source: include_str!("01-framing.toml"),
@@ -55,6 +60,22 @@ pub const BUILTIN: &[CaseFile] = &[
     CaseFile {
         name: "10-misc.toml",
         source: include_str!("10-misc.toml"),
+    },
+    CaseFile {
+        name: "14-masking.toml",
+        source: include_str!("14-masking.toml"),
+    },
+    CaseFile {
+        name: "15-lengths.toml",
+        source: include_str!("15-lengths.toml"),
+    },
+    CaseFile {
+        name: "16-limits.toml",
+        source: include_str!("16-limits.toml"),
+    },
+    CaseFile {
+        name: "17-server-close.toml",
+        source: include_str!("17-server-close.toml"),
     },
 ];
 

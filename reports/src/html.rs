@@ -248,7 +248,7 @@ fn header(out: &mut String, run: &RunReport, targets: &[Target], sections: &[&st
     let _ = writeln!(
         out,
         "<tr><th>target</th><th>cases</th><th class=\"o-pass\">pass</th><th class=\"o-fail\">fail</th>\
-         <th class=\"o-info\">info</th><th class=\"o-unreachable\">unreachable</th>\
+         <th class=\"o-info\">info</th><th class=\"o-not-run\">not run</th><th class=\"o-unreachable\">unreachable</th>\
          <th>behavior</th><th>behaviorClose</th></tr>"
     );
     for t in targets {
@@ -259,12 +259,7 @@ fn header(out: &mut String, run: &RunReport, targets: &[Target], sections: &[&st
             escape(&t.name),
             records.len()
         );
-        for o in [
-            Outcome::Pass,
-            Outcome::Fail,
-            Outcome::Info,
-            Outcome::Unreachable,
-        ] {
+        for o in Outcome::ALL {
             let n = records.iter().filter(|r| r.outcome == o).count();
             let _ = write!(
                 row,
@@ -314,12 +309,7 @@ fn header(out: &mut String, run: &RunReport, targets: &[Target], sections: &[&st
         );
         for t in targets {
             let mut parts = Vec::new();
-            for o in [
-                Outcome::Pass,
-                Outcome::Fail,
-                Outcome::Info,
-                Outcome::Unreachable,
-            ] {
+            for o in Outcome::ALL {
                 let n = run
                     .cases_of(&t.name)
                     .filter(|r| section_of(&r.id) == *s && r.outcome == o)
@@ -338,19 +328,14 @@ fn header(out: &mut String, run: &RunReport, targets: &[Target], sections: &[&st
 fn filters(out: &mut String, run: &RunReport, sections: &[&str]) {
     let _ = writeln!(
         out,
-        "<h2>Matrix</h2>\n<p class=\"legend\"><span class=\"o-pass\">pass</span><span class=\"o-pass lenient\">pass, NON-STRICT / WRONG CODE / UNCLEAN / FAILED BY CLIENT (fails with --strict)</span><span class=\"o-fail\">fail</span><span class=\"o-info\">info</span><span class=\"o-unreachable\">unreachable</span> \
+        "<h2>Matrix</h2>\n<p class=\"legend\"><span class=\"o-pass\">pass</span><span class=\"o-pass lenient\">pass, NON-STRICT / WRONG CODE / UNCLEAN / FAILED BY CLIENT (fails with --strict)</span><span class=\"o-fail\">fail</span><span class=\"o-info\">info</span><span class=\"o-not-run\">not run</span><span class=\"o-unreachable\">unreachable</span> \
          Cells show behavior / behaviorClose: OK, NS = NON-STRICT, F = FAILED, I = INFORMATIONAL, U = UNIMPLEMENTED, UC = UNCLEAN, WC = WRONG CODE, FC = FAILED BY CLIENT.</p>"
     );
     let _ = writeln!(
         out,
         "<form id=\"filters\">\n<fieldset id=\"filter-outcome\"><legend hidden>outcome</legend>"
     );
-    for o in [
-        Outcome::Pass,
-        Outcome::Fail,
-        Outcome::Info,
-        Outcome::Unreachable,
-    ] {
+    for o in Outcome::ALL {
         let n = run.cases.iter().filter(|r| r.outcome == o).count();
         let _ = writeln!(
             out,

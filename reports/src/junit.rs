@@ -34,6 +34,11 @@ pub fn render(run: &RunReport) -> String {
                     s.set_description(details.as_str());
                     s
                 }
+                Outcome::NotRun => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(r.reason.as_str());
+                    s
+                }
                 Outcome::Unreachable => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_message(r.reason.as_str());

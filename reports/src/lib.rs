@@ -73,9 +73,21 @@ pub enum Outcome {
     Info,
     /// The case could not run: the target was unreachable.
     Unreachable,
+    /// The case was not run: it needs a `--param` that was not given.
+    #[serde(rename = "not-run")]
+    NotRun,
 }
 
 impl Outcome {
+    /// Every outcome, in report order.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Info,
+        Outcome::NotRun,
+        Outcome::Unreachable,
+    ];
+
     /// The spelling used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -83,6 +95,7 @@ impl Outcome {
             Outcome::Fail => "fail",
             Outcome::Info => "info",
             Outcome::Unreachable => "unreachable",
+            Outcome::NotRun => "not-run",
         }
     }
 }

@@ -16,18 +16,22 @@ pub fn render(run: &RunReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# wsconform {}: {}", run.tool_version, run.case_set);
     let _ = writeln!(out);
-    let _ = writeln!(out, "| target | cases | pass | fail | info | unreachable |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| target | cases | pass | fail | info | not run | unreachable |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
     for t in &run.targets {
         let count = |o: Outcome| run.cases_of(&t.name).filter(|r| r.outcome == o).count();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             cell(&t.name),
             run.cases_of(&t.name).count(),
             count(Outcome::Pass),
             count(Outcome::Fail),
             count(Outcome::Info),
+            count(Outcome::NotRun),
             count(Outcome::Unreachable),
         );
     }

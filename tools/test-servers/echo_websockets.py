@@ -6,10 +6,17 @@ Prints "LISTENING <port>" on stdout once it accepts connections, then echoes eve
 until it is killed. Settings follow the library's own Autobahn compliance server
 (compliance/autobahn/server.py): messages up to 32 MiB, no compression until the
 permessage-deflate cases land.
+
+As an application would, it serves one path (`/`; others get 404), refuses the Origin
+http://forbidden.example (403) and supports the subprotocol `chat`: the facts the section 0
+cases take from `--param not_found_path=/no-such-path --param
+forbidden_origin=http://forbidden.example --param subprotocol=chat`.
 """
 
 import asyncio
 import sys
+from http import HTTPStatus
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import serve
 
@@ -23,9 +30,32 @@ async def echo(websocket):
         pass
 
 
+def select_subprotocol(connection, subprotocols):
+    # `chat` when offered; no subprotocol otherwise (clients without one are welcome).
+    return "chat" if "chat" in subprotocols else None
+
+
+def process_request(connection, request):
+    # The path of an origin-form or absolute-form target (RFC 9112 §3.2).
+    if urlsplit(request.path).path not in ("", "/"):
+        return connection.respond(HTTPStatus.NOT_FOUND, "Not found\n")
+    if request.headers.get("Origin") == "http://forbidden.example":
+        return connection.respond(HTTPStatus.FORBIDDEN, "Forbidden origin\n")
+    return None
+
+
 async def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    async with serve(echo, "127.0.0.1", port, max_size=2**25, compression=None) as server:
+    async with serve(
+        echo,
+        "127.0.0.1",
+        port,
+        max_size=2**25,
+        compression=None,
+        subprotocols=["chat"],
+        select_subprotocol=select_subprotocol,
+        process_request=process_request,
+    ) as server:
         bound = server.sockets[0].getsockname()[1]
         print(f"LISTENING {bound}", flush=True)
         await asyncio.get_running_loop().create_future()

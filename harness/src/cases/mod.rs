@@ -6,6 +6,7 @@
 //! come from the `wsconform-cases` crate; `--cases-dir` loads a user's own. Every error names
 //! the file, the line and the problem.
 
+mod handshake;
 mod model;
 mod select;
 
@@ -15,12 +16,41 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub(crate) use handshake::fill;
+pub use handshake::{
+    BuiltRequest, HandshakeExpect, HandshakeSpec, HeaderCheck, Pad, Params, RequestSpec, Trickle,
+};
 pub use model::{
-    ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, EventSpec, Expect, FirstMessageStep,
-    FrameSpec, MessageSpec, MessageStep, OpcodeSpec, Payload, PayloadSpec, RoundtripStep, SendStep,
-    Step, WaitStep, WriteMode, parse_hex,
+    ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, DeclaredLen, EventSpec, Expect,
+    FirstMessageStep, FrameSpec, MessageSpec, MessageStep, OpcodeSpec, Payload, PayloadSpec,
+    PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, Step, WaitStep, WriteMode, parse_hex,
 };
 pub use select::{Selection, compare_ids, matches, matches_anchored};
+
+/// The `--param` names the built-in cases use, and what each must be.
+pub const PARAMS: &[(&str, &str)] = &[
+    (
+        "not_found_path",
+        "a path on the server that gives 404, such as /no-such-path",
+    ),
+    (
+        "forbidden_origin",
+        "an Origin the server refuses, such as http://evil.example",
+    ),
+    (
+        "subprotocol",
+        "a subprotocol the server supports, such as chat",
+    ),
+    ("max_message", "the server's message size limit in bytes"),
+];
+
+/// What `--param name` must be, for messages.
+pub fn param_help(name: &str) -> &'static str {
+    PARAMS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("a value this case needs", |(_, help)| help)
+}
 
 /// A case file that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,6 +186,9 @@ fn validate(case: &Case) -> Result<(), String> {
     }
     for step in &case.steps {
         match step {
+            Step::Send(s) if s.repeat.is_some_and(|n| n == 0 || n > 1_000_000) => {
+                return Err("send.repeat must be 1–1000000".into());
+            }
             Step::Send(s) => {
                 for f in &s.frames {
                     f.validate()?;
@@ -177,11 +210,42 @@ fn validate(case: &Case) -> Result<(), String> {
                 }
             }
             Step::Roundtrip(r) => r.payload.validate()?,
+            Step::ProbeLimit(p) if p.max == 0 || p.max > 64 << 20 => {
+                return Err("probe_limit.max must be 1 byte to 64 MiB".into());
+            }
+            Step::PingFlood(p) if p.count == 0 || p.count > 100_000 => {
+                return Err("ping_flood.count must be 1–100000".into());
+            }
+            Step::PauseReading(w) if !(w.secs >= 0.0 && w.secs.is_finite()) => {
+                return Err(format!(
+                    "pause_reading.secs {} is not a number of seconds",
+                    w.secs
+                ));
+            }
             Step::Wait(w) if !(w.secs >= 0.0 && w.secs.is_finite()) => {
                 return Err(format!("wait.secs {} is not a number of seconds", w.secs));
             }
             _ => {}
         }
+    }
+    if let Some(h) = &case.handshake {
+        h.request.validate()?;
+        if h.within.is_some_and(|w| !(w >= 0.0 && w.is_finite())) {
+            return Err("handshake.within is not a number of seconds".into());
+        }
+        for check in &h.headers {
+            let forms = usize::from(check.contains.is_some())
+                + usize::from(check.equals.is_some())
+                + usize::from(check.absent);
+            if forms != 1 {
+                return Err(format!(
+                    "header check on {}: give exactly one of contains, equals, absent",
+                    check.name
+                ));
+            }
+        }
+    } else if case.steps.is_empty() {
+        return Err("a case needs steps (or a handshake)".into());
     }
     let lists = std::iter::once(&case.expect.ok).chain(case.expect.non_strict.iter());
     for list in lists {
@@ -284,6 +348,16 @@ impl Case {
     /// The RFC section as a link.
     pub fn rfc_url(&self) -> String {
         wsconform_reports::rfc_url(&self.rfc)
+    }
+
+    /// The RFC section, short: `RFC 6455 §5.2` for `rfc6455#section-5.2`.
+    pub fn rfc_short(&self) -> String {
+        let (doc, anchor) = self.rfc.split_once('#').unwrap_or((&self.rfc, ""));
+        let number = doc.trim_start_matches("rfc");
+        match anchor.strip_prefix("section-") {
+            Some(section) => format!("RFC {number} §{section}"),
+            None => format!("RFC {number}"),
+        }
     }
 
     /// The section, the id's first part (`6` for `6.4.3`).

@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 
+use super::handshake::HandshakeSpec;
 use crate::wire::{CloseCode, LengthForm, OpCode, RawFrame, Rsv};
 
 /// One case.
@@ -45,13 +46,37 @@ pub struct Case {
     /// Both verdicts are INFORMATIONAL whatever happens.
     #[serde(default)]
     pub informational: bool,
-    /// What the harness does.
+    /// The `--param` values the case needs (without them it is reported as not run).
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// A crafted opening handshake and the answer expected (section 0). Without it the
+    /// harness sends a valid request and the case starts after the 101.
+    #[serde(default)]
+    pub handshake: Option<HandshakeSpec>,
+    /// After the case, the server must still complete a handshake and echo a message on a
+    /// fresh connection (it survived); otherwise the case fails whatever else it saw.
+    #[serde(default)]
+    pub check_alive: bool,
+    /// What the harness does after the opening handshake.
+    #[serde(default)]
     pub steps: Vec<Step>,
     /// The events expected.
     #[serde(default)]
     pub expect: Expect,
-    /// How the connection must close.
+    /// How the connection must close (default `"ok"`).
+    #[serde(default = "close_ok")]
     pub close: CloseExpect,
+}
+
+fn close_ok() -> CloseExpect {
+    CloseExpect {
+        closed_by_harness: true,
+        codes: vec![1000],
+        clean: true,
+        wrong_endpoint_fatal: false,
+        wrong_code_fatal: false,
+        drop_fatal: false,
+    }
 }
 
 fn yes() -> bool {
@@ -82,6 +107,36 @@ pub enum Step {
     ExpectFirstMessage(FirstMessageStep),
     /// Send `count` messages one at a time, each after the echo of the one before.
     Roundtrip(RoundtripStep),
+    /// Send `count` pings in one write and judge the pongs (RFC 6455 §5.5.3).
+    PingFlood(PingFloodStep),
+    /// Stop reading for `secs` seconds while the script goes on (back-pressure).
+    PauseReading(WaitStep),
+    /// Find the server's message size limit (`--param max_message`, or an upward probe).
+    ProbeLimit(ProbeLimitStep),
+}
+
+/// `probe_limit`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeLimitStep {
+    /// The largest message an upward probe sends (at most 64 MiB).
+    pub max: usize,
+    /// Send one message a byte over `--param max_message` instead of probing upward (the
+    /// case then `needs` the param).
+    #[serde(default)]
+    pub known_limit: bool,
+    /// Seconds to wait for each echo or close.
+    pub within: f64,
+}
+
+/// `ping_flood`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PingFloodStep {
+    /// How many pings (payloads `0`, `1`, … as text).
+    pub count: usize,
+    /// Seconds to wait for the pong of the last ping.
+    pub within: f64,
 }
 
 /// `send`: frames and how to write them.
@@ -93,6 +148,9 @@ pub struct SendStep {
     /// How they go on the wire.
     #[serde(default)]
     pub write: WriteMode,
+    /// Send the frames this many times (each time with fresh masking keys).
+    #[serde(default)]
+    pub repeat: Option<usize>,
 }
 
 /// How bytes go on the wire (Autobahn's three write modes).
@@ -148,9 +206,13 @@ pub struct FrameSpec {
     /// The length form: 7, 16 or 64 bits (default: the minimal one).
     #[serde(default)]
     pub length_bits: Option<u8>,
-    /// A length to declare instead of the payload's.
+    /// A length to declare instead of the payload's: a number, or a string in hex
+    /// (`"0x8000000000000005"`) for lengths beyond TOML's integers (the top bit set).
     #[serde(default)]
-    pub declared_len: Option<u64>,
+    pub declared_len: Option<DeclaredLen>,
+    /// The masking key in hex (`"00000000"`), instead of a fresh random key for each frame.
+    #[serde(default)]
+    pub mask_key: Option<String>,
     /// For close frames: send as raw bytes, without starting the harness's closing handshake
     /// (Autobahn's raw close in 3.7 and 7.1.2).
     #[serde(default)]
@@ -170,7 +232,20 @@ impl FrameSpec {
         if self.rsv > 7 {
             return Err(format!("rsv must be 0–7, not {}", self.rsv));
         }
+        self.key()?;
         Ok((form, Rsv::from_bits(self.rsv)))
+    }
+
+    /// The fixed masking key, if the frame names one.
+    fn key(&self) -> Result<Option<[u8; 4]>, String> {
+        self.mask_key
+            .as_deref()
+            .map(|hex| {
+                parse_hex(hex)?
+                    .try_into()
+                    .map_err(|_| format!("mask_key {hex:?} is not 4 bytes of hex"))
+            })
+            .transpose()
     }
 
     /// Checks the fields without building the payload.
@@ -187,12 +262,39 @@ impl FrameSpec {
             .rsv(rsv)
             .length_form(form);
         if self.masked {
-            frame = frame.masked(key);
+            frame = frame.masked(self.key()?.unwrap_or(key));
         }
         if let Some(len) = self.declared_len {
-            frame = frame.declared_len(len);
+            frame = frame.declared_len(len.0);
         }
         Ok(frame)
+    }
+}
+
+/// A declared frame length: a TOML integer, or a hex string for the top half of u64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeclaredLen(pub u64);
+
+impl<'de> Deserialize<'de> for DeclaredLen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => Ok(DeclaredLen(n)),
+            Raw::Text(t) => t
+                .strip_prefix("0x")
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+                .map(DeclaredLen)
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "declared_len {t:?} is not a number or a hex string like \"0x8000000000000005\""
+                    ))
+                }),
+        }
     }
 }
 
@@ -504,6 +606,9 @@ pub struct CloseExpect {
     pub wrong_endpoint_fatal: bool,
     /// A close code outside `codes` fails the main verdict too (the 7.x cases).
     pub wrong_code_fatal: bool,
+    /// The harness having to drop TCP after the closing handshake fails the main verdict
+    /// (RFC 6455 §5.5.1: "The server MUST close the underlying TCP connection immediately").
+    pub drop_fatal: bool,
 }
 
 impl<'de> Deserialize<'de> for CloseExpect {
@@ -520,6 +625,8 @@ impl<'de> Deserialize<'de> for CloseExpect {
             wrong_endpoint_fatal: bool,
             #[serde(default)]
             wrong_code_fatal: bool,
+            #[serde(default)]
+            drop_fatal: bool,
         }
         #[derive(Deserialize)]
         #[serde(untagged)]
@@ -535,6 +642,7 @@ impl<'de> Deserialize<'de> for CloseExpect {
                 clean: None,
                 wrong_endpoint_fatal: false,
                 wrong_code_fatal: false,
+                drop_fatal: false,
             },
             // "fail": the peer fails the connection, with 1002 or by dropping TCP.
             Raw::Short(s) if s == "fail" => Full {
@@ -543,6 +651,7 @@ impl<'de> Deserialize<'de> for CloseExpect {
                 clean: None,
                 wrong_endpoint_fatal: false,
                 wrong_code_fatal: false,
+                drop_fatal: false,
             },
             Raw::Short(s) => {
                 return Err(serde::de::Error::custom(format!(
@@ -568,6 +677,7 @@ impl<'de> Deserialize<'de> for CloseExpect {
             clean: full.clean.unwrap_or(closed_by_harness),
             wrong_endpoint_fatal: full.wrong_endpoint_fatal,
             wrong_code_fatal: full.wrong_code_fatal,
+            drop_fatal: full.drop_fatal,
         })
     }
 }

@@ -81,6 +81,14 @@ Exit codes:
   4  TLS failure                    5  handshake rejected (non-101)
   6  handshake timed out";
 
+/// Parses `NAME=VALUE`.
+pub fn param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
 /// Parses a non-negative number of seconds.
 pub fn seconds(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
@@ -133,6 +141,12 @@ pub struct RunArgs {
     /// Also fail on NON-STRICT, WRONG CODE, UNCLEAN and FAILED BY CLIENT.
     #[arg(long)]
     pub strict: bool,
+    /// A fact about the server that some cases need, NAME=VALUE; repeat for several.
+    /// not_found_path (a path that gives 404), forbidden_origin (an Origin it refuses),
+    /// subprotocol (one it supports), max_message (its message size limit in bytes). A case
+    /// whose facts are not given is reported as not run.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = param)]
+    pub params: Vec<(String, String)>,
     /// Expected results (report.json, results.jsonl, or Autobahn's index.json): the run
     /// fails only on regressions against them. Durations are ignored.
     #[arg(long, value_name = "FILE")]

@@ -65,11 +65,12 @@ pub fn summary(records: &[CaseRecord]) -> String {
     for (target, recs) in by_target {
         let count = |o: Outcome| recs.iter().filter(|r| r.outcome == o).count();
         out.push_str(&format!(
-            "{target}: {} cases — {} pass, {} fail, {} info, {} unreachable\n",
+            "{target}: {} cases — {} pass, {} fail, {} info, {} not run, {} unreachable\n",
             recs.len(),
             count(Outcome::Pass),
             count(Outcome::Fail),
             count(Outcome::Info),
+            count(Outcome::NotRun),
             count(Outcome::Unreachable),
         ));
         let mut behaviors: BTreeMap<&str, usize> = BTreeMap::new();

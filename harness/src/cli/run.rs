@@ -47,7 +47,22 @@ pub fn list_cases(args: CasesArgs) -> Result<u8, Failure> {
     let all = load_cases(args.cases_dir.as_deref())?;
     let selected = select(all, &Selection::from_lists(args.pattern.as_deref(), None))?;
     for case in selected {
-        super::say(&format!("{}\t{}\n", case.id, case.title));
+        let needs = if case.needs.is_empty() {
+            String::new()
+        } else {
+            let params: Vec<String> = case
+                .needs
+                .iter()
+                .map(|n| format!("--param {n}=…"))
+                .collect();
+            format!(" [needs {}]", params.join(" "))
+        };
+        super::say(&format!(
+            "{}\t{}\t{}{needs}\n",
+            case.id,
+            case.rfc_short(),
+            case.title
+        ));
     }
     Ok(0)
 }
@@ -122,6 +137,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         } else {
             Policy::Default
         },
+        params: args.params.iter().cloned().collect(),
     };
     // The selection: flags first, else the spec's.
     let selection = match (&args.cases, &args.exclude, &spec) {

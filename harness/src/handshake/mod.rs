@@ -7,6 +7,7 @@
 
 mod accept;
 mod extensions;
+pub mod pmd;
 mod request;
 mod response;
 

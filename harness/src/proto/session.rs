@@ -101,6 +101,8 @@ pub struct ClientSession {
     state: SessionState,
     offer: Offer,
     head: Vec<u8>,
+    /// The response head, once complete.
+    response: Option<Response>,
     decoder: Decoder,
     /// Follows what we send, for the trace only.
     sent: SentFrames,
@@ -129,6 +131,7 @@ impl ClientSession {
             state: SessionState::Handshaking,
             offer,
             head: Vec::new(),
+            response: None,
             transmit,
             events: VecDeque::new(),
             log: EventLog::default(),
@@ -146,6 +149,11 @@ impl ClientSession {
     /// The state.
     pub fn state(&self) -> SessionState {
         self.state
+    }
+
+    /// The handshake response head, once one was read (whatever its status).
+    pub fn response(&self) -> Option<&Response> {
+        self.response.as_ref()
     }
 
     /// The log so far.
@@ -228,6 +236,7 @@ impl ClientSession {
                     Ok(Some((response, len))) => {
                         self.log
                             .push(at, EventKind::HandshakeResponse(response.clone()));
+                        self.response = Some(response.clone());
                         match check_response(&response, &self.offer) {
                             Ok(negotiated) => {
                                 self.state = SessionState::Open;

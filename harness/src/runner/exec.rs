@@ -8,6 +8,7 @@ use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, CloseRecord, Outcom
 
 use super::machine::{Action, CaseMachine, MachineResult, Timeouts};
 use super::observed::{expected_lists, show_list};
+use super::open;
 use super::verdict::{self, CloseFacts, Policy, ReasonInput};
 use crate::cases::Case;
 use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
@@ -26,6 +27,8 @@ pub struct RunOptions {
     pub timeouts: Timeouts,
     /// Which verdicts fail.
     pub policy: Policy,
+    /// Server-specific facts for the cases that need them (`--param name=value`).
+    pub params: crate::cases::Params,
 }
 
 impl Default for RunOptions {
@@ -36,6 +39,7 @@ impl Default for RunOptions {
             open_handshake_timeout: Duration::from_secs(5),
             timeouts: Timeouts::default(),
             policy: Policy::Default,
+            params: crate::cases::Params::new(),
         }
     }
 }
@@ -54,6 +58,31 @@ pub struct CaseRun {
 /// Runs `case` against `target` (named `name` in the record).
 pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOptions) -> CaseRun {
     let started = SystemTime::now();
+    let missing: Vec<&str> = case
+        .needs
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !opts.params.contains_key(*n))
+        .collect();
+    if !missing.is_empty() {
+        let mut record = base_record(name, case, started);
+        record.outcome = Outcome::NotRun;
+        record.behavior = Some(Behavior::Unimplemented);
+        record.behavior_close = Some(BehaviorClose::Informational);
+        record.reason = format!(
+            "not run: needs {}",
+            missing
+                .iter()
+                .map(|n| format!("--param {n}=… ({})", crate::cases::param_help(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return CaseRun {
+            record,
+            unreachable: None,
+            log: EventLog::default(),
+        };
+    }
     let clock = Instant::now();
     let stream = match connect(target, &opts.tls, opts.connect_timeout).await {
         Ok(stream) => stream,
@@ -68,13 +97,60 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
             };
         }
     };
-    let mut driver = Driver::for_target(
-        stream,
-        target,
-        opts.open_handshake_timeout,
-        WriteShape::default(),
-    );
-    if let Err(failure) = driver.handshake().await {
+    // Connections a case keeps open beside its own (dropped when the case ends).
+    let mut held = Vec::new();
+    let mut accepted = None;
+    let mut driver = if let Some(spec) = &case.handshake {
+        match open::crafted(stream, target, case, spec, opts, &mut held).await {
+            Ok(c) if c.judgement.proceed => {
+                accepted = Some(c.judgement);
+                c.driver
+            }
+            Ok(c) => {
+                let mut record = base_record(name, case, started);
+                let behavior = c.judgement.behavior;
+                let close = match behavior {
+                    Behavior::Informational => BehaviorClose::Informational,
+                    Behavior::Failed => BehaviorClose::Failed,
+                    _ => BehaviorClose::Ok,
+                };
+                record.behavior = Some(behavior);
+                record.behavior_close = Some(close);
+                record.outcome = verdict::outcome(opts.policy, behavior, close);
+                record.reason = c.judgement.reason;
+                record.observed = vec![c.answer.describe()];
+                drop(held);
+                check_alive(&mut record, case, target, opts).await;
+                record.duration_ms = clock.elapsed().as_millis() as u64;
+                let log = c.driver.into_log();
+                attach_trace(&mut record, &log);
+                return CaseRun {
+                    record,
+                    unreachable: None,
+                    log,
+                };
+            }
+            Err(e) => {
+                let mut record = base_record(name, case, started);
+                record.reason = format!("the case cannot build its request: {e}");
+                return CaseRun {
+                    record,
+                    unreachable: None,
+                    log: EventLog::default(),
+                };
+            }
+        }
+    } else {
+        Driver::for_target(
+            stream,
+            target,
+            opts.open_handshake_timeout,
+            WriteShape::default(),
+        )
+    };
+    if case.handshake.is_none()
+        && let Err(failure) = driver.handshake().await
+    {
         let mut record = base_record(name, case, started);
         let facts = CloseFacts::default();
         let (behavior, close) = verdict::tie(
@@ -98,7 +174,9 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         };
     }
 
-    let mut machine = CaseMachine::new(case, opts.timeouts, Instant::now().into_std());
+    let max_message = opts.params.get("max_message").and_then(|v| v.parse().ok());
+    let mut machine =
+        CaseMachine::with_limit(case, opts.timeouts, max_message, Instant::now().into_std());
     loop {
         while let Some(action) = machine.poll_action() {
             match action {
@@ -123,6 +201,13 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         if machine.is_done() {
             break;
         }
+        if let Some(until) = machine.reading_paused(Instant::now().into_std()) {
+            // Back-pressure: the peer's bytes stay in the kernel until the pause ends.
+            let wake = machine.poll_timeout().unwrap_or(until).min(until);
+            tokio::time::sleep_until(Instant::from_std(wake)).await;
+            machine.handle_timeout(Instant::now().into_std());
+            continue;
+        }
         let deadline = machine
             .poll_timeout()
             .map(Instant::from_std)
@@ -140,12 +225,40 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     }
     let result = machine.finish();
     let mut record = judge(name, case, &result, opts.policy, started, clock.elapsed());
+    if let Some(first) = accepted {
+        if first.behavior == Behavior::Informational {
+            record.behavior = Some(Behavior::Informational);
+            record.behavior_close = Some(BehaviorClose::Informational);
+            record.outcome = Outcome::Info;
+        }
+        record.reason = format!("{}; then {}", first.reason, record.reason);
+    }
+    drop(held);
+    check_alive(&mut record, case, target, opts).await;
     let log = driver.into_log();
     attach_trace(&mut record, &log);
     CaseRun {
         record,
         unreachable: None,
         log,
+    }
+}
+
+/// Runs the alive check of a `check_alive` case: a server that no longer answers a fresh
+/// connection fails the case, whatever else it saw.
+async fn check_alive(record: &mut CaseRecord, case: &Case, target: &Target, opts: &RunOptions) {
+    if !case.check_alive {
+        return;
+    }
+    match open::alive(target, opts).await {
+        Ok(()) => record
+            .reason
+            .push_str("; alive afterwards (a new connection echoed)"),
+        Err(e) => {
+            record.behavior = Some(Behavior::Failed);
+            record.outcome = Outcome::Fail;
+            record.reason = format!("the server did not survive: {e}; {}", record.reason);
+        }
     }
 }
 
@@ -192,7 +305,37 @@ pub async fn probe(
 /// A record with the case's identity and nothing judged yet.
 fn base_record(name: &str, case: &Case, started: SystemTime) -> CaseRecord {
     let (ok, non_strict) = expected_lists(case);
-    let mut expected = vec![format!("ok: {}", show_list(&ok))];
+    let mut expected = Vec::new();
+    if let Some(h) = &case.handshake {
+        use crate::cases::HandshakeExpect;
+        expected.push(match h.expect {
+            HandshakeExpect::Accept => "handshake: 101 Switching Protocols".to_owned(),
+            HandshakeExpect::Reject => {
+                let named = if h.status.is_empty() {
+                    vec![400]
+                } else {
+                    h.status.clone()
+                };
+                format!(
+                    "handshake: rejected with {}{} (never 101)",
+                    named
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    if h.close_ok {
+                        ", or the connection closed"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            HandshakeExpect::Record => "handshake: any answer (informational)".to_owned(),
+        });
+    }
+    if case.handshake.is_none() || !case.steps.is_empty() {
+        expected.push(format!("ok: {}", show_list(&ok)));
+    }
     if let Some(ns) = &non_strict {
         expected.push(format!("non-strict: {}", show_list(ns)));
     }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use wsconform_reports::Behavior;
 
+use super::limit::{LimitProbe, Next};
 use super::observed::{Observed, expected_lists};
 use super::verdict::CloseFacts;
 use crate::cases::{Case, Payload, Step, WriteMode};
@@ -91,6 +92,18 @@ enum Block {
         payload: Vec<u8>,
         within: f64,
     },
+    Limit {
+        until: Instant,
+        probe: LimitProbe,
+        within: f64,
+    },
+    PingFlood {
+        until: Instant,
+        count: usize,
+        pongs: Vec<usize>,
+        stray: usize,
+        within: f64,
+    },
 }
 
 /// What a finished case saw.
@@ -137,12 +150,25 @@ pub struct CaseMachine {
     local_close: Option<(Option<u16>, String)>,
     remote_close: Option<(Option<u16>, String)>,
     transport: Option<Closure>,
+    paused_until: Option<Instant>,
+    max_message: Option<usize>,
 }
 
 impl CaseMachine {
     /// Starts `case` at `now`, right after the opening handshake: arms its timers and runs its
     /// script up to the first wait.
     pub fn new(case: &Case, timeouts: Timeouts, now: Instant) -> Self {
+        Self::with_limit(case, timeouts, None, now)
+    }
+
+    /// As [`CaseMachine::new`], with the server's message size limit for `probe_limit`
+    /// steps (`--param max_message`).
+    pub fn with_limit(
+        case: &Case,
+        timeouts: Timeouts,
+        max_message: Option<usize>,
+        now: Instant,
+    ) -> Self {
         let (ok, non_strict) = expected_lists(case);
         let after = |secs: Option<f64>| secs.map(|s| now + Duration::from_secs_f64(s.max(0.0)));
         let mut machine = Self {
@@ -171,9 +197,25 @@ impl CaseMachine {
             local_close: None,
             remote_close: None,
             transport: None,
+            paused_until: None,
+            max_message,
         };
         machine.advance(now);
+        // A handshake case with nothing to do after the 101 closes at once (its expected
+        // lists are already met, as Autobahn's auto-close would find).
+        if case.steps.is_empty()
+            && machine.ok.is_empty()
+            && case.auto_close
+            && case.close.closed_by_harness
+        {
+            machine.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+        }
         machine
+    }
+
+    /// Until when the driver must not read (a `pause_reading` step), if now is in a pause.
+    pub fn reading_paused(&self, now: Instant) -> Option<Instant> {
+        self.paused_until.filter(|t| *t > now)
     }
 
     /// Uses a seeded generator for masking keys (deterministic tests).
@@ -200,12 +242,21 @@ impl CaseMachine {
             Block::None => None,
             Block::Wait { until, .. }
             | Block::FirstMessage { until, .. }
-            | Block::Roundtrip { until, .. } => Some(*until),
+            | Block::Roundtrip { until, .. }
+            | Block::PingFlood { until, .. }
+            | Block::Limit { until, .. } => Some(*until),
         };
-        [ws, block, self.kill_at, self.close_at, Some(self.limit)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            ws,
+            block,
+            self.kill_at,
+            self.close_at,
+            self.paused_until,
+            Some(self.limit),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Whether the case is over (TCP is gone).
@@ -260,7 +311,11 @@ impl CaseMachine {
                 return;
             }
             OpCode::PONG => {
-                self.record(now, Observed::Pong(payload));
+                if let Block::PingFlood { .. } = self.block {
+                    self.flood_pong(now, &payload);
+                } else {
+                    self.record(now, Observed::Pong(payload));
+                }
                 return;
             }
             OpCode::CLOSE => {
@@ -298,6 +353,8 @@ impl CaseMachine {
     pub fn handle_closed(&mut self, _now: Instant, closure: Closure) {
         if matches!(closure, Closure::HarnessAbort) {
             self.facts.dropped_by_me = true;
+        } else if let Block::Limit { probe, .. } = &self.block {
+            self.script_verdict = Some(probe.on_close(None, true));
         }
         self.transport = Some(closure);
         self.ws = Ws::Gone;
@@ -327,6 +384,13 @@ impl CaseMachine {
                 if self.facts.closed_by_me {
                     self.facts.server_drop_timeout = true;
                     self.facts.was_clean = false;
+                } else {
+                    // RFC 6455 §5.5.1: "After both sending and receiving a Close message
+                    // [...] The server MUST close the underlying TCP connection immediately".
+                    self.findings.push(format!(
+                        "the server started the closing handshake, got the reply, and did not close TCP within {:?} (RFC 6455 §5.5.1, §7.1.1)",
+                        self.timeouts.server_drop
+                    ));
                 }
                 self.abort();
                 return;
@@ -344,6 +408,9 @@ impl CaseMachine {
         if self.close_at.is_some_and(|t| now >= t) {
             self.close_at = None;
             self.start_close(now, Vec::new());
+        }
+        if self.paused_until.is_some_and(|t| now >= t) {
+            self.paused_until = None;
         }
         self.block_timeout(now);
         self.advance(now);
@@ -381,6 +448,24 @@ impl CaseMachine {
                 ));
                 self.start_close(now, Vec::new());
             }
+            Block::Limit {
+                until,
+                probe,
+                within,
+            } if now >= until => {
+                self.script_verdict = Some(probe.on_timeout(within));
+                self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+            }
+            Block::PingFlood {
+                until,
+                count,
+                pongs,
+                stray,
+                within,
+            } if now >= until => {
+                self.script_verdict = Some(flood_verdict(count, &pongs, stray, within));
+                self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+            }
             other => self.block = other,
         }
     }
@@ -402,7 +487,8 @@ impl CaseMachine {
         match step {
             Step::Send(send) => {
                 let mut frames = Vec::new();
-                for spec in &send.frames {
+                let times = send.repeat.unwrap_or(1);
+                for spec in send.frames.iter().cycle().take(send.frames.len() * times) {
                     let key = self.key();
                     // Validated when the case was loaded.
                     let Ok(raw) = spec.to_raw(key) else { continue };
@@ -495,6 +581,35 @@ impl CaseMachine {
                     within: f.within,
                 };
             }
+            Step::PingFlood(p) => {
+                let mut bytes = Vec::new();
+                for i in 0..p.count {
+                    RawFrame::ping(i.to_string())
+                        .masked(self.key())
+                        .encode(&mut bytes);
+                }
+                self.write(vec![bytes], None);
+                self.block = Block::PingFlood {
+                    until: now + secs(p.within),
+                    count: p.count,
+                    pongs: Vec::new(),
+                    stray: 0,
+                    within: p.within,
+                };
+            }
+            Step::ProbeLimit(p) => {
+                let limit = self.max_message.filter(|_| p.known_limit);
+                let probe = LimitProbe::new(limit, p.max);
+                self.send_message(OpCode::BINARY, vec![b'*'; probe.size]);
+                self.block = Block::Limit {
+                    until: now + secs(p.within),
+                    probe,
+                    within: p.within,
+                };
+            }
+            Step::PauseReading(w) => {
+                self.paused_until = Some(now + secs(w.secs));
+            }
             Step::Roundtrip(r) => {
                 let payload = r.payload.bytes().unwrap_or_default();
                 if r.count == 0 {
@@ -574,6 +689,22 @@ impl CaseMachine {
                     };
                 }
             }
+            Block::Limit {
+                mut probe, within, ..
+            } => match probe.on_echo(data.len()) {
+                Next::Send(size) => {
+                    self.send_message(OpCode::BINARY, vec![b'*'; size]);
+                    self.block = Block::Limit {
+                        until: now + Duration::from_secs_f64(within.max(0.0)),
+                        probe,
+                        within,
+                    };
+                }
+                Next::Done(behavior, text) => {
+                    self.script_verdict = Some((behavior, text));
+                    self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+                }
+            },
             other => {
                 self.block = other;
                 self.record(
@@ -611,6 +742,12 @@ impl CaseMachine {
     fn peer_close(&mut self, now: Instant, payload: &[u8]) {
         let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
         let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or_default()).into_owned();
+        if let Block::Limit { probe, .. } = &self.block
+            && self.ws == Ws::Open
+        {
+            self.script_verdict = Some(probe.on_close(code, false));
+            self.block = Block::None;
+        }
         match self.ws {
             Ws::Open => {
                 // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not previously
@@ -647,6 +784,35 @@ impl CaseMachine {
     }
 
     // ---------------------------------------------------------------- outputs
+
+    /// A pong during a ping flood: the flood ends with the pong of the last ping.
+    fn flood_pong(&mut self, now: Instant, payload: &[u8]) {
+        let Block::PingFlood {
+            count,
+            pongs,
+            stray,
+            within,
+            ..
+        } = &mut self.block
+        else {
+            return;
+        };
+        match std::str::from_utf8(payload)
+            .ok()
+            .and_then(|t| t.parse::<usize>().ok())
+            .filter(|i| *i < *count)
+        {
+            Some(i) => pongs.push(i),
+            None => *stray += 1,
+        }
+        if pongs.last() == Some(&(*count - 1)) {
+            let verdict = flood_verdict(*count, pongs, *stray, *within);
+            self.block = Block::None;
+            self.script_verdict = Some(verdict);
+            self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+            self.advance(now);
+        }
+    }
 
     fn key(&mut self) -> [u8; 4] {
         self.rng.u32(..).to_ne_bytes()
@@ -730,3 +896,45 @@ pub fn payload_bytes(p: &Payload) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests;
+
+/// The verdict on a ping flood. RFC 6455 §5.5.3: "If an endpoint receives a Ping frame and
+/// has not yet sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY
+/// elect to send a Pong frame for only the most recently processed Ping frame." So the pongs
+/// must answer pings in the order sent, may skip some, and must answer the last one.
+pub fn flood_verdict(
+    count: usize,
+    pongs: &[usize],
+    stray: usize,
+    within: f64,
+) -> (Behavior, String) {
+    let answered = format!("{} pongs for {count} pings", pongs.len());
+    if stray > 0 {
+        return (
+            Behavior::Failed,
+            format!(
+                "{answered}, and {stray} pongs whose payload matches no ping (§5.5.3: a pong carries its ping's payload)"
+            ),
+        );
+    }
+    if let Some(w) = pongs.windows(2).find(|w| w[1] <= w[0]) {
+        return (
+            Behavior::Failed,
+            format!(
+                "{answered}: the pong of ping {} came after the pong of ping {} (pings are answered in order)",
+                w[1], w[0]
+            ),
+        );
+    }
+    if pongs.last() != Some(&(count - 1)) {
+        return (
+            Behavior::Failed,
+            format!("{answered}: no pong for the last ping within {within} s (§5.5.2, §5.5.3)"),
+        );
+    }
+    (
+        Behavior::Ok,
+        format!(
+            "{answered}, in order, the last one answered (§5.5.3 allows skipping earlier ones)"
+        ),
+    )
+}

@@ -61,7 +61,23 @@ impl fmt::Display for Observed {
 }
 
 /// Formats a list: `[text("Hello"), pong("")]`.
+/// A long list shows its first and last few events and how many it left out.
 pub fn show_list(events: &[Observed]) -> String {
+    const EDGE: usize = 4;
+    if events.len() > 3 * EDGE {
+        let head: Vec<String> = events[..EDGE].iter().map(ToString::to_string).collect();
+        let tail: Vec<String> = events[events.len() - EDGE..]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        return format!(
+            "[{}, … {} more …, {}] ({} events)",
+            head.join(", "),
+            events.len() - 2 * EDGE,
+            tail.join(", "),
+            events.len()
+        );
+    }
     let items: Vec<String> = events.iter().map(ToString::to_string).collect();
     format!("[{}]", items.join(", "))
 }

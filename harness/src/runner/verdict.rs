@@ -123,6 +123,9 @@ pub fn tie(
     if expect.wrong_code_fatal && close == BehaviorClose::WrongCode {
         behavior = Behavior::Failed;
     }
+    if expect.drop_fatal && close == BehaviorClose::FailedByClient {
+        behavior = Behavior::Failed;
+    }
     (behavior, close)
 }
 
@@ -244,7 +247,11 @@ pub fn reason(r: &ReasonInput<'_>) -> String {
             (false, None) => "server dropped TCP".into(),
             (true, None) => r.transport.to_owned(),
         };
-        parts.push(format!("{events} as expected; {close}"));
+        if r.behavior == Behavior::Informational {
+            parts.push(format!("recorded {events}; {close}"));
+        } else {
+            parts.push(format!("{events} as expected; {close}"));
+        }
     }
     if let Some(first) = r.findings.first() {
         let more = if r.findings.len() > 1 {

@@ -181,13 +181,39 @@ pub async fn run_cases(
     url: &str,
     cases: Vec<wsconform::cases::Case>,
 ) -> Vec<wsconform_reports::CaseRecord> {
+    run_cases_with(name, url, cases, &[]).await
+}
+
+/// The facts about the test servers (tools/test-servers and support/faulty.rs) that the
+/// section 0 cases take from `--param`: they serve only `/`, refuse this Origin and speak
+/// the subprotocol `chat`.
+pub const SERVER_PARAMS: &[(&str, &str)] = &[
+    ("not_found_path", "/no-such-path"),
+    ("forbidden_origin", "http://forbidden.example"),
+    ("subprotocol", "chat"),
+];
+
+/// As [`run_cases`], with `--param` values.
+pub async fn run_cases_with(
+    name: &str,
+    url: &str,
+    cases: Vec<wsconform::cases::Case>,
+    params: &[(&str, &str)],
+) -> Vec<wsconform_reports::CaseRecord> {
     use wsconform::runner::{Plan, RunOptions, TargetSpec, default_jobs, run_plan};
+    let options = RunOptions {
+        params: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..RunOptions::default()
+    };
     let plan = Plan {
         targets: vec![TargetSpec {
             name: name.into(),
             target: wsconform::net::Target::parse(url).expect("url"),
             skip: Vec::new(),
-            options: RunOptions::default(),
+            options,
         }],
         cases,
         jobs: default_jobs(),

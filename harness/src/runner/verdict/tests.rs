@@ -11,6 +11,7 @@ fn ok_close() -> CloseExpect {
         clean: true,
         wrong_endpoint_fatal: false,
         wrong_code_fatal: false,
+        drop_fatal: false,
     }
 }
 
@@ -21,6 +22,7 @@ fn fail_close() -> CloseExpect {
         clean: false,
         wrong_endpoint_fatal: false,
         wrong_code_fatal: false,
+        drop_fatal: false,
     }
 }
 
@@ -153,6 +155,7 @@ fn tie_wrong_endpoint_fatal() {
 fn tie_wrong_code_fatal() {
     let expect = CloseExpect {
         wrong_code_fatal: true,
+        drop_fatal: false,
         ..ok_close()
     };
     let facts = clean_harness_close();

@@ -1,0 +1,213 @@
+//! permessage-deflate negotiation, RFC 7692 §7: which offers a server may accept, and
+//! whether its answer describes one of them. Sans-IO; the offers and the answer are parsed
+//! `Sec-WebSocket-Extensions` elements.
+
+use super::extensions::{Extension, ExtensionParam};
+
+/// The extension token.
+pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
+
+const SERVER_NO_CONTEXT_TAKEOVER: &str = "server_no_context_takeover";
+const CLIENT_NO_CONTEXT_TAKEOVER: &str = "client_no_context_takeover";
+const SERVER_MAX_WINDOW_BITS: &str = "server_max_window_bits";
+const CLIENT_MAX_WINDOW_BITS: &str = "client_max_window_bits";
+
+/// The parameters of one permessage-deflate element, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeflateParams {
+    /// `server_no_context_takeover`.
+    pub server_no_context_takeover: bool,
+    /// `client_no_context_takeover`.
+    pub client_no_context_takeover: bool,
+    /// `server_max_window_bits=N`.
+    pub server_max_window_bits: Option<u8>,
+    /// `client_max_window_bits` (with `Some(None)` for the bare form of an offer).
+    pub client_max_window_bits: Option<Option<u8>>,
+}
+
+/// RFC 7692 §7.1.2.1: "The value MUST be an integer in the range 8 to 15 inclusive" with no
+/// leading zeros (`1*DIGIT` read as a decimal without padding).
+fn window_bits(value: &str) -> Option<u8> {
+    let ok = !value.starts_with('0') && value.bytes().all(|b| b.is_ascii_digit());
+    let bits: u8 = value.parse().ok().filter(|_| ok)?;
+    (8..=15).contains(&bits).then_some(bits)
+}
+
+impl DeflateParams {
+    /// Reads `ext`'s parameters. RFC 7692 §7: an element with "an extension parameter not
+    /// defined for use in an offer/response", "an extension parameter with an invalid value"
+    /// or "multiple extension parameters with the same name" is invalid. `offer` says whether
+    /// the element is a client's offer (where `client_max_window_bits` may have no value).
+    pub fn parse(ext: &Extension, offer: bool) -> Result<Self, String> {
+        let mut out = Self::default();
+        let mut seen: Vec<&str> = Vec::new();
+        for ExtensionParam { name, value } in &ext.params {
+            let name = name.as_str();
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+                return Err(format!("parameter {name} appears twice"));
+            }
+            seen.push(name);
+            let flag = |v: &Option<String>| match v {
+                None => Ok(true),
+                Some(v) => Err(format!("{name} takes no value, got {v:?}")),
+            };
+            let bits = |v: &Option<String>| match v.as_deref().map(|v| (v, window_bits(v))) {
+                Some((_, Some(bits))) => Ok(bits),
+                Some((v, None)) => Err(format!("{name}={v} is not 8-15")),
+                None => Err(format!("{name} needs a value")),
+            };
+            match name.to_ascii_lowercase().as_str() {
+                SERVER_NO_CONTEXT_TAKEOVER => out.server_no_context_takeover = flag(value)?,
+                CLIENT_NO_CONTEXT_TAKEOVER => out.client_no_context_takeover = flag(value)?,
+                SERVER_MAX_WINDOW_BITS => out.server_max_window_bits = Some(bits(value)?),
+                CLIENT_MAX_WINDOW_BITS if offer && value.is_none() => {
+                    out.client_max_window_bits = Some(None);
+                }
+                CLIENT_MAX_WINDOW_BITS => out.client_max_window_bits = Some(Some(bits(value)?)),
+                _ => return Err(format!("unknown parameter {name}")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a response with these parameters accepts `offer` (RFC 7692 §7.1.1.1,
+    /// §7.1.2.1, §7.1.2.2); the first rule it breaks otherwise.
+    pub fn answers(&self, offer: &DeflateParams) -> Result<(), String> {
+        if offer.server_no_context_takeover && !self.server_no_context_takeover {
+            // §7.1.1.1: a server accepting an offer with server_no_context_takeover "MUST
+            // include the server_no_context_takeover extension parameter in the response".
+            return Err("the offer has server_no_context_takeover; the answer does not".into());
+        }
+        if let Some(n) = offer.server_max_window_bits {
+            // §7.1.2.1: a server accepting the offer "MUST include the
+            // server_max_window_bits extension parameter in the response with the same or
+            // smaller value as the offer".
+            match self.server_max_window_bits {
+                Some(m) if m <= n => {}
+                Some(m) => {
+                    return Err(format!(
+                        "server_max_window_bits={m} exceeds the {n} offered"
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "the offer has server_max_window_bits={n}; the answer does not"
+                    ));
+                }
+            }
+        }
+        if let Some(bits) = self.client_max_window_bits {
+            // §7.1.2.2: "If a received extension negotiation offer doesn't have the
+            // client_max_window_bits extension parameter, the corresponding extension
+            // negotiation response to the offer MUST NOT include the client_max_window_bits".
+            match offer.client_max_window_bits {
+                None => return Err("client_max_window_bits in the answer, not in the offer".into()),
+                Some(Some(limit)) if bits.unwrap_or(15) > limit => {
+                    return Err(format!(
+                        "client_max_window_bits={} exceeds the {limit} offered",
+                        bits.unwrap_or(15)
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a server's permessage-deflate answer (`answer`, the response's extension elements)
+/// against the client's `offers` (the request's elements, in order). Returns the rule broken.
+pub fn check_answer(offers: &[Extension], answer: &[Extension]) -> Result<(), String> {
+    let is_pmd = |e: &&Extension| e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE);
+    let accepted: Vec<&Extension> = answer.iter().filter(is_pmd).collect();
+    let Some(first) = accepted.first() else {
+        return Ok(());
+    };
+    if accepted.len() > 1 {
+        // RFC 7692 §5: the offers are alternatives; the response describes one configuration.
+        return Err(format!(
+            "the response accepts permessage-deflate {} times; it must describe one configuration (RFC 7692 §5)",
+            accepted.len()
+        ));
+    }
+    let params = DeflateParams::parse(first, false)
+        .map_err(|e| format!("the accepted permessage-deflate is malformed: {e} (RFC 7692 §7)"))?;
+    let valid: Vec<DeflateParams> = offers
+        .iter()
+        .filter(is_pmd)
+        .filter_map(|o| DeflateParams::parse(o, true).ok())
+        .collect();
+    if valid.is_empty() {
+        return Err(
+            "the server accepted permessage-deflate, but every offer was invalid and RFC 7692 §7 requires declining it"
+                .into(),
+        );
+    }
+    let mut first_problem = None;
+    for offer in &valid {
+        match params.answers(offer) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first_problem.get_or_insert(e);
+            }
+        }
+    }
+    Err(format!(
+        "the answer matches no valid offer: {} (RFC 7692 §7.1)",
+        first_problem.unwrap_or_default()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handshake::parse_extensions;
+
+    fn exts(s: &str) -> Vec<Extension> {
+        parse_extensions([s.as_bytes()]).expect("parse")
+    }
+
+    #[test]
+    fn offer_validity() {
+        let ok = |s: &str| DeflateParams::parse(&exts(s)[0], true).is_ok();
+        assert!(ok("permessage-deflate"));
+        assert!(ok("permessage-deflate; client_max_window_bits"));
+        assert!(ok("permessage-deflate; server_max_window_bits=\"10\""));
+        assert!(!ok("permessage-deflate; server_max_window_bits=7"));
+        assert!(!ok("permessage-deflate; server_max_window_bits=16"));
+        assert!(!ok("permessage-deflate; server_max_window_bits=08"));
+        assert!(!ok("permessage-deflate; server_max_window_bits"));
+        assert!(!ok("permessage-deflate; x_foo=1"));
+        assert!(!ok("permessage-deflate; server_no_context_takeover=1"));
+        assert!(!ok(
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover"
+        ));
+    }
+
+    #[test]
+    fn answers() {
+        let offers = exts("permessage-deflate; server_max_window_bits=10");
+        assert!(
+            check_answer(
+                &offers,
+                &exts("permessage-deflate; server_max_window_bits=9")
+            )
+            .is_ok()
+        );
+        assert!(check_answer(&offers, &exts("permessage-deflate")).is_err());
+        assert!(check_answer(&offers, &[]).is_ok());
+        let bare = exts("permessage-deflate");
+        assert!(
+            check_answer(
+                &bare,
+                &exts("permessage-deflate; client_max_window_bits=15")
+            )
+            .is_err()
+        );
+        let bad = exts("permessage-deflate; server_max_window_bits=7");
+        assert!(check_answer(&bad, &exts("permessage-deflate")).is_err());
+        let two = exts("permessage-deflate; x=1, permessage-deflate");
+        assert!(check_answer(&two, &exts("permessage-deflate")).is_ok());
+        assert!(check_answer(&two, &exts("permessage-deflate, permessage-deflate")).is_err());
+    }
+}

@@ -1,0 +1,378 @@
+//! Judging a crafted opening handshake (section 0): what came back, turned into a verdict and
+//! a reason. Pure functions, tested rule by rule.
+//!
+//! RFC 6455 §4.2.1: "If the server, while reading the handshake, finds that the client did not
+//! send a handshake that matches the description below [...], the server MUST stop processing
+//! the client's handshake and return an HTTP response with an appropriate error code (such as
+//! 400 Bad Request)." So a 101 to a request that breaks a rule always fails, and the reason
+//! names the rule.
+
+use std::time::Duration;
+
+use wsconform_reports::Behavior;
+
+use crate::cases::{HandshakeExpect, HandshakeSpec, HeaderCheck};
+use crate::handshake::{Extension, Response, ResponseProblem, parse_extensions, pmd};
+use crate::proto::Closure;
+
+/// What the server did with the request.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// A complete response head, and the §4.1 problems of a 101.
+    Response {
+        /// The head.
+        response: Response,
+        /// What a client must fail a 101 for (empty for other statuses).
+        problems: Vec<ResponseProblem>,
+        /// Time from the start of the request.
+        after: Duration,
+    },
+    /// The connection ended before a complete response.
+    Closed {
+        /// How.
+        closure: Closure,
+        /// Time from the start of the request.
+        after: Duration,
+    },
+    /// The response could not be parsed.
+    Unreadable {
+        /// Why.
+        error: String,
+        /// Time from the start of the request.
+        after: Duration,
+    },
+    /// Nothing came back in time.
+    Silent {
+        /// How long the harness waited.
+        waited: Duration,
+    },
+}
+
+/// A verdict on the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    /// The main verdict (for an accepted handshake, the steps may still change it).
+    pub behavior: Behavior,
+    /// One line.
+    pub reason: String,
+    /// The handshake succeeded and the case's steps run next.
+    pub proceed: bool,
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+impl Answer {
+    /// One line: what the server did.
+    pub fn describe(&self) -> String {
+        match self {
+            Answer::Response {
+                response, after, ..
+            } => format!(
+                "answered {} {} after {}",
+                response.status,
+                response.reason,
+                secs(*after)
+            ),
+            Answer::Closed { closure, after } => {
+                format!(
+                    "closed the connection without an answer after {} ({closure})",
+                    secs(*after)
+                )
+            }
+            Answer::Unreadable { error, after } => {
+                format!("sent an unreadable answer after {}: {error}", secs(*after))
+            }
+            Answer::Silent { waited } => format!("no answer within {}", secs(*waited)),
+        }
+    }
+}
+
+/// The problems of `response` against the case's header checks (`fill` expands
+/// placeholders such as `{subprotocol}`).
+pub fn check_headers(
+    checks: &[HeaderCheck],
+    response: &Response,
+    fill: &dyn Fn(&str) -> String,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for check in checks {
+        let values: Vec<String> = response
+            .header_values(&check.name)
+            .map(|v| String::from_utf8_lossy(v).trim().to_owned())
+            .collect();
+        if check.absent && !values.is_empty() {
+            problems.push(format!(
+                "the response has {}: {} and must not",
+                check.name,
+                values.join(", ")
+            ));
+        }
+        if let Some(token) = &check.contains {
+            let token = fill(token);
+            let found = values
+                .iter()
+                .flat_map(|v| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case(&token));
+            if !found {
+                problems.push(format!(
+                    "the response's {} ({}) does not list {token}",
+                    check.name,
+                    if values.is_empty() {
+                        "absent".to_owned()
+                    } else {
+                        values.join(", ")
+                    }
+                ));
+            }
+        }
+        if let Some(want) = &check.equals {
+            let want = fill(want);
+            if values.len() != 1 || values[0] != want {
+                problems.push(format!(
+                    "the response must carry exactly one {}: {want}; it has {}",
+                    check.name,
+                    if values.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        values.join(" / ")
+                    }
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The verdict on `answer` for a case whose handshake is `spec`. `offers` are the request's
+/// extension elements (for `pmd`).
+pub fn judge(
+    spec: &HandshakeSpec,
+    title: &str,
+    answer: &Answer,
+    offers: &[Extension],
+    fill: &dyn Fn(&str) -> String,
+) -> Judgement {
+    let rule = spec.rule.as_deref().unwrap_or(title);
+    let what = answer.describe();
+    let verdict = |behavior, reason: String, proceed| Judgement {
+        behavior,
+        reason,
+        proceed,
+    };
+    let mut problems = Vec::new();
+    if let Answer::Response {
+        response,
+        problems: p,
+        ..
+    } = answer
+    {
+        problems.extend(p.iter().map(ToString::to_string));
+        problems.extend(check_headers(&spec.headers, response, fill));
+        if spec.pmd && response.status == 101 {
+            let answer = parse_extensions(response.header_values("Sec-WebSocket-Extensions"))
+                .unwrap_or_default();
+            if let Err(e) = pmd::check_answer(offers, &answer) {
+                problems.push(e);
+            }
+        }
+    }
+    let status = match answer {
+        Answer::Response { response, .. } => Some(response.status),
+        _ => None,
+    };
+    match spec.expect {
+        HandshakeExpect::Record => {
+            let mut reason = format!("recorded: {what}");
+            if !problems.is_empty() {
+                reason.push_str(&format!("; {}", problems.join("; ")));
+            }
+            let proceed = status == Some(101) && problems.is_empty();
+            verdict(Behavior::Informational, reason, proceed)
+        }
+        HandshakeExpect::Accept => match status {
+            Some(101) if problems.is_empty() => {
+                verdict(Behavior::Ok, "accepted (101) as required".into(), true)
+            }
+            Some(101) => verdict(
+                Behavior::Failed,
+                format!("accepted, but {}", problems.join("; ")),
+                false,
+            ),
+            Some(s) if spec.status.contains(&s) => verdict(
+                Behavior::NonStrict,
+                format!("{what}: the RFC prefers accepting, but allows refusing as policy"),
+                false,
+            ),
+            None if spec.close_ok && matches!(answer, Answer::Closed { .. }) => verdict(
+                Behavior::NonStrict,
+                format!("{what}: refused rather than accepted, which this case tolerates"),
+                false,
+            ),
+            _ => verdict(
+                Behavior::Failed,
+                format!("{what}, but the request is valid and must be accepted: {rule}"),
+                false,
+            ),
+        },
+        HandshakeExpect::Reject => {
+            let named = if spec.status.is_empty() {
+                vec![400]
+            } else {
+                spec.status.clone()
+            };
+            let named_text = named
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ");
+            match (status, answer) {
+                (Some(101), _) => verdict(
+                    Behavior::Failed,
+                    format!("answered 101 to a request it must reject: {rule}"),
+                    false,
+                ),
+                (Some(_), _) if !problems.is_empty() => verdict(
+                    Behavior::Failed,
+                    format!("{what}, but {}", problems.join("; ")),
+                    false,
+                ),
+                (Some(s), _) if named.contains(&s) => {
+                    verdict(Behavior::Ok, format!("rejected: {what}"), false)
+                }
+                (Some(s), _) if s >= 400 => verdict(
+                    Behavior::NonStrict,
+                    format!("rejected with {s} where the RFC names {named_text}: {what}"),
+                    false,
+                ),
+                (Some(_), _) => verdict(
+                    Behavior::NonStrict,
+                    format!(
+                        "{what}: not an upgrade, but not the HTTP error ({named_text}) the RFC asks for"
+                    ),
+                    false,
+                ),
+                (None, Answer::Closed { .. }) if spec.close_ok => {
+                    verdict(Behavior::Ok, format!("rejected: {what}"), false)
+                }
+                (None, Answer::Closed { .. }) => verdict(
+                    Behavior::NonStrict,
+                    format!("{what}; the RFC asks for an HTTP error ({named_text})"),
+                    false,
+                ),
+                (None, _) => verdict(
+                    Behavior::Failed,
+                    format!("{what} to a request it must reject with {named_text}: {rule}"),
+                    false,
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handshake::parse_response;
+
+    fn response(text: &str) -> Response {
+        parse_response(text.as_bytes(), Default::default())
+            .expect("parse")
+            .expect("complete")
+            .0
+    }
+
+    fn spec(toml_text: &str) -> HandshakeSpec {
+        toml::from_str(toml_text).expect("spec")
+    }
+
+    fn answer(text: &str) -> Answer {
+        Answer::Response {
+            response: response(text),
+            problems: Vec::new(),
+            after: Duration::from_millis(3),
+        }
+    }
+
+    fn run(spec: &HandshakeSpec, answer: &Answer) -> Judgement {
+        judge(spec, "title", answer, &[], &|s: &str| {
+            s.replace("{p}", "chat")
+        })
+    }
+
+    const OK_101: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+
+    #[test]
+    fn reject_rules() {
+        let s = spec(
+            "expect = \"reject\"\nstatus = [426]\nrule = \"version 13 only\"\nheaders = [{ name = \"Sec-WebSocket-Version\", contains = \"13\" }]",
+        );
+        let j = run(&s, &answer(OK_101));
+        assert_eq!((j.behavior, j.proceed), (Behavior::Failed, false));
+        assert!(j.reason.contains("version 13 only"), "{}", j.reason);
+        let j = run(
+            &s,
+            &answer("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 8, 13\r\n\r\n"),
+        );
+        assert_eq!(j.behavior, Behavior::Ok, "{}", j.reason);
+        let j = run(&s, &answer("HTTP/1.1 426 Upgrade Required\r\n\r\n"));
+        assert_eq!(j.behavior, Behavior::Failed);
+        assert!(j.reason.contains("does not list 13"), "{}", j.reason);
+        let j = run(
+            &s,
+            &answer("HTTP/1.1 400 Bad Request\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        );
+        assert_eq!(j.behavior, Behavior::NonStrict, "{}", j.reason);
+        let closed = Answer::Closed {
+            closure: Closure::PeerReset,
+            after: Duration::ZERO,
+        };
+        assert_eq!(run(&s, &closed).behavior, Behavior::NonStrict);
+        let silent = Answer::Silent {
+            waited: Duration::from_secs(5),
+        };
+        assert_eq!(run(&s, &silent).behavior, Behavior::Failed);
+        let close_ok = spec("expect = \"reject\"\nclose_ok = true");
+        assert_eq!(run(&close_ok, &closed).behavior, Behavior::Ok);
+    }
+
+    #[test]
+    fn accept_and_record_rules() {
+        let s = spec(
+            "expect = \"accept\"\nheaders = [{ name = \"Sec-WebSocket-Protocol\", equals = \"{p}\" }]",
+        );
+        let j = run(
+            &s,
+            &answer("HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Protocol: chat\r\n\r\n"),
+        );
+        assert_eq!((j.behavior, j.proceed), (Behavior::Ok, true));
+        let j = run(&s, &answer(OK_101));
+        assert_eq!((j.behavior, j.proceed), (Behavior::Failed, false));
+        let j = run(&s, &answer("HTTP/1.1 400 Bad Request\r\n\r\n"));
+        assert_eq!(j.behavior, Behavior::Failed);
+        assert!(j.reason.contains("must be accepted"), "{}", j.reason);
+        let r = spec("expect = \"record\"");
+        let j = run(&r, &answer("HTTP/1.1 400 Bad Request\r\n\r\n"));
+        assert_eq!((j.behavior, j.proceed), (Behavior::Informational, false));
+        assert!(
+            j.reason.starts_with("recorded: answered 400"),
+            "{}",
+            j.reason
+        );
+        assert!(run(&r, &answer(OK_101)).proceed);
+    }
+
+    #[test]
+    fn pmd_answers_are_checked() {
+        let s = spec("expect = \"accept\"\npmd = true");
+        let offers = parse_extensions([&b"permessage-deflate; server_max_window_bits=7"[..]])
+            .expect("offers");
+        let a = answer(
+            "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+        );
+        let j = judge(&s, "t", &a, &offers, &|s: &str| s.to_owned());
+        assert_eq!(j.behavior, Behavior::Failed);
+        assert!(j.reason.contains("RFC 7692 §7"), "{}", j.reason);
+    }
+}

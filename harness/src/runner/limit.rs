@@ -1,0 +1,168 @@
+//! The message-size limit probe (RFC 6455 §10.4, §7.4.1 code 1009): sans-IO bookkeeping for
+//! the `probe_limit` step.
+//!
+//! With the server's limit known (`--param max_message=N`), one message of N+1 bytes is sent:
+//! RFC 6455 §7.4.1 gives 1009 "message that is too big for it to process", so a close is
+//! expected and an echo fails. Without it, messages grow by 4× from 64 KiB up to a bound, and
+//! the case records where (and how) the server stopped echoing.
+
+use wsconform_reports::Behavior;
+
+/// The first size of an upward probe.
+const START: usize = 64 * 1024;
+
+/// One probe in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitProbe {
+    /// The server's limit, when the user gave it.
+    pub limit: Option<usize>,
+    /// The largest size an upward probe sends.
+    pub max: usize,
+    /// The size in flight.
+    pub size: usize,
+    /// The largest size echoed so far.
+    pub echoed: Option<usize>,
+}
+
+/// What to do after an echo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Send a message of this size.
+    Send(usize),
+    /// The probe is over: the script's verdict.
+    Done(Behavior, String),
+}
+
+fn size(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n.is_multiple_of(1 << 10) => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+impl LimitProbe {
+    /// A probe; the first message to send is `self.size`.
+    pub fn new(limit: Option<usize>, max: usize) -> Self {
+        let first = match limit {
+            Some(limit) => limit.saturating_add(1),
+            None => START.min(max),
+        };
+        Self {
+            limit,
+            max,
+            size: first,
+            echoed: None,
+        }
+    }
+
+    /// An echo of `len` bytes arrived.
+    pub fn on_echo(&mut self, len: usize) -> Next {
+        if len != self.size {
+            return Next::Done(
+                Behavior::Failed,
+                format!(
+                    "sent {} and got back a message of {len} bytes",
+                    size(self.size)
+                ),
+            );
+        }
+        if let Some(limit) = self.limit {
+            return Next::Done(
+                Behavior::Failed,
+                format!(
+                    "echoed a message of {} bytes, over its {limit}-byte limit (expected close 1009, §7.4.1, §10.4)",
+                    self.size
+                ),
+            );
+        }
+        self.echoed = Some(self.size);
+        match self.size.checked_mul(4).filter(|n| *n <= self.max) {
+            Some(next) => {
+                self.size = next;
+                Next::Send(next)
+            }
+            None => Next::Done(
+                Behavior::Informational,
+                format!(
+                    "no limit found: echoed every size up to {}",
+                    size(self.size)
+                ),
+            ),
+        }
+    }
+
+    /// The server ended the probe: a close with `code`, or TCP dropped (`None` and
+    /// `dropped`).
+    pub fn on_close(&self, code: Option<u16>, dropped: bool) -> (Behavior, String) {
+        let how = match (code, dropped) {
+            (Some(c), _) => format!("closed with {c}"),
+            (None, true) => "dropped TCP".to_owned(),
+            (None, false) => "closed with an empty close".to_owned(),
+        };
+        let echoed = match self.echoed {
+            Some(e) => format!(" (it echoed {})", size(e)),
+            None => String::new(),
+        };
+        match self.limit {
+            Some(_) => (
+                Behavior::Ok,
+                format!("{how} on a message of {} bytes{echoed}", self.size),
+            ),
+            None => (
+                Behavior::Informational,
+                format!(
+                    "limit between {} and {}: {how}{echoed}",
+                    self.echoed.map_or("0".into(), size),
+                    size(self.size)
+                ),
+            ),
+        }
+    }
+
+    /// Nothing came back within the step's time.
+    pub fn on_timeout(&self, within: f64) -> (Behavior, String) {
+        let text = format!(
+            "neither an echo nor a close within {within} s of sending {}",
+            size(self.size)
+        );
+        match self.limit {
+            Some(_) => (Behavior::Failed, text),
+            None => (Behavior::Informational, text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upward_probe_grows_by_four_and_stops_at_the_bound() {
+        let mut p = LimitProbe::new(None, 1 << 20);
+        assert_eq!(p.size, 64 * 1024);
+        assert_eq!(p.on_echo(64 * 1024), Next::Send(256 * 1024));
+        assert_eq!(p.on_echo(256 * 1024), Next::Send(1 << 20));
+        match p.on_echo(1 << 20) {
+            Next::Done(Behavior::Informational, text) => assert!(text.contains("1 MiB"), "{text}"),
+            other => panic!("{other:?}"),
+        }
+        let mut q = LimitProbe::new(None, 16 << 20);
+        q.on_echo(64 * 1024);
+        let (b, text) = q.on_close(Some(1009), false);
+        assert_eq!(b, Behavior::Informational);
+        assert_eq!(
+            text,
+            "limit between 64 KiB and 256 KiB: closed with 1009 (it echoed 64 KiB)"
+        );
+    }
+
+    #[test]
+    fn a_known_limit_must_be_enforced() {
+        let mut p = LimitProbe::new(Some(1000), 16 << 20);
+        assert_eq!(p.size, 1001);
+        assert!(matches!(p.on_echo(1001), Next::Done(Behavior::Failed, _)));
+        assert_eq!(p.on_close(Some(1009), false).0, Behavior::Ok);
+        assert_eq!(p.on_timeout(5.0).0, Behavior::Failed);
+    }
+}

@@ -1,0 +1,192 @@
+//! The edges of a case around the frames: a crafted opening handshake (section 0), the
+//! connections a case holds open beside its own, and the check that the server is still
+//! alive afterwards. Async; every wait is bounded.
+
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
+
+use super::exec::RunOptions;
+use super::handshake::{self, Answer, Judgement};
+use crate::cases::{Case, HandshakeSpec, fill};
+use crate::handshake::{ResponseProblem, parse_extensions};
+use crate::net::{Driver, Stream, Target, WriteShape, connect};
+use crate::proto::{ClientSession, HandshakeFailure, SessionConfig, SessionEvent};
+use crate::wire::{CloseCode, OpCode, RawFrame};
+
+/// A crafted handshake's outcome: the driver (open if the server accepted), what the server
+/// did, and the verdict on it.
+pub(super) struct Crafted {
+    pub driver: Driver,
+    pub answer: Answer,
+    pub judgement: Judgement,
+}
+
+/// Sends the request `spec` describes over `stream` and judges the answer.
+pub(super) async fn crafted(
+    stream: Stream,
+    target: &Target,
+    case: &Case,
+    spec: &HandshakeSpec,
+    opts: &RunOptions,
+    held: &mut Vec<Stream>,
+) -> Result<Crafted, String> {
+    let host = target.host_header();
+    let built = spec.request.build(&host, &target.resource, &opts.params)?;
+    if let Some(n) = spec.request.hold {
+        hold(target, opts, &built.head[..built.head.len() / 2], n, held).await;
+    }
+    let mut wire = built.head.clone();
+    wire.extend_from_slice(&built.after);
+    if let Some(n) = spec.request.stop_after {
+        wire.truncate(n);
+    }
+    let mut request = built.request.clone();
+    request.raw(wire.clone());
+    let within = spec
+        .within
+        .map(Duration::from_secs_f64)
+        .unwrap_or(opts.open_handshake_timeout);
+    let mut shape = WriteShape::default();
+    let mut trickle_time = Duration::ZERO;
+    if let Some(t) = spec.request.trickle {
+        shape.chop = Some(t.bytes);
+        shape.delay = Duration::from_secs_f64(t.every);
+        trickle_time = shape.delay * wire.len().div_ceil(t.bytes) as u32;
+    }
+    let session = ClientSession::new(
+        &request,
+        built.offer(),
+        SessionConfig {
+            handshake_timeout: trickle_time + within,
+            ..SessionConfig::default()
+        },
+        Instant::now().into_std(),
+    );
+    let mut driver = Driver::new(stream, session, shape);
+    // The request first (a server may answer or hang up while it trickles in), then the wait
+    // for the answer. Times count from the request's first byte.
+    let sent = Instant::now();
+    let _ = driver.flush().await;
+    let result = driver.handshake().await;
+    driver.set_shape(WriteShape::default());
+    let after = sent.elapsed();
+    let answer = match result {
+        Ok((response, _)) => Answer::Response {
+            response,
+            problems: Vec::new(),
+            after,
+        },
+        Err(HandshakeFailure::Rejected(problems)) => match driver.session().response() {
+            Some(response) => Answer::Response {
+                response: response.clone(),
+                problems: problems
+                    .into_iter()
+                    .filter(|p| !matches!(p, ResponseProblem::NotSwitchingProtocols { .. }))
+                    .collect(),
+                after,
+            },
+            None => Answer::Unreadable {
+                error: "no response head".into(),
+                after,
+            },
+        },
+        Err(HandshakeFailure::Unreadable(e)) => Answer::Unreadable {
+            error: e.to_string(),
+            after,
+        },
+        Err(HandshakeFailure::Closed(closure)) => Answer::Closed { closure, after },
+        Err(HandshakeFailure::Timeout(_)) => Answer::Silent { waited: after },
+    };
+    let offers = parse_extensions(
+        built
+            .request
+            .headers()
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
+            .map(|(_, v)| &v[..]),
+    )
+    .unwrap_or_default();
+    let fill = |s: &str| fill(s, &host, &target.resource, "", &opts.params);
+    let judgement = handshake::judge(spec, &case.title, &answer, &offers, &fill);
+    Ok(Crafted {
+        driver,
+        answer,
+        judgement,
+    })
+}
+
+/// Opens `n` connections that each send `partial` (half a request) and stay open in
+/// CONNECTING until the case ends (they are dropped with `held`).
+async fn hold(
+    target: &Target,
+    opts: &RunOptions,
+    partial: &[u8],
+    n: usize,
+    held: &mut Vec<Stream>,
+) {
+    for _ in 0..n {
+        let Ok(mut stream) = connect(target, &opts.tls, opts.connect_timeout).await else {
+            break;
+        };
+        let written = tokio::time::timeout(Duration::from_secs(1), stream.write_all(partial)).await;
+        if matches!(written, Ok(Ok(()))) {
+            held.push(stream);
+        }
+    }
+}
+
+/// The message the alive check sends and expects back.
+const ALIVE: &[u8] = b"wsconform: still there?";
+
+/// Whether the server is still up: on a fresh connection it answers the handshake (a
+/// rejection counts: the server answered) and, after a 101, echoes a message, within the
+/// connect and handshake timeouts and 5 s for the echo.
+pub(super) async fn alive(target: &Target, opts: &RunOptions) -> Result<(), String> {
+    let stream = connect(target, &opts.tls, opts.connect_timeout)
+        .await
+        .map_err(|e| format!("no new connection: {e}"))?;
+    let mut driver = Driver::for_target(
+        stream,
+        target,
+        opts.open_handshake_timeout,
+        WriteShape::default(),
+    );
+    match driver.handshake().await {
+        Ok(_) => {}
+        // An HTTP answer, even a wrong one, shows the server is up; the cases judge answers.
+        Err(HandshakeFailure::Rejected(_)) => return Ok(()),
+        Err(e) => return Err(format!("no handshake on a new connection: {e}")),
+    }
+    driver
+        .session_mut()
+        .send_frame(&RawFrame::text(ALIVE.to_vec()).masked_random());
+    driver
+        .flush()
+        .await
+        .map_err(|c| format!("a new connection broke: {c}"))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let result = loop {
+        match driver.next_event(deadline).await {
+            Some(SessionEvent::Frame(f))
+                if f.opcode() == OpCode::TEXT && f.raw.payload == ALIVE =>
+            {
+                break Ok(());
+            }
+            Some(SessionEvent::Closed(c)) => {
+                break Err(format!("a new connection closed before the echo: {c}"));
+            }
+            Some(_) => {}
+            None => break Err("no echo on a new connection within 5 s".to_owned()),
+        }
+    };
+    let close = RawFrame::close(CloseCode::NORMAL, "").masked_random();
+    driver.session_mut().send_frame(&close);
+    let _ = driver.flush().await;
+    let _ = driver
+        .next_event(Instant::now() + Duration::from_millis(200))
+        .await;
+    driver.abort();
+    result
+}
