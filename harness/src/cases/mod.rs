@@ -25,7 +25,7 @@ pub use model::{
     FirstMessageStep, FrameSpec, MessageSpec, MessageStep, OpcodeSpec, Payload, PayloadSpec,
     PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, Step, WaitStep, WriteMode, parse_hex,
 };
-pub use select::{Selection, compare_ids, matches, matches_anchored};
+pub use select::{Selection, beyond_autobahn, compare_ids, matches, matches_anchored};
 
 /// The `--param` names the built-in cases use, and what each must be.
 pub const PARAMS: &[(&str, &str)] = &[

@@ -41,6 +41,20 @@ pub fn matches_anchored(pattern: &str, text: &str) -> bool {
     glob(pattern.as_bytes(), text.as_bytes())
 }
 
+/// Whether `id` is one of wsconform's own cases rather than Autobahn's: section 0 (the
+/// opening handshake, which Autobahn reserved and left empty) and sections 14 and up.
+pub fn beyond_autobahn(id: &str) -> bool {
+    let section = id.split('.').next().unwrap_or("");
+    section.parse::<u32>().is_ok_and(|s| s == 0 || s >= 14)
+}
+
+/// Whether `pattern` names `id`'s section literally (`0.*`, `14.2.1`), not by a wildcard.
+fn names_section(pattern: &str, id: &str) -> bool {
+    let section = |s: &str| s.split('.').next().unwrap_or("").to_owned();
+    let first = section(pattern);
+    !first.contains('*') && first == section(id) && pattern.contains('.')
+}
+
 /// A selection: patterns to include and to exclude.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -48,6 +62,10 @@ pub struct Selection {
     pub cases: Vec<String>,
     /// Excluded patterns.
     pub exclude: Vec<String>,
+    /// Autobahn's spec-file meaning: wildcards select only Autobahn's own sections (1-13), so
+    /// that an existing spec with `"*"` runs exactly Autobahn's cases; a pattern that names a
+    /// section of wsconform's own (`"0.*"`, `"14.*"`) selects it.
+    pub autobahn_only: bool,
 }
 
 impl Selection {
@@ -66,6 +84,7 @@ impl Selection {
         Selection {
             cases: split(cases),
             exclude: split(exclude),
+            autobahn_only: false,
         }
     }
 
@@ -79,7 +98,17 @@ impl Selection {
         Ok(ids
             .iter()
             .copied()
-            .filter(|id| self.cases.is_empty() || self.cases.iter().any(|p| matches(p, id)))
+            .filter(|id| {
+                let chosen = |p: &String| {
+                    matches(p, id)
+                        && (!self.autobahn_only || !beyond_autobahn(id) || names_section(p, id))
+                };
+                if self.cases.is_empty() {
+                    !self.autobahn_only || !beyond_autobahn(id)
+                } else {
+                    self.cases.iter().any(chosen)
+                }
+            })
             .filter(|id| !self.exclude.iter().any(|p| matches(p, id)))
             .collect())
     }
@@ -121,6 +150,21 @@ mod tests {
         let s = Selection::from_lists(Some("1.*, 2.1"), Some("1.1.2"));
         assert_eq!(s.apply(&ids).unwrap(), ["1.1.1", "2.1"]);
         assert_eq!(Selection::default().apply(&ids).unwrap().len(), 4);
+        let spec = |cases: &[&str]| Selection {
+            cases: cases.iter().map(|c| (*c).to_owned()).collect(),
+            exclude: Vec::new(),
+            autobahn_only: true,
+        };
+        let ids = ["0.1.1", "1.1.1", "13.1.1", "14.1.1", "16.2.1"];
+        assert_eq!(spec(&["*"]).apply(&ids).unwrap(), ["1.1.1", "13.1.1"]);
+        assert_eq!(spec(&["1*"]).apply(&ids).unwrap(), ["1.1.1", "13.1.1"]);
+        assert_eq!(
+            spec(&["0.*", "14.1.1", "1*"]).apply(&ids).unwrap(),
+            ["0.1.1", "1.1.1", "13.1.1", "14.1.1"]
+        );
+        assert_eq!(spec(&[]).apply(&ids).unwrap(), ["1.1.1", "13.1.1"]);
+        assert!(beyond_autobahn("0.1.1") && beyond_autobahn("17.2.1"));
+        assert!(!beyond_autobahn("1.1.1") && !beyond_autobahn("13.7.18"));
         let bad = Selection::from_lists(Some("42.*"), None);
         assert_eq!(
             bad.apply(&ids).unwrap_err(),

@@ -53,13 +53,48 @@ close = "ok"
 
 #[test]
 fn errors_name_the_file_the_line_and_the_problem() {
-    let missing_close = ONE.replace("close = \"ok\"\n", "");
-    let err = parse_case_file("x.toml", &missing_close).unwrap_err();
+    // `close` defaults to "ok"; `steps` are required unless the case is a handshake case.
+    let no_close = ONE.replace("close = \"ok\"\n", "");
+    let case = &parse_case_file("x.toml", &no_close).expect("valid")[0];
+    assert!(case.close.closed_by_harness && case.close.codes == [1000]);
+    let missing_steps = ONE.replace(
+        "steps = [ { send = { frames = [ { opcode = \"text\" } ] } } ]\n",
+        "",
+    );
+    let err = parse_case_file("x.toml", &missing_steps).unwrap_err();
     assert_eq!((err.file.as_str(), err.line), ("x.toml", 2), "{err}");
     assert!(
-        err.message.contains("case 1.1.1") && err.message.contains("close"),
+        err.message.contains("case 1.1.1") && err.message.contains("needs steps"),
         "{err}"
     );
+
+    let bad_header_check = format!(
+        "{ONE}\n[[case]]\nid = \"0.1\"\ntitle = \"t\"\nrfc = \"rfc6455#section-4.2.1\"\n\
+         handshake = {{ expect = \"reject\", headers = [{{ name = \"X\" }}] }}\n"
+    );
+    let err = parse_case_file("h.toml", &bad_header_check).unwrap_err();
+    assert!(
+        err.line == 11
+            && err
+                .message
+                .contains("exactly one of contains, equals, absent"),
+        "{err}"
+    );
+    let bad_expect = bad_header_check.replace("\"reject\"", "\"maybe\"");
+    let err = parse_case_file("h.toml", &bad_expect).unwrap_err();
+    assert!(err.message.contains("maybe"), "{err}");
+    let bad_len = ONE.replace(
+        "opcode = \"text\" }",
+        "opcode = \"text\", declared_len = \"0xzz\" }",
+    );
+    let err = parse_case_file("l.toml", &bad_len).unwrap_err();
+    assert!(err.message.contains("declared_len"), "{err}");
+    let bad_key = ONE.replace(
+        "opcode = \"text\" }",
+        "opcode = \"text\", mask_key = \"00\" }",
+    );
+    let err = parse_case_file("k.toml", &bad_key).unwrap_err();
+    assert!(err.message.contains("mask_key"), "{err}");
 
     let bad_opcode = ONE.replace("opcode = \"text\" }", "opcode = \"txt\" }");
     let err = parse_case_file("x.toml", &bad_opcode).unwrap_err();

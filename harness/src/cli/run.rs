@@ -119,6 +119,14 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         Some(path) => Some(Spec::load(path).map_err(|e| fail(EXIT_USAGE, e))?),
         None => None,
     };
+    if let Some((_, v)) = args.params.iter().find(|(n, _)| n == "max_message")
+        && v.parse::<usize>().is_err()
+    {
+        return Err(fail(
+            EXIT_USAGE,
+            anyhow::anyhow!("--param max_message={v:?} is not a number of bytes"),
+        ));
+    }
     let options = RunOptions {
         tls: TlsOptions {
             ca_file: args.tls.ca.clone(),
@@ -144,6 +152,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         (None, None, Some(spec)) => Selection {
             cases: spec.cases.clone(),
             exclude: spec.exclude_cases.clone(),
+            autobahn_only: true,
         },
         _ => Selection::from_lists(args.cases.as_deref(), args.exclude.as_deref()),
     };

@@ -103,7 +103,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     let mut driver = if let Some(spec) = &case.handshake {
         match open::crafted(stream, target, case, spec, opts, &mut held).await {
             Ok(c) if c.judgement.proceed => {
-                accepted = Some(c.judgement);
+                accepted = Some((c.judgement, c.request));
                 c.driver
             }
             Ok(c) => {
@@ -119,6 +119,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
                 record.outcome = verdict::outcome(opts.policy, behavior, close);
                 record.reason = c.judgement.reason;
                 record.observed = vec![c.answer.describe()];
+                record.http_request = Some(c.request);
                 drop(held);
                 check_alive(&mut record, case, target, opts).await;
                 record.duration_ms = clock.elapsed().as_millis() as u64;
@@ -225,7 +226,8 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     }
     let result = machine.finish();
     let mut record = judge(name, case, &result, opts.policy, started, clock.elapsed());
-    if let Some(first) = accepted {
+    if let Some((first, request)) = accepted {
+        record.http_request = Some(request);
         if first.behavior == Behavior::Informational {
             record.behavior = Some(Behavior::Informational);
             record.behavior_close = Some(BehaviorClose::Informational);

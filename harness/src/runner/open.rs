@@ -19,6 +19,8 @@ use crate::wire::{CloseCode, OpCode, RawFrame};
 /// did, and the verdict on it.
 pub(super) struct Crafted {
     pub driver: Driver,
+    /// The request as sent, for the record (at most [`SHOWN_REQUEST`] bytes of it).
+    pub request: String,
     pub answer: Answer,
     pub judgement: Judgement,
 }
@@ -112,9 +114,21 @@ pub(super) async fn crafted(
     let judgement = handshake::judge(spec, &case.title, &answer, &offers, &fill);
     Ok(Crafted {
         driver,
+        request: shown_request(&wire),
         answer,
         judgement,
     })
+}
+
+/// The most bytes of a crafted request kept in the record (a case may send 100 KiB of headers).
+const SHOWN_REQUEST: usize = 4096;
+
+fn shown_request(wire: &[u8]) -> String {
+    let mut text = String::from_utf8_lossy(&wire[..wire.len().min(SHOWN_REQUEST)]).into_owned();
+    if wire.len() > SHOWN_REQUEST {
+        text.push_str(&format!("\n… ({} bytes in all)", wire.len()));
+    }
+    text
 }
 
 /// Opens `n` connections that each send `partial` (half a request) and stay open in
