@@ -61,6 +61,11 @@ pub fn section_name(section: &str) -> String {
         "9" => "Limits/Performance",
         "10" => "Misc",
         "12" | "13" => "WebSocket Compression",
+        "0" => "Opening Handshake",
+        "14" => "Masking",
+        "15" => "Length Encodings",
+        "16" => "Limits and Slow Peers",
+        "17" => "Server-Started Closes",
         _ => "Other",
     };
     format!("{section} {name}")

@@ -76,6 +76,52 @@ pub struct HeaderCheck {
     pub absent: bool,
 }
 
+impl HeaderCheck {
+    /// What the check wants, in words: `Sec-WebSocket-Version listing 13`.
+    pub fn describe(&self) -> String {
+        match (&self.contains, &self.equals) {
+            (Some(token), _) => format!("{} listing {token}", self.name),
+            (_, Some(value)) => format!("exactly one {}: {value}", self.name),
+            _ => format!("no {}", self.name),
+        }
+    }
+}
+
+impl HandshakeSpec {
+    /// What a conforming server answers, in words (the record's `expected`).
+    pub fn describe(&self) -> String {
+        let mut text = match self.expect {
+            HandshakeExpect::Accept => "101 Switching Protocols".to_owned(),
+            HandshakeExpect::Reject => {
+                let named = if self.status.is_empty() {
+                    vec![400]
+                } else {
+                    self.status.clone()
+                };
+                let named: Vec<String> = named.iter().map(ToString::to_string).collect();
+                format!(
+                    "rejected with {}{} (never 101)",
+                    named.join(" or "),
+                    if self.close_ok {
+                        ", or the connection closed"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            HandshakeExpect::Record => "any answer (informational)".to_owned(),
+        };
+        let mut with: Vec<String> = self.headers.iter().map(HeaderCheck::describe).collect();
+        if self.pmd {
+            with.push("permessage-deflate declined or answered as one valid offer".into());
+        }
+        if !with.is_empty() {
+            text.push_str(&format!(", with {}", with.join(", ")));
+        }
+        format!("handshake: {text}")
+    }
+}
+
 /// How the request differs from the valid RFC 6455 §4.1 request the harness normally sends.
 /// Strings may use `{host}` (the `Host` value), `{path}` (the target's resource), `{key}` (a
 /// fresh valid key) and `{NAME}` for a `--param NAME=...`.

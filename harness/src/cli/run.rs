@@ -392,7 +392,11 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
 /// The options that shape verdicts, for the report.
 fn run_options(args: &RunArgs, jobs: usize) -> std::collections::BTreeMap<String, String> {
     let secs = |d: Duration| format!("{}s", d.as_secs_f64());
-    std::collections::BTreeMap::from([
+    let params = args
+        .params
+        .iter()
+        .map(|(name, value)| (format!("param.{name}"), value.clone()));
+    let mut options = std::collections::BTreeMap::from([
         ("jobs".to_owned(), jobs.to_string()),
         ("connect_timeout".to_owned(), secs(args.connect_timeout)),
         (
@@ -408,5 +412,7 @@ fn run_options(args: &RunArgs, jobs: usize) -> std::collections::BTreeMap<String
             secs(args.server_drop_timeout),
         ),
         ("case_timeout".to_owned(), secs(args.case_timeout)),
-    ])
+    ]);
+    options.extend(params);
+    options
 }

@@ -309,31 +309,7 @@ fn base_record(name: &str, case: &Case, started: SystemTime) -> CaseRecord {
     let (ok, non_strict) = expected_lists(case);
     let mut expected = Vec::new();
     if let Some(h) = &case.handshake {
-        use crate::cases::HandshakeExpect;
-        expected.push(match h.expect {
-            HandshakeExpect::Accept => "handshake: 101 Switching Protocols".to_owned(),
-            HandshakeExpect::Reject => {
-                let named = if h.status.is_empty() {
-                    vec![400]
-                } else {
-                    h.status.clone()
-                };
-                format!(
-                    "handshake: rejected with {}{} (never 101)",
-                    named
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(" or "),
-                    if h.close_ok {
-                        ", or the connection closed"
-                    } else {
-                        ""
-                    }
-                )
-            }
-            HandshakeExpect::Record => "handshake: any answer (informational)".to_owned(),
-        });
+        expected.push(h.describe());
     }
     if case.handshake.is_none() || !case.steps.is_empty() {
         expected.push(format!("ok: {}", show_list(&ok)));

@@ -235,7 +235,7 @@ pub fn judge(
                 ),
                 (Some(_), _) if !problems.is_empty() => verdict(
                     Behavior::Failed,
-                    format!("{what}, but {}", problems.join("; ")),
+                    format!("{what}, but {} ({rule})", problems.join("; ")),
                     false,
                 ),
                 (Some(s), _) if named.contains(&s) => {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use wsconform_reports::Behavior;
 
-use super::limit::{LimitProbe, Next};
+use super::limit::{LimitProbe, Next, flood_verdict};
 use super::observed::{Observed, expected_lists};
 use super::verdict::CloseFacts;
 use crate::cases::{Case, Payload, Step, WriteMode};
@@ -896,45 +896,3 @@ pub fn payload_bytes(p: &Payload) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests;
-
-/// The verdict on a ping flood. RFC 6455 §5.5.3: "If an endpoint receives a Ping frame and
-/// has not yet sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY
-/// elect to send a Pong frame for only the most recently processed Ping frame." So the pongs
-/// must answer pings in the order sent, may skip some, and must answer the last one.
-pub fn flood_verdict(
-    count: usize,
-    pongs: &[usize],
-    stray: usize,
-    within: f64,
-) -> (Behavior, String) {
-    let answered = format!("{} pongs for {count} pings", pongs.len());
-    if stray > 0 {
-        return (
-            Behavior::Failed,
-            format!(
-                "{answered}, and {stray} pongs whose payload matches no ping (§5.5.3: a pong carries its ping's payload)"
-            ),
-        );
-    }
-    if let Some(w) = pongs.windows(2).find(|w| w[1] <= w[0]) {
-        return (
-            Behavior::Failed,
-            format!(
-                "{answered}: the pong of ping {} came after the pong of ping {} (pings are answered in order)",
-                w[1], w[0]
-            ),
-        );
-    }
-    if pongs.last() != Some(&(count - 1)) {
-        return (
-            Behavior::Failed,
-            format!("{answered}: no pong for the last ping within {within} s (§5.5.2, §5.5.3)"),
-        );
-    }
-    (
-        Behavior::Ok,
-        format!(
-            "{answered}, in order, the last one answered (§5.5.3 allows skipping earlier ones)"
-        ),
-    )
-}

@@ -123,6 +123,16 @@ pub(super) fn panel(out: &mut String, run: &RunReport, t: &Target, r: &CaseRecor
         let _ = write!(command, " {}", sh_quote(url, false));
     }
     let _ = write!(command, " --cases {}", sh_quote(&r.id, true));
+    // The facts the case may need (`--param`), as the run had them.
+    for (key, value) in &run.options {
+        if let Some(name) = key.strip_prefix("param.") {
+            let _ = write!(
+                command,
+                " --param {}",
+                sh_quote(&format!("{name}={value}"), false)
+            );
+        }
+    }
     if run.policy == "strict" {
         command.push_str(" --strict");
     }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::cases::parse_case_file;
+use crate::runner::limit::flood_verdict;
 use crate::wire::{Decoder, DecoderConfig, Item, Role, ViolationKind};
 
 fn case(toml: &str) -> Case {
@@ -290,4 +291,152 @@ fn a_flood_of_pongs_is_recorded_only_up_to_the_cap() {
         },
     );
     assert_eq!(m.finish().observed.len(), MAX_OBSERVED);
+}
+
+const FLOOD: &str = r#"
+[[case]]
+id = "16.3.1"
+title = "t"
+rfc = "rfc6455#section-5.5.3"
+steps = [ { ping_flood = { count = 5, within = 2.0 } } ]
+"#;
+
+#[test]
+fn ping_flood_accepts_skipped_pongs_but_not_a_missing_last_one() {
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(FLOOD), Timeouts::default(), t0);
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent.len(), 5);
+    assert!(sent.iter().all(|f| f.opcode() == OpCode::PING));
+    assert_eq!(sent[4].payload(), b"4");
+    // §5.5.3: pongs for 1 and 4 only; the last one ends the flood with a close, and the
+    // pongs are not recorded as events.
+    m.handle_frame(t0, server_frame(0, RawFrame::pong("1")));
+    m.handle_frame(t0, server_frame(3, RawFrame::pong("4")));
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent[0].opcode(), OpCode::CLOSE);
+    m.handle_closed(t0, Closure::PeerReset);
+    let r = m.finish();
+    assert!(r.observed.is_empty());
+    let (behavior, text) = r.script_verdict.expect("verdict");
+    assert_eq!(behavior, Behavior::Ok, "{text}");
+
+    // No pong for the last ping within the time: FAILED.
+    let mut m = CaseMachine::new(&case(FLOOD), Timeouts::default(), t0);
+    written(&mut m);
+    m.handle_frame(t0, server_frame(0, RawFrame::pong("3")));
+    let deadline = m.poll_timeout().expect("deadline");
+    assert_eq!(deadline, t0 + Duration::from_secs(2));
+    m.handle_timeout(deadline);
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent[0].opcode(), OpCode::CLOSE);
+    m.handle_closed(deadline, Closure::PeerReset);
+    let (behavior, text) = m.finish().script_verdict.expect("verdict");
+    assert_eq!(behavior, Behavior::Failed);
+    assert!(text.contains("no pong for the last ping"), "{text}");
+}
+
+#[test]
+fn flood_verdict_rules() {
+    assert_eq!(flood_verdict(3, &[0, 1, 2], 0, 1.0).0, Behavior::Ok);
+    assert_eq!(flood_verdict(3, &[2], 0, 1.0).0, Behavior::Ok);
+    let (b, text) = flood_verdict(3, &[1, 0, 2], 0, 1.0);
+    assert_eq!(b, Behavior::Failed);
+    assert!(text.contains("in order"), "{text}");
+    let (b, text) = flood_verdict(3, &[2], 1, 1.0);
+    assert_eq!(b, Behavior::Failed);
+    assert!(text.contains("matches no ping"), "{text}");
+    assert_eq!(flood_verdict(3, &[], 0, 1.0).0, Behavior::Failed);
+}
+
+#[test]
+fn pause_reading_is_a_deadline_that_does_not_block_the_script() {
+    let src = r#"
+[[case]]
+id = "16.5.1"
+title = "t"
+rfc = "rfc6455#section-10.4"
+close_after = 5
+steps = [ { pause_reading = { secs = 3 } }, { send = { frames = [ { opcode = "binary", payload = "x" } ], repeat = 4 } } ]
+"#;
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(src), Timeouts::default(), t0);
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent.len(), 4, "the writes go on while reading pauses");
+    assert_ne!(sent[0].raw.mask, sent[1].raw.mask, "a fresh key each time");
+    assert_eq!(m.reading_paused(t0), Some(t0 + Duration::from_secs(3)));
+    assert_eq!(m.poll_timeout(), Some(t0 + Duration::from_secs(3)));
+    m.handle_timeout(t0 + Duration::from_secs(3));
+    assert_eq!(m.reading_paused(t0 + Duration::from_secs(3)), None);
+    assert_eq!(m.poll_timeout(), Some(t0 + Duration::from_secs(5)));
+}
+
+#[test]
+fn a_server_that_keeps_tcp_open_after_its_own_close_is_a_finding() {
+    let src = r#"
+[[case]]
+id = "17.1.1"
+title = "t"
+rfc = "rfc6455#section-5.5.1"
+kill = 3
+steps = [ { send = { frames = [ { opcode = 3 } ] } } ]
+close = { by = "peer", codes = [1002], clean = true, drop_fatal = true }
+"#;
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(src), Timeouts::default(), t0);
+    written(&mut m);
+    let payload = CloseCode::PROTOCOL_ERROR.0.to_be_bytes().to_vec();
+    m.handle_frame(t0, server_frame(0, RawFrame::new(OpCode::CLOSE, payload)));
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent[0].opcode(), OpCode::CLOSE, "the close is answered");
+    // The kill timer (3 s) bounds the wait for the server to close TCP.
+    let deadline = m.poll_timeout().expect("deadline");
+    m.handle_timeout(deadline);
+    let (_, aborted) = written(&mut m);
+    assert!(aborted);
+    m.handle_closed(deadline, Closure::HarnessAbort);
+    let r = m.finish();
+    assert!(
+        r.findings.iter().any(|f| f.contains("did not close TCP")),
+        "{:?}",
+        r.findings
+    );
+    assert!(r.facts.dropped_by_me && !r.facts.closed_by_me);
+}
+
+#[test]
+fn limit_probe_grows_then_records_the_close() {
+    let src = r#"
+[[case]]
+id = "16.1.1"
+title = "t"
+rfc = "rfc6455#section-10.4"
+informational = true
+steps = [ { probe_limit = { max = 1048576, within = 5.0 } } ]
+"#;
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(src), Timeouts::default(), t0);
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent[0].payload().len(), 64 * 1024);
+    m.handle_frame(t0, server_frame(0, RawFrame::binary(vec![b'*'; 64 * 1024])));
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent[0].payload().len(), 256 * 1024);
+    let payload = CloseCode(1009).0.to_be_bytes().to_vec();
+    m.handle_frame(t0, server_frame(1, RawFrame::new(OpCode::CLOSE, payload)));
+    m.handle_closed(t0, Closure::PeerReset);
+    let (b, text) = m.finish().script_verdict.expect("verdict");
+    assert_eq!(b, Behavior::Informational);
+    assert!(text.contains("closed with 1009"), "{text}");
+
+    // With the limit known, one message a byte over it; an echo fails.
+    let src = src.replace("within = 5.0", "within = 5.0, known_limit = true");
+    let mut m = CaseMachine::with_limit(&case(&src), Timeouts::default(), Some(1000), t0);
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent[0].payload().len(), 1001);
+    m.handle_frame(t0, server_frame(0, RawFrame::binary(vec![b'*'; 1001])));
+    m.handle_closed(t0, Closure::PeerReset);
+    assert_eq!(
+        m.finish().script_verdict.expect("verdict").0,
+        Behavior::Failed
+    );
 }
