@@ -367,6 +367,51 @@ async fn report_renders_and_filters() {
     assert_eq!(shown(&parse(&dom).0), ["5.1"], "text filter on the title");
 }
 
+/// Section 0 and not-run cases in the browser: the crafted request, the expectation in words,
+/// the not-run outcome with its own filter, and the section's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_and_not_run_cases_render() {
+    chromium();
+    let echo = EchoServer::start().await.expect("echo server");
+    // 0.8.1 needs --param subprotocol, which this run does not give.
+    let ids = ["0.6.2", "0.8.1", "14.1.1"];
+    let report = run(&[("echo", echo.url())], &ids).await;
+    let outcome = |id: &str| {
+        report
+            .cases
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.outcome.as_str())
+    };
+    assert_eq!(outcome("0.8.1"), Some("not-run"));
+    assert_ne!(outcome("0.6.2"), Some("not-run"));
+    let page = write_report("browser-handshake", &report);
+
+    let dom = dump_dom(&page, "");
+    let (tags, text) = parse(&dom);
+    assert_eq!(filter_count(&dom), "3 of 3 cases shown");
+    for detail in [
+        "0 Opening Handshake",
+        "14 Masking",
+        "handshake: rejected with 426 (never 101), with Sec-WebSocket-Version listing 13",
+        "Sec-WebSocket-Version: 8",
+        "not run: needs --param subprotocol",
+        "RFC 6455 §4.4",
+    ] {
+        assert!(text.contains(detail), "the DOM text lacks {detail:?}");
+    }
+    let cell = tags
+        .iter()
+        .find(|t| t.attr("data-outcome") == Some("not-run") && t.attr("class") != Some("n"))
+        .expect("a not-run cell");
+    assert_eq!(cell.attr("class"), Some("cell o-not-run"));
+
+    let dom = dump_dom(&page, "?outcome=not-run");
+    assert_eq!(shown(&parse(&dom).0), ["0.8.1"]);
+    let dom = dump_dom(&page, "?section=0");
+    assert_eq!(shown(&parse(&dom).0), ["0.6.2", "0.8.1"]);
+}
+
 const TITLE_SCRIPT: &str = "<script>document.title='pwned'</script>";
 const IMG: &str = "<img src=x onerror=\"document.title='pwned'\">";
 
