@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times a full run (all 424 cases; CASES='1.*,2.*' for a selection) against the
+# Times a full run (all cases; CASES='1.*,2.*' for a selection) against the
 # tokio-tungstenite echo server, with the server in its own process so that the harness's CPU
 # time and memory are its own.
 #

@@ -407,3 +407,104 @@ fn strict_policy_fails_non_strict_verdicts() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("FAIL 6.4.3"), "{stdout}");
 }
+
+#[test]
+fn cases_that_need_params_are_not_run_until_given() {
+    let echo = Echo::start();
+    let url = echo.url();
+    // Without --param subprotocol, 0.8.1 is not run: reported, never passed, never failing.
+    let out = out_dir("params-none");
+    let o = run(&[
+        "run",
+        &url,
+        "--cases",
+        "0.8.1,0.7.2",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("1 pass, 0 fail, 0 info, 1 not run"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("NOT RUN 0.8.1"), "{stdout}");
+    let recs = records(&out);
+    let skipped = recs.iter().find(|r| r.id == "0.8.1").expect("0.8.1");
+    assert_eq!(skipped.outcome, Outcome::NotRun);
+    assert!(
+        skipped.reason.contains("--param subprotocol="),
+        "{}",
+        skipped.reason
+    );
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml");
+    assert!(junit.contains("<skipped"), "{junit}");
+    let index = std::fs::read_to_string(out.join("autobahn/index.json")).expect("index.json");
+    assert!(index.contains("UNIMPLEMENTED"), "{index}");
+
+    // With it, the case runs: tokio-tungstenite's echo server speaks no subprotocol, so its
+    // 101 lacks the one the client offered and the server supports by the user's word.
+    let out = out_dir("params-given");
+    let o = run(&[
+        "run",
+        &url,
+        "--cases",
+        "0.8.1",
+        "--param",
+        "subprotocol=chat",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let rec = &records(&out)[0];
+    assert_eq!(rec.outcome, Outcome::Fail);
+    assert!(
+        rec.reason
+            .contains("exactly one Sec-WebSocket-Protocol: chat"),
+        "{}",
+        rec.reason
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    assert!(
+        html.contains("--param subprotocol=chat"),
+        "the re-run command keeps the param"
+    );
+
+    // A bad value is a usage error.
+    let o = run(&["run", &url, "--param", "max_message=lots"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn a_spec_files_wildcards_select_only_autobahns_sections() {
+    let echo = Echo::start();
+    let out = out_dir("spec-wildcards");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let spec = out.join("fuzzingclient.json");
+    std::fs::write(
+        &spec,
+        format!(
+            r#"{{"outdir": "{}", "servers": [{{"agent": "E", "url": "{}"}}], "cases": ["1*", "0.7.2"]}}"#,
+            out.join("ab").display(),
+            echo.url()
+        ),
+    )
+    .expect("write spec");
+    let o = run(&[
+        "run",
+        "--spec",
+        spec.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ids: Vec<String> = records(&out).into_iter().map(|r| r.id).collect();
+    // "1*" is 1.x and 10.x as in Autobahn, not 14.x-17.x; "0.7.2" names section 0 itself.
+    assert_eq!(ids.len(), 16 + 1 + 1, "{ids:?}");
+    assert!(ids.iter().any(|i| i == "0.7.2") && ids.iter().any(|i| i == "10.1.1"));
+    assert!(
+        !ids.iter()
+            .any(|i| i.starts_with("14.") || i.starts_with("17."))
+    );
+}

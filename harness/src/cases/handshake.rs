@@ -27,6 +27,10 @@ pub struct HandshakeSpec {
     /// (NON-STRICT rather than FAILED).
     #[serde(default)]
     pub status: Vec<u16>,
+    /// For `reject`: a 101 is NON-STRICT rather than FAILED (the RFC allows it to a server
+    /// configured for it, such as one that still speaks a draft version).
+    #[serde(default)]
+    pub allow_101: bool,
     /// For `reject`: closing the connection without an answer is as good as a named status.
     /// For `accept`: closing without an answer is tolerated (NON-STRICT, not FAILED).
     #[serde(default)]
@@ -74,15 +78,22 @@ pub struct HeaderCheck {
     /// The header must not appear.
     #[serde(default)]
     pub absent: bool,
+    /// Check only a response with this status (a 426 must carry `Upgrade`).
+    #[serde(default)]
+    pub when_status: Option<u16>,
 }
 
 impl HeaderCheck {
     /// What the check wants, in words: `Sec-WebSocket-Version listing 13`.
     pub fn describe(&self) -> String {
-        match (&self.contains, &self.equals) {
+        let text = match (&self.contains, &self.equals) {
             (Some(token), _) => format!("{} listing {token}", self.name),
             (_, Some(value)) => format!("exactly one {}: {value}", self.name),
             _ => format!("no {}", self.name),
+        };
+        match self.when_status {
+            Some(status) => format!("{text} if {status}"),
+            None => text,
         }
     }
 }
@@ -267,10 +278,8 @@ impl RequestSpec {
         {
             return Err(format!("pad asks for more than {MAX_PAD} bytes"));
         }
-        if let Some(t) = self.trickle
-            && (t.bytes == 0 || !(t.every >= 0.0 && t.every.is_finite()))
-        {
-            return Err("trickle needs bytes > 0 and a number of seconds".into());
+        if self.trickle.is_some_and(|t| t.bytes == 0) {
+            return Err("trickle.bytes must be at least 1".into());
         }
         if self.hold.is_some_and(|n| n > 256) {
             return Err("hold is at most 256 connections".into());

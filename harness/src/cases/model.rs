@@ -119,7 +119,7 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeLimitStep {
-    /// The largest message an upward probe sends (at most 64 MiB).
+    /// The largest message the step sends (at most 256 MiB).
     pub max: usize,
     /// Send one message a byte over `--param max_message` instead of probing upward (the
     /// case then `needs` the param).

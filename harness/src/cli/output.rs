@@ -97,6 +97,17 @@ pub fn summary(records: &[CaseRecord]) -> String {
         for r in failures {
             out.push_str(&format!("  FAIL {:<8} {}\n", r.id, r.reason));
         }
+        let not_run: Vec<&str> = recs
+            .iter()
+            .filter(|r| r.outcome == Outcome::NotRun)
+            .map(|r| r.id.as_str())
+            .collect();
+        if !not_run.is_empty() {
+            out.push_str(&format!(
+                "  NOT RUN {}: they need facts about the server (--param; `wsconform cases` shows which)\n",
+                not_run.join(" ")
+            ));
+        }
         let unreachable = recs
             .iter()
             .filter(|r| r.outcome == Outcome::Unreachable)

@@ -171,6 +171,12 @@ impl ClientSession {
         now.saturating_duration_since(self.start)
     }
 
+    /// Changes the handshake timeout (counted from the session's start), for a request that
+    /// takes its time to send.
+    pub fn set_handshake_timeout(&mut self, timeout: Duration) {
+        self.config.handshake_timeout = timeout;
+    }
+
     /// Queues a frame to send.
     pub fn send_frame(&mut self, frame: &RawFrame) {
         self.transmit.push_back(frame.to_bytes());

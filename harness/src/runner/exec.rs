@@ -64,19 +64,31 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         .map(String::as_str)
         .filter(|n| !opts.params.contains_key(*n))
         .collect();
-    if !missing.is_empty() {
+    let max_message: Option<usize> = opts.params.get("max_message").and_then(|v| v.parse().ok());
+    let too_big = case.steps.iter().find_map(|s| match s {
+        crate::cases::Step::ProbeLimit(p) if p.known_limit => {
+            max_message.filter(|m| *m >= p.max).map(|m| (m, p.max))
+        }
+        _ => None,
+    });
+    if !missing.is_empty() || too_big.is_some() {
         let mut record = base_record(name, case, started);
         record.outcome = Outcome::NotRun;
         record.behavior = Some(Behavior::Unimplemented);
         record.behavior_close = Some(BehaviorClose::Informational);
-        record.reason = format!(
-            "not run: needs {}",
-            missing
-                .iter()
-                .map(|n| format!("--param {n}=… ({})", crate::cases::param_help(n)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        record.reason = match too_big {
+            Some((limit, max)) => format!(
+                "not run: --param max_message={limit} is at or above the {max} bytes this case may send"
+            ),
+            None => format!(
+                "not run: needs {}",
+                missing
+                    .iter()
+                    .map(|n| format!("--param {n}=… ({})", crate::cases::param_help(n)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         return CaseRun {
             record,
             unreachable: None,
@@ -175,7 +187,6 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         };
     }
 
-    let max_message = opts.params.get("max_message").and_then(|v| v.parse().ok());
     let mut machine =
         CaseMachine::with_limit(case, opts.timeouts, max_message, Instant::now().into_std());
     loop {

@@ -98,6 +98,9 @@ pub fn check_headers(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     for check in checks {
+        if check.when_status.is_some_and(|s| s != response.status) {
+            continue;
+        }
         let values: Vec<String> = response
             .header_values(&check.name)
             .map(|v| String::from_utf8_lossy(v).trim().to_owned())
@@ -228,6 +231,11 @@ pub fn judge(
                 .collect::<Vec<_>>()
                 .join(" or ");
             match (status, answer) {
+                (Some(101), _) if spec.allow_101 => verdict(
+                    Behavior::NonStrict,
+                    format!("answered 101, which only a server configured for it may do: {rule}"),
+                    false,
+                ),
                 (Some(101), _) => verdict(
                     Behavior::Failed,
                     format!("answered 101 to a request it must reject: {rule}"),

@@ -44,8 +44,10 @@ fn size(n: usize) -> String {
 impl LimitProbe {
     /// A probe; the first message to send is `self.size`.
     pub fn new(limit: Option<usize>, max: usize) -> Self {
+        // Never more than `max` bytes, whatever the limit (the runner reports a limit at or
+        // above `max` as not run before it gets here).
         let first = match limit {
-            Some(limit) => limit.saturating_add(1),
+            Some(limit) => limit.saturating_add(1).min(max),
             None => START.min(max),
         };
         Self {
@@ -133,46 +135,87 @@ impl LimitProbe {
     }
 }
 
-/// The verdict on a ping flood. RFC 6455 §5.5.3: "If an endpoint receives a Ping frame and
-/// has not yet sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY
-/// elect to send a Pong frame for only the most recently processed Ping frame." So the pongs
-/// must answer pings in the order sent, may skip some, and must answer the last one.
-pub fn flood_verdict(
-    count: usize,
-    pongs: &[usize],
-    stray: usize,
-    within: f64,
-) -> (Behavior, String) {
-    let answered = format!("{} pongs for {count} pings", pongs.len());
-    if stray > 0 {
-        return (
-            Behavior::Failed,
+/// The pongs of a ping flood, tallied in constant space. RFC 6455 §5.5.3: "If an endpoint
+/// receives a Ping frame and has not yet sent Pong frame(s) in response to previous Ping
+/// frame(s), the endpoint MAY elect to send a Pong frame for only the most recently processed
+/// Ping frame." So the pongs must answer pings in the order sent, may skip some, and must
+/// answer the last one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FloodTally {
+    /// Pings sent (payloads `0` … `count - 1`).
+    pub count: usize,
+    /// Pongs that answered a ping.
+    pub answered: usize,
+    /// The ping the latest pong answered.
+    pub last: Option<usize>,
+    /// The first pong that came after a later ping's pong: (earlier ping, later ping).
+    pub disorder: Option<(usize, usize)>,
+    /// Pongs whose payload is no ping's.
+    pub stray: usize,
+}
+
+impl FloodTally {
+    /// A tally for `count` pings.
+    pub fn new(count: usize) -> Self {
+        Self {
+            count,
+            ..Self::default()
+        }
+    }
+
+    /// A pong with `payload` arrived. Returns whether it answered the last ping.
+    pub fn pong(&mut self, payload: &[u8]) -> bool {
+        let index = std::str::from_utf8(payload)
+            .ok()
+            .and_then(|t| t.parse::<usize>().ok())
+            .filter(|i| *i < self.count);
+        let Some(i) = index else {
+            self.stray += 1;
+            return false;
+        };
+        if let Some(last) = self.last
+            && i <= last
+        {
+            self.disorder.get_or_insert((i, last));
+        }
+        self.answered += 1;
+        self.last = Some(i);
+        i + 1 == self.count
+    }
+
+    /// The verdict, once the last pong came or `within` seconds passed.
+    pub fn verdict(&self, within: f64) -> (Behavior, String) {
+        let answered = format!("{} pongs for {} pings", self.answered, self.count);
+        if self.stray > 0 {
+            return (
+                Behavior::Failed,
+                format!(
+                    "{answered}, and {} pongs whose payload matches no ping (§5.5.3: a pong carries its ping's payload)",
+                    self.stray
+                ),
+            );
+        }
+        if let Some((early, late)) = self.disorder {
+            return (
+                Behavior::Failed,
+                format!(
+                    "{answered}: the pong of ping {early} came after the pong of ping {late} (pings are answered in order)"
+                ),
+            );
+        }
+        if self.last.is_none_or(|l| l + 1 != self.count) {
+            return (
+                Behavior::Failed,
+                format!("{answered}: no pong for the last ping within {within} s (§5.5.2, §5.5.3)"),
+            );
+        }
+        (
+            Behavior::Ok,
             format!(
-                "{answered}, and {stray} pongs whose payload matches no ping (§5.5.3: a pong carries its ping's payload)"
+                "{answered}, in order, the last one answered (§5.5.3 allows skipping earlier ones)"
             ),
-        );
+        )
     }
-    if let Some(w) = pongs.windows(2).find(|w| w[1] <= w[0]) {
-        return (
-            Behavior::Failed,
-            format!(
-                "{answered}: the pong of ping {} came after the pong of ping {} (pings are answered in order)",
-                w[1], w[0]
-            ),
-        );
-    }
-    if pongs.last() != Some(&(count - 1)) {
-        return (
-            Behavior::Failed,
-            format!("{answered}: no pong for the last ping within {within} s (§5.5.2, §5.5.3)"),
-        );
-    }
-    (
-        Behavior::Ok,
-        format!(
-            "{answered}, in order, the last one answered (§5.5.3 allows skipping earlier ones)"
-        ),
-    )
 }
 
 #[cfg(test)]

@@ -51,26 +51,33 @@ pub(super) async fn crafted(
         .map(Duration::from_secs_f64)
         .unwrap_or(opts.open_handshake_timeout);
     let mut shape = WriteShape::default();
-    let mut trickle_time = Duration::ZERO;
     if let Some(t) = spec.request.trickle {
         shape.chop = Some(t.bytes);
         shape.delay = Duration::from_secs_f64(t.every);
-        trickle_time = shape.delay * wire.len().div_ceil(t.bytes) as u32;
     }
+    // The handshake deadline is armed once the request is out (below).
     let session = ClientSession::new(
         &request,
         built.offer(),
         SessionConfig {
-            handshake_timeout: trickle_time + within,
+            handshake_timeout: opts.timeouts.case_limit,
             ..SessionConfig::default()
         },
         Instant::now().into_std(),
     );
     let mut driver = Driver::new(stream, session, shape);
-    // The request first (a server may answer or hang up while it trickles in), then the wait
-    // for the answer. Times count from the request's first byte.
+    // The request first (a server may answer or hang up while it trickles in; the whole
+    // write is bounded by the case limit), then the wait for the answer, `within` from the
+    // request's last byte. Times in the reason count from the request's first byte.
     let sent = Instant::now();
-    let _ = driver.flush().await;
+    if tokio::time::timeout(opts.timeouts.case_limit, driver.flush())
+        .await
+        .is_err()
+    {
+        driver.abort();
+    }
+    let written = driver.session().elapsed(Instant::now().into_std());
+    driver.session_mut().set_handshake_timeout(written + within);
     let result = driver.handshake().await;
     driver.set_shape(WriteShape::default());
     let after = sent.elapsed();
@@ -140,15 +147,20 @@ async fn hold(
     n: usize,
     held: &mut Vec<Stream>,
 ) {
-    for _ in 0..n {
-        let Ok(mut stream) = connect(target, &opts.tls, opts.connect_timeout).await else {
-            break;
-        };
-        let written = tokio::time::timeout(Duration::from_secs(1), stream.write_all(partial)).await;
-        if matches!(written, Ok(Ok(()))) {
-            held.push(stream);
+    // One deadline for them all: a server that stops accepting cannot stretch the case.
+    let opening = async {
+        for _ in 0..n {
+            let Ok(mut stream) = connect(target, &opts.tls, opts.connect_timeout).await else {
+                break;
+            };
+            let written =
+                tokio::time::timeout(Duration::from_secs(1), stream.write_all(partial)).await;
+            if matches!(written, Ok(Ok(()))) {
+                held.push(stream);
+            }
         }
-    }
+    };
+    let _ = tokio::time::timeout(opts.connect_timeout + Duration::from_secs(5), opening).await;
 }
 
 /// The message the alive check sends and expects back.

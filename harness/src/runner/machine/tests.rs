@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::cases::parse_case_file;
-use crate::runner::limit::flood_verdict;
+use crate::runner::limit::FloodTally;
 use crate::wire::{Decoder, DecoderConfig, Item, Role, ViolationKind};
 
 fn case(toml: &str) -> Case {
@@ -337,16 +337,27 @@ fn ping_flood_accepts_skipped_pongs_but_not_a_missing_last_one() {
 }
 
 #[test]
-fn flood_verdict_rules() {
-    assert_eq!(flood_verdict(3, &[0, 1, 2], 0, 1.0).0, Behavior::Ok);
-    assert_eq!(flood_verdict(3, &[2], 0, 1.0).0, Behavior::Ok);
-    let (b, text) = flood_verdict(3, &[1, 0, 2], 0, 1.0);
+fn flood_tally_rules() {
+    let tally = |pongs: &[&str]| {
+        let mut t = FloodTally::new(3);
+        for p in pongs {
+            t.pong(p.as_bytes());
+        }
+        t.verdict(1.0)
+    };
+    assert_eq!(tally(&["0", "1", "2"]).0, Behavior::Ok);
+    assert_eq!(tally(&["2"]).0, Behavior::Ok);
+    let (b, text) = tally(&["1", "0", "2"]);
     assert_eq!(b, Behavior::Failed);
     assert!(text.contains("in order"), "{text}");
-    let (b, text) = flood_verdict(3, &[2], 1, 1.0);
+    let (b, text) = tally(&["2", "x"]);
     assert_eq!(b, Behavior::Failed);
     assert!(text.contains("matches no ping"), "{text}");
-    assert_eq!(flood_verdict(3, &[], 0, 1.0).0, Behavior::Failed);
+    assert_eq!(tally(&[]).0, Behavior::Failed);
+    assert!(
+        FloodTally::new(3).pong(b"2"),
+        "the last ping's pong ends the flood"
+    );
 }
 
 #[test]
