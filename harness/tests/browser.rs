@@ -393,10 +393,10 @@ async fn handshake_and_not_run_cases_render() {
     for detail in [
         "0 Opening Handshake",
         "14 Masking",
-        "handshake: rejected with 426 (never 101), with Sec-WebSocket-Version listing 13",
+        "handshake: rejected with 426 or 400 (a 101 is NON-STRICT), with Sec-WebSocket-Version listing 13",
         "Sec-WebSocket-Version: 8",
         "not run: needs --param subprotocol",
-        "RFC 6455 §4.4",
+        "RFC 6455 §4.2.2",
     ] {
         assert!(text.contains(detail), "the DOM text lacks {detail:?}");
     }

@@ -111,12 +111,17 @@ impl HandshakeSpec {
                 };
                 let named: Vec<String> = named.iter().map(ToString::to_string).collect();
                 format!(
-                    "rejected with {}{} (never 101)",
+                    "rejected with {}{} ({})",
                     named.join(" or "),
                     if self.close_ok {
                         ", or the connection closed"
                     } else {
                         ""
+                    },
+                    if self.allow_101 {
+                        "a 101 is NON-STRICT"
+                    } else {
+                        "never 101"
                     }
                 )
             }

@@ -21,9 +21,10 @@ pub use handshake::{
     BuiltRequest, HandshakeExpect, HandshakeSpec, HeaderCheck, Pad, Params, RequestSpec, Trickle,
 };
 pub use model::{
-    ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, DeclaredLen, EventSpec, Expect,
-    FirstMessageStep, FrameSpec, MessageSpec, MessageStep, OpcodeSpec, Payload, PayloadSpec,
-    PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, Step, WaitStep, WriteMode, parse_hex,
+    AliveStep, ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, DeclaredLen, EventSpec,
+    Expect, FirstMessageStep, FrameSpec, MessageSpec, MessageStep, OpcodeSpec, Payload,
+    PayloadSpec, PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, Step, WaitStep, WriteMode,
+    parse_hex,
 };
 pub use select::{Selection, beyond_autobahn, compare_ids, matches, matches_anchored};
 

@@ -113,7 +113,15 @@ pub enum Step {
     PauseReading(WaitStep),
     /// Find the server's message size limit (`--param max_message`, or an upward probe).
     ProbeLimit(ProbeLimitStep),
+    /// Right now, while this connection is busy, a second connection must get a handshake and
+    /// an echo (within the connect and handshake timeouts and 5 s); otherwise the case fails.
+    Alive(AliveStep),
 }
+
+/// `alive` (no fields: `{ alive = {} }`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliveStep {}
 
 /// `probe_limit`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

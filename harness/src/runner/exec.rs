@@ -208,6 +208,10 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
                     }
                 }
                 Action::Abort => driver.abort(),
+                Action::CheckAlive => {
+                    let alive = open::alive(target, opts).await;
+                    machine.handle_alive(Instant::now().into_std(), alive);
+                }
             }
         }
         if machine.is_done() {
@@ -237,6 +241,12 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     }
     let result = machine.finish();
     let mut record = judge(name, case, &result, opts.policy, started, clock.elapsed());
+    if let Some(e) = &result.dead {
+        died(
+            &mut record,
+            &format!("a second connection was not served during the case: {e}"),
+        );
+    }
     if let Some((first, request)) = accepted {
         record.http_request = Some(request);
         if first.behavior == Behavior::Informational {
@@ -267,12 +277,15 @@ async fn check_alive(record: &mut CaseRecord, case: &Case, target: &Target, opts
         Ok(()) => record
             .reason
             .push_str("; alive afterwards (a new connection echoed)"),
-        Err(e) => {
-            record.behavior = Some(Behavior::Failed);
-            record.outcome = Outcome::Fail;
-            record.reason = format!("the server did not survive: {e}; {}", record.reason);
-        }
+        Err(e) => died(record, &format!("the server did not survive: {e}")),
     }
+}
+
+/// Fails `record` because the server stopped serving (even an informational case).
+fn died(record: &mut CaseRecord, why: &str) {
+    record.behavior = Some(Behavior::Failed);
+    record.outcome = Outcome::Fail;
+    record.reason = format!("{why}; {}", record.reason);
 }
 
 /// Why a target failed the preflight.
@@ -465,6 +478,15 @@ pub fn judge(
     record.behavior_close = Some(close);
     record.outcome = verdict::outcome(policy, behavior, close);
     record.reason = reason;
+    if behavior == Behavior::Informational
+        && let Some(after) = result.ended_after
+    {
+        // What an informational case records includes when the connection ended.
+        record.reason.push_str(&format!(
+            "; the connection ended after {:.2} s",
+            after.as_secs_f64()
+        ));
+    }
     record.observed = result.observed.iter().map(ToString::to_string).collect();
     record.findings = result.findings.clone();
     record.duration_ms = duration.as_millis() as u64;

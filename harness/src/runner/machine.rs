@@ -57,6 +57,9 @@ pub enum Action {
     },
     /// Abort the TCP connection.
     Abort,
+    /// Check that a second connection is served now; report with
+    /// [`CaseMachine::handle_alive`].
+    CheckAlive,
 }
 
 /// The WebSocket closing state, as the harness sees it.
@@ -97,6 +100,8 @@ enum Block {
         probe: LimitProbe,
         within: f64,
     },
+    /// Waiting for the driver's answer to [`Action::CheckAlive`] (the driver bounds it).
+    Alive,
     PingFlood {
         until: Instant,
         tally: FloodTally,
@@ -121,6 +126,10 @@ pub struct MachineResult {
     pub remote_close: Option<(Option<u16>, String)>,
     /// How TCP ended.
     pub transport: Option<Closure>,
+    /// When TCP ended, from the case's start.
+    pub ended_after: Option<Duration>,
+    /// Why a second connection was not served during the case (an `alive` step).
+    pub dead: Option<String>,
 }
 
 /// One case in progress. See the module docs.
@@ -150,6 +159,9 @@ pub struct CaseMachine {
     transport: Option<Closure>,
     paused_until: Option<Instant>,
     max_message: Option<usize>,
+    started: Instant,
+    ended_after: Option<Duration>,
+    dead: Option<String>,
 }
 
 impl CaseMachine {
@@ -197,6 +209,9 @@ impl CaseMachine {
             transport: None,
             paused_until: None,
             max_message,
+            started: now,
+            ended_after: None,
+            dead: None,
         };
         machine.advance(now);
         // A handshake case with nothing to do after the 101 closes at once (its expected
@@ -237,7 +252,7 @@ impl CaseMachine {
             Ws::Open | Ws::Gone => None,
         };
         let block = match &self.block {
-            Block::None => None,
+            Block::None | Block::Alive => None,
             Block::Wait { until, .. }
             | Block::FirstMessage { until, .. }
             | Block::Roundtrip { until, .. }
@@ -272,6 +287,8 @@ impl CaseMachine {
             local_close: self.local_close,
             remote_close: self.remote_close,
             transport: self.transport,
+            ended_after: self.ended_after,
+            dead: self.dead,
         }
     }
 
@@ -348,7 +365,20 @@ impl CaseMachine {
     }
 
     /// TCP ended.
-    pub fn handle_closed(&mut self, _now: Instant, closure: Closure) {
+    /// The answer to [`Action::CheckAlive`]: `Err` says why the second connection failed.
+    pub fn handle_alive(&mut self, now: Instant, result: Result<(), String>) {
+        if let Err(e) = result {
+            self.dead.get_or_insert(e);
+        }
+        if matches!(self.block, Block::Alive) {
+            self.block = Block::None;
+        }
+        self.advance(now);
+    }
+
+    /// TCP ended.
+    pub fn handle_closed(&mut self, now: Instant, closure: Closure) {
+        self.ended_after = Some(now.saturating_duration_since(self.started));
         if matches!(closure, Closure::HarnessAbort) {
             self.facts.dropped_by_me = true;
         } else if let Block::Limit { probe, .. } = &self.block {
@@ -599,6 +629,10 @@ impl CaseMachine {
                     probe,
                     within: p.within,
                 };
+            }
+            Step::Alive(_) => {
+                self.actions.push_back(Action::CheckAlive);
+                self.block = Block::Alive;
             }
             Step::PauseReading(w) => {
                 self.paused_until = Some(now + secs(w.secs));

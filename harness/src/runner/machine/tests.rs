@@ -22,6 +22,7 @@ fn written(m: &mut CaseMachine) -> (Vec<Frame>, bool) {
         match action {
             Action::Write { pieces, .. } => pieces.iter().for_each(|p| decoder.feed(p)),
             Action::Abort => aborted = true,
+            Action::CheckAlive => {}
         }
     }
     let frames = std::iter::from_fn(|| decoder.poll())
@@ -218,7 +219,7 @@ close = "ok"
         .iter()
         .map(|a| match a {
             Action::Write { pieces, chop } => (pieces.len(), *chop),
-            Action::Abort => (0, None),
+            Action::Abort | Action::CheckAlive => (0, None),
         })
         .collect();
     assert_eq!(shapes, [(1, Some(1)), (2, None), (1, None)]);
@@ -450,4 +451,32 @@ steps = [ { probe_limit = { max = 1048576, within = 5.0 } } ]
         m.finish().script_verdict.expect("verdict").0,
         Behavior::Failed
     );
+}
+
+#[test]
+fn alive_step_blocks_the_script_until_the_driver_answers() {
+    let src = r#"
+[[case]]
+id = "16.2.1"
+title = "t"
+rfc = "rfc6455#section-10.4"
+informational = true
+kill = 10
+steps = [ { send = { frames = [ { opcode = "text", payload = "a" } ] } }, { alive = {} }, { send = { frames = [ { opcode = "text", payload = "b" } ] } } ]
+"#;
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(src), Timeouts::default(), t0);
+    assert!(matches!(m.poll_action(), Some(Action::Write { .. })));
+    assert_eq!(m.poll_action(), Some(Action::CheckAlive));
+    assert_eq!(m.poll_action(), None, "the script waits for the answer");
+    m.handle_alive(t0, Err("no echo on a new connection within 5 s".into()));
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent[0].payload(), b"b", "then it goes on");
+    m.handle_closed(t0 + Duration::from_millis(1500), Closure::PeerReset);
+    let r = m.finish();
+    assert_eq!(
+        r.dead.as_deref(),
+        Some("no echo on a new connection within 5 s")
+    );
+    assert_eq!(r.ended_after, Some(Duration::from_millis(1500)));
 }
