@@ -9,7 +9,15 @@
 
 use std::io::Cursor;
 
-use crate::handshake::{Offer, ResponseError, ResponseLimits, check_response, parse_response};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::cases::{HandshakeSpec, Params, parse_case_file};
+use crate::handshake::{
+    Extension, Offer, ResponseError, ResponseLimits, check_response, parse_extensions,
+    parse_response, pmd,
+};
+use crate::runner::handshake::{Answer, judge};
 use crate::wire::{
     Decoder, DecoderConfig, Item, LengthForm, OpCode, RawFrame, Role, Rsv, Utf8Status,
     Utf8Validator, parse_header,
@@ -263,6 +271,21 @@ pub fn handshake_response(data: &[u8], max_bytes: u16, max_headers: u8) {
                     ..Offer::default()
                 },
             );
+            // The section 0 verdicts and the permessage-deflate rules read the same heads.
+            let (specs, offers) = handshake_fixtures();
+            if let Ok(answer) = parse_extensions(response.header_values("Sec-WebSocket-Extensions"))
+            {
+                let _ = pmd::check_answer(offers, &answer);
+            }
+            let answer = Answer::Response {
+                response,
+                problems: Vec::new(),
+                after: Duration::ZERO,
+            };
+            for spec in specs {
+                let j = judge(spec, "fuzz", &answer, offers, &|s: &str| s.to_owned());
+                assert!(!j.reason.is_empty());
+            }
         }
         Ok(None) => assert!(
             data.len() < limits.max_bytes,
@@ -271,5 +294,56 @@ pub fn handshake_response(data: &[u8], max_bytes: u16, max_headers: u8) {
         Err(ResponseError::TooLarge { limit }) => assert_eq!(limit, limits.max_bytes),
         Err(ResponseError::TooManyHeaders { limit }) => assert_eq!(limit, limits.max_headers),
         Err(ResponseError::Malformed(_)) => {}
+    }
+}
+
+/// Handshake specs of each kind (reject with header checks, accept with pmd, record) and the
+/// permessage-deflate offers they are judged against, built once.
+fn handshake_fixtures() -> &'static (Vec<HandshakeSpec>, Vec<Extension>) {
+    static FIXTURES: OnceLock<(Vec<HandshakeSpec>, Vec<Extension>)> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let specs = [
+            r#"expect = "reject"
+status = [426, 400]
+headers = [{ name = "Sec-WebSocket-Version", contains = "13" }, { name = "Upgrade", contains = "websocket", when_status = 426 }]"#,
+            r#"expect = "accept"
+pmd = true
+headers = [{ name = "Sec-WebSocket-Protocol", equals = "chat" }, { name = "X", absent = true }]"#,
+            r#"expect = "record""#,
+        ]
+        .iter()
+        .map(|text| toml::from_str(text).expect("fixture spec"))
+        .collect();
+        let offers = parse_extensions([&b"permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate"[..]])
+            .expect("fixture offers");
+        (specs, offers)
+    })
+}
+
+/// A case file from arbitrary text: one error or a library, never a panic; every case loaded
+/// builds its request without a panic (bounded: filler headers are capped at load).
+pub fn case_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match parse_case_file("fuzz.toml", text) {
+        Err(e) => {
+            assert!(
+                e.line >= 1 && !e.message.is_empty(),
+                "an error names a line and a problem"
+            );
+            assert!(!e.to_string().contains('\n') || e.message.contains('\n'));
+        }
+        Ok(cases) => {
+            for case in cases {
+                if let Some(h) = &case.handshake
+                    && h.request
+                        .pad
+                        .is_none_or(|p| p.count.saturating_mul(p.len) <= 1 << 16)
+                {
+                    let _ = h.request.build("h:1", "/", &Params::new());
+                }
+            }
+        }
     }
 }

@@ -25,7 +25,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use wsconform::fuzzing::{
-    FrameSpec, decode_chunks, frame_decode, frame_differential, frame_roundtrip,
+    FrameSpec, case_file, decode_chunks, frame_decode, frame_differential, frame_roundtrip,
     handshake_response, utf8_stream,
 };
 use wsconform::wire::{DecoderConfig, Item, LengthForm, Role, Rsv};
@@ -201,3 +201,8 @@ fn handshake_response_inputs() {
 
 // Crashes whose structured fields matter are pinned below as named tests, one per finding,
 // with the exact values the fuzzer's `Debug` output showed. None so far.
+
+#[test]
+fn case_file_inputs() {
+    replay("case_file", case_file);
+}

@@ -22,9 +22,9 @@ pub use handshake::{
 };
 pub use model::{
     AliveStep, ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, DeclaredLen, EventSpec,
-    Expect, FirstMessageStep, FrameSpec, MessageSpec, MessageStep, OpcodeSpec, Payload,
-    PayloadSpec, PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, Step, WaitStep, WriteMode,
-    parse_hex,
+    Expect, FirstMessageStep, FrameSpec, MAX_PAYLOAD, MessageSpec, MessageStep, OpcodeSpec,
+    Payload, PayloadSpec, PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, Step, WaitStep,
+    WriteMode, parse_hex,
 };
 pub use select::{Selection, beyond_autobahn, compare_ids, matches, matches_anchored};
 
@@ -198,8 +198,17 @@ fn validate(case: &Case) -> Result<(), String> {
                 return Err("send.repeat must be 1–1000000".into());
             }
             Step::Send(s) => {
+                let mut bytes = 0usize;
                 for f in &s.frames {
                     f.validate()?;
+                    bytes = bytes.saturating_add(f.payload.len()?);
+                }
+                let total = bytes.saturating_mul(s.repeat.unwrap_or(1));
+                if total > MAX_PAYLOAD {
+                    return Err(format!(
+                        "a send step of {total} payload bytes is over the {}-byte bound",
+                        MAX_PAYLOAD
+                    ));
                 }
             }
             Step::SendMessage(m) => {

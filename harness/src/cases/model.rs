@@ -384,6 +384,10 @@ pub struct PayloadSpec {
     pub reason_hex: Option<String>,
 }
 
+/// The largest payload a case may build (16 MiB is Autobahn's largest; 9.x and the limit
+/// probes stay below this): a bound on the harness's memory, whatever a file says.
+pub const MAX_PAYLOAD: usize = 256 << 20;
+
 /// Parses hex, ignoring spaces.
 pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
@@ -418,6 +422,11 @@ impl Payload {
         };
         let repeat = |pattern: Vec<u8>| -> Result<Form<'_>, String> {
             let len = spec.len.ok_or("a repeated payload needs `len`")?;
+            if len > MAX_PAYLOAD {
+                return Err(format!(
+                    "a repeated payload of {len} bytes is over the {MAX_PAYLOAD}-byte bound"
+                ));
+            }
             if pattern.is_empty() {
                 return Err("a repeated pattern cannot be empty".into());
             }
@@ -444,6 +453,21 @@ impl Payload {
     /// when the case runs).
     pub fn validate(&self) -> Result<(), String> {
         self.form().map(drop)
+    }
+
+    /// The length in bytes, without building the payload.
+    pub fn len(&self) -> Result<usize, String> {
+        Ok(match self.form()? {
+            Form::Text(text) => text.len(),
+            Form::Bytes(bytes) => bytes.len(),
+            Form::Repeat { len, .. } => len,
+            Form::Close { reason, .. } => 2 + reason.len(),
+        })
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> Result<bool, String> {
+        self.len().map(|n| n == 0)
     }
 
     /// The bytes.

@@ -83,37 +83,43 @@ fn errors_name_the_file_the_line_and_the_problem() {
     let bad_expect = bad_header_check.replace("\"reject\"", "\"maybe\"");
     let err = parse_case_file("h.toml", &bad_expect).unwrap_err();
     assert!(err.message.contains("maybe"), "{err}");
-    let bad_len = ONE.replace(
-        "opcode = \"text\" }",
-        "opcode = \"text\", declared_len = \"0xzz\" }",
-    );
-    let err = parse_case_file("l.toml", &bad_len).unwrap_err();
-    assert!(err.message.contains("declared_len"), "{err}");
-    let bad_key = ONE.replace(
-        "opcode = \"text\" }",
-        "opcode = \"text\", mask_key = \"00\" }",
-    );
-    let err = parse_case_file("k.toml", &bad_key).unwrap_err();
-    assert!(err.message.contains("mask_key"), "{err}");
 
-    let bad_opcode = ONE.replace("opcode = \"text\" }", "opcode = \"txt\" }");
-    let err = parse_case_file("x.toml", &bad_opcode).unwrap_err();
-    assert!(err.message.contains("opcode \"txt\""), "{err}");
+    // Bent copies of ONE, each with the word its one error line must name.
+    let frame = "opcode = \"text\" }";
+    let bent = [
+        (frame, "opcode = \"txt\" }", "opcode \"txt\""),
+        (
+            frame,
+            "opcode = \"text\", declared_len = \"0xzz\" }",
+            "declared_len",
+        ),
+        (frame, "opcode = \"text\", mask_key = \"00\" }", "mask_key"),
+        (
+            frame,
+            "opcode = \"text\", payload = { hex = \"zz\" } }",
+            "not hex",
+        ),
+        (
+            frame,
+            "opcode = \"text\", payload = { repeat = \"*\", len = 300000000 } }",
+            "over the",
+        ),
+        (
+            frame,
+            "opcode = \"text\", payload = { repeat = \"*\", len = 1000000 } } ], repeat = 1000 } } ]\n#",
+            "send step",
+        ),
+        ("kill = 1", "kill = inf", "kill"),
+        ("kill = 1", "kil = 1", "kil"),
+    ];
+    for (from, to, word) in bent {
+        let err = parse_case_file("b.toml", &ONE.replace(from, to)).unwrap_err();
+        assert!(err.line == 2 && err.message.contains(word), "{to}: {err}");
+    }
 
     let bad_toml = "[[case]]\nid = \"1\"\ntitle = \n";
     let err = parse_case_file("y.toml", bad_toml).unwrap_err();
     assert_eq!(err.line, 3, "{err}");
-
-    let bad_hex = ONE.replace(
-        "opcode = \"text\" }",
-        "opcode = \"text\", payload = { hex = \"zz\" } }",
-    );
-    let err = parse_case_file("z.toml", &bad_hex).unwrap_err();
-    assert!(err.message.contains("not hex"), "{err}");
-
-    let unknown = ONE.replace("kill = 1", "kil = 1");
-    let err = parse_case_file("u.toml", &unknown).unwrap_err();
-    assert!(err.message.contains("kil"), "{err}");
 }
 
 #[test]
