@@ -81,6 +81,9 @@ pub struct HeaderCheck {
     /// Check only a response with this status (a 426 must carry `Upgrade`).
     #[serde(default)]
     pub when_status: Option<u16>,
+    /// The requirement the check enforces, quoted when it fails.
+    #[serde(default)]
+    pub rule: Option<String>,
 }
 
 impl HeaderCheck {

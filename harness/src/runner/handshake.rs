@@ -101,6 +101,7 @@ pub fn check_headers(
         if check.when_status.is_some_and(|s| s != response.status) {
             continue;
         }
+        let before = problems.len();
         let values: Vec<String> = response
             .header_values(&check.name)
             .map(|v| String::from_utf8_lossy(v).trim().to_owned())
@@ -142,6 +143,11 @@ pub fn check_headers(
                         values.join(" / ")
                     }
                 ));
+            }
+        }
+        if let Some(rule) = &check.rule {
+            for problem in &mut problems[before..] {
+                problem.push_str(&format!(" ({rule})"));
             }
         }
     }
@@ -243,7 +249,7 @@ pub fn judge(
                 ),
                 (Some(_), _) if !problems.is_empty() => verdict(
                     Behavior::Failed,
-                    format!("{what}, but {} ({rule})", problems.join("; ")),
+                    format!("{what}, but {}", problems.join("; ")),
                     false,
                 ),
                 (Some(s), _) if named.contains(&s) => {
