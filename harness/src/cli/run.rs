@@ -7,7 +7,7 @@ use anyhow::{Context, anyhow};
 use wsconform::cases::{self, Case, Selection};
 use wsconform::echo::EchoServer;
 use wsconform::net::{Target, TlsOptions};
-use wsconform::runner::exec::rfc3339;
+use wsconform::runner::record::rfc3339;
 use wsconform::runner::{
     Plan, Policy, ProbeError, RunOptions, TargetSpec, Timeouts, default_jobs, probe, run_plan,
 };

@@ -1,12 +1,16 @@
 //! The runner: interprets cases against targets and judges them.
 //!
-//! - [`machine`]: the sans-IO case interpreter (timers, close machinery, events);
-//! - [`verdict`]: Autobahn's verdict rules and wsconform's outcome and reason, as pure
-//!   functions;
+//! Sans-IO (pure functions of events and instants, unit-tested on a simulated clock):
+//! - [`machine`]: the case interpreter (timers, close machinery, events, the script's steps);
+//! - [`verdict`]: Autobahn's verdict rules and wsconform's outcome and reason;
+//! - [`handshake`]: the verdict on a crafted opening handshake (section 0);
+//! - [`limit`]: the message-size probe and the ping-flood tally;
 //! - [`observed`]: the recorded events and the expected lists;
-//! - [`handshake`]: the verdict on a crafted opening handshake (section 0), as pure
-//!   functions;
-//! - [`exec`]: one case over the tokio driver;
+//! - [`record`]: a case's record, its reason and its wire trace.
+//!
+//! The async edge, over the tokio driver of [`crate::net`]:
+//! - [`exec`]: one case (connect, handshake, drive the machine, judge);
+//! - `open`: crafted handshakes, held connections and the alive check;
 //! - [`pool`]: many cases in parallel.
 
 pub mod exec;
@@ -16,9 +20,11 @@ pub mod machine;
 pub mod observed;
 mod open;
 pub mod pool;
+pub mod record;
 pub mod verdict;
 
-pub use exec::{CaseRun, ProbeError, RunOptions, judge, probe, run_case};
+pub use exec::{CaseRun, ProbeError, RunOptions, probe, run_case};
 pub use machine::{Action, CaseMachine, MachineResult, Timeouts};
 pub use pool::{Plan, TargetSpec, default_jobs, run_plan};
+pub use record::judge;
 pub use verdict::Policy;
