@@ -80,6 +80,16 @@ impl Stream {
             Stream::Tls(tls) => tls.get_ref().0,
         }
     }
+
+    /// Writes `bytes` outside any session (a connection a case only holds open), within
+    /// `timeout`. Whether every byte went out.
+    pub async fn write_within(&mut self, bytes: &[u8], timeout: Duration) -> bool {
+        use tokio::io::AsyncWriteExt;
+        matches!(
+            tokio::time::timeout(timeout, self.write_all(bytes)).await,
+            Ok(Ok(()))
+        )
+    }
 }
 
 /// Connects to `target` within `timeout` (DNS, TCP and TLS together).

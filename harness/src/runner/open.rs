@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use super::exec::RunOptions;
@@ -153,9 +152,7 @@ async fn hold(
             let Ok(mut stream) = connect(target, &opts.tls, opts.connect_timeout).await else {
                 break;
             };
-            let written =
-                tokio::time::timeout(Duration::from_secs(1), stream.write_all(partial)).await;
-            if matches!(written, Ok(Ok(()))) {
+            if stream.write_within(partial, Duration::from_secs(1)).await {
                 held.push(stream);
             }
         }
