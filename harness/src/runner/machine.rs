@@ -4,20 +4,21 @@
 //! The driver feeds it the session's events ([`CaseMachine::handle_frame`],
 //! [`CaseMachine::handle_violation`], [`CaseMachine::handle_closed`]) and the passing of time
 //! ([`CaseMachine::handle_timeout`] at [`CaseMachine::poll_timeout`]), and carries out what
-//! [`CaseMachine::poll_action`] asks: writes, or aborting TCP. Nothing here touches a socket
-//! or reads a clock, so every rule is unit-tested on a simulated clock.
+//! [`CaseMachine::poll_action`] asks: writes, aborting TCP, or an alive check. Nothing here
+//! touches a socket or reads a clock, so every rule is unit-tested on a simulated clock. The
+//! inputs, the close machinery and the outputs are here; running the steps, in `script.rs`.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use wsconform_reports::Behavior;
 
-use super::limit::{FloodTally, LimitProbe, Next};
+use super::limit::{FloodTally, LimitProbe};
 use super::observed::{Observed, expected_lists};
 use super::verdict::CloseFacts;
-use crate::cases::{Case, Payload, Step, WriteMode};
+use crate::cases::{Case, Payload, WriteMode};
 use crate::proto::Closure;
-use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Violation, apply_mask_offset};
+use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Violation};
 
 /// The harness's own timeouts (Autobahn's defaults; every one can be set from the CLI).
 #[derive(Debug, Clone, Copy)]
@@ -443,309 +444,6 @@ impl CaseMachine {
         self.advance(now);
     }
 
-    // ---------------------------------------------------------------- the script
-
-    fn block_timeout(&mut self, now: Instant) {
-        match std::mem::replace(&mut self.block, Block::None) {
-            Block::Wait { until, tag } if now >= until => {
-                match tag {
-                    // Autobahn's tagged waits (6.4.x) go on only while the connection is open.
-                    Some(tag) if self.ws == Ws::Open => self.record(now, Observed::Timeout(tag)),
-                    Some(_) => self.pc = self.case.steps.len(),
-                    None if self.ws == Ws::Gone => self.pc = self.case.steps.len(),
-                    None => {}
-                }
-            }
-            Block::FirstMessage { until, within, .. } if now >= until => {
-                self.script_verdict = Some((
-                    Behavior::Failed,
-                    format!("did not receive a message within {within} seconds"),
-                ));
-                self.start_close(now, Vec::new());
-            }
-            Block::Roundtrip {
-                until,
-                remaining,
-                within,
-                ..
-            } if now >= until => {
-                self.script_verdict = Some((
-                    Behavior::Failed,
-                    format!("{remaining} echoes still missing after {within} seconds"),
-                ));
-                self.start_close(now, Vec::new());
-            }
-            Block::Limit {
-                until,
-                probe,
-                within,
-            } if now >= until => {
-                self.script_verdict = Some(probe.on_timeout(within));
-                self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
-            }
-            Block::PingFlood {
-                until,
-                tally,
-                within,
-            } if now >= until => {
-                self.script_verdict = Some(tally.verdict(within));
-                self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
-            }
-            other => self.block = other,
-        }
-    }
-
-    /// Runs steps until one blocks or the script ends.
-    fn advance(&mut self, now: Instant) {
-        while self.pc < self.case.steps.len()
-            && matches!(self.block, Block::None)
-            && self.ws != Ws::Gone
-        {
-            let step = self.case.steps[self.pc].clone();
-            self.pc += 1;
-            self.step(now, step);
-        }
-    }
-
-    fn step(&mut self, now: Instant, step: Step) {
-        let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
-        match step {
-            Step::Send(send) => {
-                let mut frames = Vec::new();
-                let times = send.repeat.unwrap_or(1);
-                for spec in send.frames.iter().cycle().take(send.frames.len() * times) {
-                    let key = self.key();
-                    // Validated when the case was loaded.
-                    let Ok(raw) = spec.to_raw(key) else { continue };
-                    if raw.opcode == OpCode::CLOSE && !spec.raw {
-                        if self.ws != Ws::Open {
-                            continue;
-                        }
-                        self.note_local_close(now, &raw.payload);
-                    }
-                    frames.push(raw.to_bytes());
-                }
-                self.write_mode(frames, send.write);
-            }
-            Step::SendMessage(m) => {
-                let payload = m.payload.bytes().unwrap_or_default();
-                let mut frames = Vec::new();
-                let mut chunks: Vec<&[u8]> = payload.chunks(m.fragment).collect();
-                if chunks.is_empty() {
-                    chunks.push(&[]);
-                }
-                let last = chunks.len() - 1;
-                for (i, chunk) in chunks.into_iter().enumerate() {
-                    let opcode = if i == 0 {
-                        m.opcode.0
-                    } else {
-                        OpCode::CONTINUATION
-                    };
-                    let frame = RawFrame::new(opcode, chunk.to_vec())
-                        .fin(i == last)
-                        .masked(self.key());
-                    frames.push(frame.to_bytes());
-                }
-                self.write_mode(frames, m.write);
-            }
-            Step::BeginFrame(b) => {
-                let key = self.key();
-                let header = RawFrame::new(b.opcode.0, Vec::new())
-                    .fin(b.fin)
-                    .declared_len(b.len)
-                    .masked(key);
-                let mut bytes = Vec::new();
-                header.encode_header(&mut bytes);
-                self.frame_key = Some((key, 0));
-                self.write(vec![bytes], None);
-            }
-            Step::FrameData(payload) => {
-                let mut bytes = payload.bytes().unwrap_or_default();
-                if let Some((key, offset)) = self.frame_key.as_mut() {
-                    apply_mask_offset(&mut bytes, *key, *offset);
-                    *offset += bytes.len();
-                }
-                self.write(vec![bytes], None);
-            }
-            Step::Close(c) => {
-                let payload = match (&c.payload, c.code) {
-                    (Some(p), _) => p.bytes().unwrap_or_default(),
-                    (None, Some(code)) => {
-                        let mut out = code.to_be_bytes().to_vec();
-                        if let Some(reason) = &c.reason {
-                            out.extend_from_slice(reason.as_bytes());
-                        }
-                        if let Some(hex) = &c.reason_hex {
-                            out.extend(crate::cases::parse_hex(hex).unwrap_or_default());
-                        }
-                        out
-                    }
-                    (None, None) => Vec::new(),
-                };
-                self.start_close(now, payload);
-            }
-            Step::Wait(w) => {
-                self.block = Block::Wait {
-                    until: now + secs(w.secs),
-                    tag: w.tag,
-                };
-            }
-            Step::Arm(a) => {
-                if let Some(k) = a.kill {
-                    self.kill_at = Some(now + secs(k));
-                }
-                if let Some(c) = a.close_after {
-                    self.close_at = Some(now + secs(c));
-                }
-            }
-            Step::ExpectFirstMessage(f) => {
-                self.block = Block::FirstMessage {
-                    until: now + secs(f.within),
-                    opcode: f.opcode.0,
-                    len: f.len,
-                    within: f.within,
-                };
-            }
-            Step::PingFlood(p) => {
-                let mut bytes = Vec::new();
-                for i in 0..p.count {
-                    RawFrame::ping(i.to_string())
-                        .masked(self.key())
-                        .encode(&mut bytes);
-                }
-                self.write(vec![bytes], None);
-                self.block = Block::PingFlood {
-                    until: now + secs(p.within),
-                    tally: FloodTally::new(p.count),
-                    within: p.within,
-                };
-            }
-            Step::ProbeLimit(p) => {
-                let limit = self.max_message.filter(|_| p.known_limit);
-                let probe = LimitProbe::new(limit, p.max);
-                self.send_message(OpCode::BINARY, vec![b'*'; probe.size]);
-                self.block = Block::Limit {
-                    until: now + secs(p.within),
-                    probe,
-                    within: p.within,
-                };
-            }
-            Step::Alive(_) => {
-                self.actions.push_back(Action::CheckAlive);
-                self.block = Block::Alive;
-            }
-            Step::PauseReading(w) => {
-                self.paused_until = Some(now + secs(w.secs));
-            }
-            Step::Roundtrip(r) => {
-                let payload = r.payload.bytes().unwrap_or_default();
-                if r.count == 0 {
-                    self.script_verdict = Some((Behavior::Ok, "0 messages to send".into()));
-                    return;
-                }
-                self.send_message(r.opcode.0, payload.clone());
-                self.block = Block::Roundtrip {
-                    until: now + secs(r.within),
-                    remaining: r.count,
-                    opcode: r.opcode.0,
-                    payload,
-                    within: r.within,
-                };
-            }
-        }
-    }
-
-    // ---------------------------------------------------------------- events
-
-    fn on_message(&mut self, now: Instant, opcode: OpCode, data: Vec<u8>) {
-        match std::mem::replace(&mut self.block, Block::None) {
-            Block::FirstMessage {
-                opcode: want, len, ..
-            } => {
-                let verdict = if opcode == want && data.len() == len {
-                    (
-                        Behavior::Ok,
-                        format!("received a {} message of length {len}", kind(opcode)),
-                    )
-                } else {
-                    (
-                        Behavior::Failed,
-                        format!(
-                            "expected a {} message of length {len}; got a {} message of length {}",
-                            kind(want),
-                            kind(opcode),
-                            data.len()
-                        ),
-                    )
-                };
-                self.script_verdict = Some(verdict);
-                self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
-            }
-            Block::Roundtrip {
-                until,
-                remaining,
-                opcode: want,
-                payload,
-                within,
-            } => {
-                if opcode != want || data.len() != payload.len() {
-                    self.script_verdict = Some((
-                        Behavior::Failed,
-                        format!(
-                            "echo {} of the series: expected a {} message of length {}; got a {} message of length {}",
-                            remaining,
-                            kind(want),
-                            payload.len(),
-                            kind(opcode),
-                            data.len()
-                        ),
-                    ));
-                    self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
-                } else if remaining == 1 {
-                    self.script_verdict =
-                        Some((Behavior::Ok, "every echo arrived, in order".into()));
-                    self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
-                } else {
-                    self.send_message(want, payload.clone());
-                    self.block = Block::Roundtrip {
-                        until,
-                        remaining: remaining - 1,
-                        opcode: want,
-                        payload,
-                        within,
-                    };
-                }
-            }
-            Block::Limit {
-                mut probe, within, ..
-            } => match probe.on_echo(data.len()) {
-                Next::Send(size) => {
-                    self.send_message(OpCode::BINARY, vec![b'*'; size]);
-                    self.block = Block::Limit {
-                        until: now + Duration::from_secs_f64(within.max(0.0)),
-                        probe,
-                        within,
-                    };
-                }
-                Next::Done(behavior, text) => {
-                    self.script_verdict = Some((behavior, text));
-                    self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
-                }
-            },
-            other => {
-                self.block = other;
-                self.record(
-                    now,
-                    Observed::Message {
-                        opcode,
-                        payload: data,
-                    },
-                );
-            }
-        }
-        self.advance(now);
-    }
-
     /// Records an event; then Autobahn's auto-close: once the events equal every expected
     /// list, the harness closes with 1000.
     fn record(&mut self, now: Instant, event: Observed) {
@@ -811,20 +509,6 @@ impl CaseMachine {
     }
 
     // ---------------------------------------------------------------- outputs
-
-    /// A pong during a ping flood: the flood ends with the pong of the last ping.
-    fn flood_pong(&mut self, now: Instant, payload: &[u8]) {
-        let Block::PingFlood { tally, within, .. } = &mut self.block else {
-            return;
-        };
-        if tally.pong(payload) {
-            let verdict = tally.verdict(*within);
-            self.block = Block::None;
-            self.script_verdict = Some(verdict);
-            self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
-            self.advance(now);
-        }
-    }
 
     fn key(&mut self) -> [u8; 4] {
         self.rng.u32(..).to_ne_bytes()
@@ -906,5 +590,6 @@ pub fn payload_bytes(p: &Payload) -> Vec<u8> {
     p.bytes().unwrap_or_default()
 }
 
+mod script;
 #[cfg(test)]
 mod tests;
