@@ -49,8 +49,9 @@ fn name<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-/// A case that could not run has no verdicts; Autobahn shows such a case as missing, so it is
-/// left out of its files.
+/// A case that did not run (unreachable, or not run for want of a `--param`) has no
+/// verdicts; Autobahn shows such a case as missing, so it is left out of its files (a consumer
+/// that counts UNIMPLEMENTED as a pass would otherwise pass it).
 fn ran(record: &CaseRecord) -> bool {
     record.behavior.is_some()
 }

@@ -98,10 +98,11 @@ impl Baseline {
         Ok(Baseline { targets })
     }
 
-    /// The verdicts of `records`.
+    /// The verdicts of `records`. A case that did not run (not run, unreachable) has none and
+    /// is left out, so that against a baseline it shows as missing, never as fixed.
     pub fn from_records(records: &[CaseRecord]) -> Self {
         let mut targets: BTreeMap<String, BTreeMap<String, Verdicts>> = BTreeMap::new();
-        for r in records {
+        for r in records.iter().filter(|r| r.behavior.is_some()) {
             targets
                 .entry(r.target.clone())
                 .or_default()

@@ -203,6 +203,12 @@ fn validate(case: &Case) -> Result<(), String> {
                     f.validate()?;
                     bytes = bytes.saturating_add(f.payload.len()?);
                 }
+                let frames = s.frames.len().saturating_mul(s.repeat.unwrap_or(1));
+                if frames > MAX_FRAMES {
+                    return Err(format!(
+                        "a send step of {frames} frames is over the {MAX_FRAMES}-frame bound"
+                    ));
+                }
                 let total = bytes.saturating_mul(s.repeat.unwrap_or(1));
                 if total > MAX_PAYLOAD {
                     return Err(format!(
@@ -215,6 +221,11 @@ fn validate(case: &Case) -> Result<(), String> {
                 m.payload.validate()?;
                 if m.fragment == 0 {
                     return Err("send_message.fragment must be at least 1".into());
+                }
+                if m.payload.len()?.div_ceil(m.fragment) > MAX_FRAMES {
+                    return Err(format!(
+                        "send_message makes more than {MAX_FRAMES} fragments"
+                    ));
                 }
             }
             Step::FrameData(p) => p.validate()?,
@@ -253,17 +264,27 @@ fn validate(case: &Case) -> Result<(), String> {
         return Err("a case needs steps (or a handshake)".into());
     }
     let lists = std::iter::once(&case.expect.ok).chain(case.expect.non_strict.iter());
+    let mut expected = 0usize;
     for list in lists {
         for event in list {
-            match event {
-                EventSpec::Message(m) => m.payload.validate()?,
-                EventSpec::Pong(p) => p.validate()?,
-                EventSpec::Timeout(_) => {}
-            }
+            expected = expected.saturating_add(match event {
+                EventSpec::Message(m) => m.payload.len()?,
+                EventSpec::Pong(p) => p.len()?,
+                EventSpec::Timeout(_) => 0,
+            });
         }
+    }
+    // The expected events are built when the case runs: bounded like what it sends.
+    if expected > MAX_PAYLOAD {
+        return Err(format!(
+            "the expected events hold {expected} bytes, over the {MAX_PAYLOAD}-byte bound"
+        ));
     }
     Ok(())
 }
+
+/// The most frames one step may send (100 000 one-byte fragments is the largest flood).
+const MAX_FRAMES: usize = 1_000_000;
 
 /// The longest a case's timer or wait may be: a bound on the harness, whatever a file says.
 const MAX_SECONDS: f64 = 3600.0;

@@ -104,7 +104,7 @@ pub fn summary(records: &[CaseRecord]) -> String {
             .collect();
         if !not_run.is_empty() {
             out.push_str(&format!(
-                "  NOT RUN {}: they need facts about the server (--param; `wsconform cases` shows which)\n",
+                "  NOT RUN {}: see their reasons (most need a --param; `wsconform cases` shows which)\n",
                 not_run.join(" ")
             ));
         }

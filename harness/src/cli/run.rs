@@ -119,7 +119,16 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         Some(path) => Some(Spec::load(path).map_err(|e| fail(EXIT_USAGE, e))?),
         None => None,
     };
-    if let Some((_, v)) = args.params.iter().find(|(n, _)| n == "max_message")
+    let mut params = cases::Params::new();
+    for (name, value) in &args.params {
+        if params.insert(name.clone(), value.clone()).is_some() {
+            return Err(fail(
+                EXIT_USAGE,
+                anyhow::anyhow!("--param {name} is given twice"),
+            ));
+        }
+    }
+    if let Some(v) = params.get("max_message")
         && v.parse::<usize>().is_err()
     {
         return Err(fail(
@@ -145,7 +154,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         } else {
             Policy::Default
         },
-        params: args.params.iter().cloned().collect(),
+        params,
     };
     // The selection: flags first, else the spec's.
     let selection = match (&args.cases, &args.exclude, &spec) {

@@ -73,9 +73,8 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     });
     if !missing.is_empty() || too_big.is_some() {
         let mut record = base_record(name, case, started);
+        // No verdicts: the case did not run (left out of Autobahn's files, skipped in JUnit).
         record.outcome = Outcome::NotRun;
-        record.behavior = Some(Behavior::Unimplemented);
-        record.behavior_close = Some(BehaviorClose::Informational);
         record.reason = match too_big {
             Some((limit, max)) => format!(
                 "not run: --param max_message={limit} is at or above the {max} bytes this case may send"
@@ -145,6 +144,8 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
             }
             Err(e) => {
                 let mut record = base_record(name, case, started);
+                record.behavior = Some(Behavior::Failed);
+                record.behavior_close = Some(BehaviorClose::Failed);
                 record.reason = format!("the case cannot build its request: {e}");
                 return CaseRun {
                     record,
@@ -241,12 +242,6 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     }
     let result = machine.finish();
     let mut record = judge(name, case, &result, opts.policy, started, clock.elapsed());
-    if let Some(e) = &result.dead {
-        died(
-            &mut record,
-            &format!("a second connection was not served during the case: {e}"),
-        );
-    }
     if let Some((first, request)) = accepted {
         record.http_request = Some(request);
         if first.behavior == Behavior::Informational {
@@ -255,6 +250,12 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
             record.outcome = Outcome::Info;
         }
         record.reason = format!("{}; then {}", first.reason, record.reason);
+    }
+    if let Some(e) = &result.dead {
+        died(
+            &mut record,
+            &format!("a second connection was not served during the case: {e}"),
+        );
     }
     drop(held);
     check_alive(&mut record, case, target, opts).await;

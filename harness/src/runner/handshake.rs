@@ -178,7 +178,10 @@ pub fn judge(
     } = answer
     {
         problems.extend(p.iter().map(ToString::to_string));
-        problems.extend(check_headers(&spec.headers, response, fill));
+        // A reject case's header checks are about the refusal; a 101 is judged on its own.
+        if !(spec.expect == HandshakeExpect::Reject && response.status == 101) {
+            problems.extend(check_headers(&spec.headers, response, fill));
+        }
         if spec.pmd && response.status == 101 {
             let answer = parse_extensions(response.header_values("Sec-WebSocket-Extensions"))
                 .unwrap_or_default();
@@ -237,7 +240,7 @@ pub fn judge(
                 .collect::<Vec<_>>()
                 .join(" or ");
             match (status, answer) {
-                (Some(101), _) if spec.allow_101 => verdict(
+                (Some(101), _) if spec.allow_101 && problems.is_empty() => verdict(
                     Behavior::NonStrict,
                     format!("answered 101, which only a server configured for it may do: {rule}"),
                     false,
@@ -375,6 +378,61 @@ mod tests {
             j.reason
         );
         assert!(run(&r, &answer(OK_101)).proceed);
+    }
+
+    #[test]
+    fn allow_101_when_status_close_ok_and_unreadable() {
+        let v8 = spec(
+            "expect = \"reject\"\nstatus = [426, 400]\nallow_101 = true\nheaders = [{ name = \"Sec-WebSocket-Version\", contains = \"13\" }]",
+        );
+        assert_eq!(run(&v8, &answer(OK_101)).behavior, Behavior::NonStrict);
+        let bad_101 = Answer::Response {
+            response: response(OK_101),
+            problems: vec![ResponseProblem::BadUpgrade(None)],
+            after: Duration::ZERO,
+        };
+        assert_eq!(
+            run(&v8, &bad_101).behavior,
+            Behavior::Failed,
+            "a broken 101 is no excuse"
+        );
+
+        let upgrade = spec(
+            "expect = \"reject\"\nstatus = [426, 400]\nheaders = [{ name = \"Upgrade\", contains = \"websocket\", when_status = 426, rule = \"RFC 9110\" }]",
+        );
+        assert_eq!(
+            run(&upgrade, &answer("HTTP/1.1 400 Bad Request\r\n\r\n")).behavior,
+            Behavior::Ok
+        );
+        let j = run(&upgrade, &answer("HTTP/1.1 426 Upgrade Required\r\n\r\n"));
+        assert_eq!(j.behavior, Behavior::Failed);
+        assert!(j.reason.contains("(RFC 9110)"), "{}", j.reason);
+
+        let pipelined = spec("expect = \"accept\"\nclose_ok = true\nstatus = [400]");
+        let closed = Answer::Closed {
+            closure: Closure::PeerFin {
+                tls_close_notify: None,
+            },
+            after: Duration::ZERO,
+        };
+        assert_eq!(run(&pipelined, &closed).behavior, Behavior::NonStrict);
+        assert_eq!(
+            run(&pipelined, &answer("HTTP/1.1 400 Bad Request\r\n\r\n")).behavior,
+            Behavior::NonStrict
+        );
+        assert_eq!(
+            run(&pipelined, &answer("HTTP/1.1 500 Oops\r\n\r\n")).behavior,
+            Behavior::Failed
+        );
+
+        let unreadable = Answer::Unreadable {
+            error: "not HTTP".into(),
+            after: Duration::ZERO,
+        };
+        assert_eq!(run(&upgrade, &unreadable).behavior, Behavior::Failed);
+        assert_eq!(run(&pipelined, &unreadable).behavior, Behavior::Failed);
+        let record = spec("expect = \"record\"");
+        assert_eq!(run(&record, &unreadable).behavior, Behavior::Informational);
     }
 
     #[test]

@@ -122,6 +122,19 @@ impl LimitProbe {
         }
     }
 
+    /// The harness gave up on the connection mid-probe (its write blocked: the server stopped
+    /// reading without closing).
+    pub fn on_stall(&self) -> (Behavior, String) {
+        let text = format!(
+            "the server stopped reading a message of {} without closing; the harness gave up",
+            size(self.size)
+        );
+        match self.limit {
+            Some(_) => (Behavior::Failed, text),
+            None => (Behavior::Informational, text),
+        }
+    }
+
     /// Nothing came back within the step's time.
     pub fn on_timeout(&self, within: f64) -> (Behavior, String) {
         let text = format!(
@@ -165,9 +178,10 @@ impl FloodTally {
 
     /// A pong with `payload` arrived. Returns whether it answered the last ping.
     pub fn pong(&mut self, payload: &[u8]) -> bool {
+        // The payload must be a ping's exactly (`5`, not `05` or `+5`).
         let index = std::str::from_utf8(payload)
             .ok()
-            .and_then(|t| t.parse::<usize>().ok())
+            .and_then(|t| t.parse::<usize>().ok().filter(|i| i.to_string() == t))
             .filter(|i| *i < self.count);
         let Some(i) = index else {
             self.stray += 1;
@@ -176,11 +190,26 @@ impl FloodTally {
         if let Some(last) = self.last
             && i <= last
         {
+            // A repeat (i == last) or a step back: either way not one pong per ping, in order.
             self.disorder.get_or_insert((i, last));
         }
         self.answered += 1;
         self.last = Some(i);
         i + 1 == self.count
+    }
+
+    /// The verdict when the connection ended during the flood (`how`: "closed with 1008").
+    pub fn verdict_on_close(&self, how: &str) -> (Behavior, String) {
+        if self.last.is_some_and(|l| l + 1 == self.count) {
+            return self.verdict(0.0);
+        }
+        (
+            Behavior::Failed,
+            format!(
+                "{} pongs for {} pings, then the server {how} before answering the last one",
+                self.answered, self.count
+            ),
+        )
     }
 
     /// The verdict, once the last pong came or `within` seconds passed.
@@ -198,9 +227,13 @@ impl FloodTally {
         if let Some((early, late)) = self.disorder {
             return (
                 Behavior::Failed,
-                format!(
-                    "{answered}: the pong of ping {early} came after the pong of ping {late} (pings are answered in order)"
-                ),
+                if early == late {
+                    format!("{answered}: ping {early} was answered twice")
+                } else {
+                    format!(
+                        "{answered}: the pong of ping {early} came after the pong of ping {late} (pings are answered in order)"
+                    )
+                },
             );
         }
         if self.last.is_none_or(|l| l + 1 != self.count) {

@@ -380,10 +380,23 @@ impl CaseMachine {
     /// TCP ended.
     pub fn handle_closed(&mut self, now: Instant, closure: Closure) {
         self.ended_after = Some(now.saturating_duration_since(self.started));
-        if matches!(closure, Closure::HarnessAbort) {
+        let aborted = matches!(closure, Closure::HarnessAbort);
+        if aborted {
             self.facts.dropped_by_me = true;
-        } else if let Block::Limit { probe, .. } = &self.block {
-            self.script_verdict = Some(probe.on_close(None, true));
+        }
+        // A probe or a flood cut short still gets its own verdict.
+        match &self.block {
+            Block::Limit { probe, .. } if aborted => self.script_verdict = Some(probe.on_stall()),
+            Block::Limit { probe, .. } => self.script_verdict = Some(probe.on_close(None, true)),
+            Block::PingFlood { tally, .. } => {
+                let how = if aborted {
+                    "stalled (the harness gave up)".to_owned()
+                } else {
+                    format!("dropped TCP ({closure})")
+                };
+                self.script_verdict = Some(tally.verdict_on_close(&how));
+            }
+            _ => {}
         }
         self.transport = Some(closure);
         self.ws = Ws::Gone;
@@ -467,11 +480,22 @@ impl CaseMachine {
     fn peer_close(&mut self, now: Instant, payload: &[u8]) {
         let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
         let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or_default()).into_owned();
-        if let Block::Limit { probe, .. } = &self.block
-            && self.ws == Ws::Open
-        {
-            self.script_verdict = Some(probe.on_close(code, false));
-            self.block = Block::None;
+        if self.ws == Ws::Open {
+            match &self.block {
+                Block::Limit { probe, .. } => {
+                    self.script_verdict = Some(probe.on_close(code, false));
+                    self.block = Block::None;
+                }
+                Block::PingFlood { tally, .. } => {
+                    let how = match code {
+                        Some(c) => format!("closed with {c}"),
+                        None => "closed".to_owned(),
+                    };
+                    self.script_verdict = Some(tally.verdict_on_close(&how));
+                    self.block = Block::None;
+                }
+                _ => {}
+            }
         }
         match self.ws {
             Ws::Open => {

@@ -82,7 +82,9 @@ pub(super) fn panel(out: &mut String, run: &RunReport, t: &Target, r: &CaseRecor
     let _ = writeln!(out, "</div>\n<div class=\"observed\"><h4>Observed</h4>");
     list(out, &r.observed, "no events");
     let _ = writeln!(out, "</div>\n</div>");
-    if r.outcome != Outcome::Unreachable {
+    // No table when nothing is known of a close: the case did not run, or the connection
+    // never became a WebSocket (a refused handshake).
+    if r.outcome != Outcome::Unreachable && r.close != crate::CloseRecord::default() {
         close(out, r);
     }
     if !r.findings.is_empty() {

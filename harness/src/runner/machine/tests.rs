@@ -480,3 +480,49 @@ steps = [ { send = { frames = [ { opcode = "text", payload = "a" } ] } }, { aliv
     );
     assert_eq!(r.ended_after, Some(Duration::from_millis(1500)));
 }
+
+#[test]
+fn a_probe_or_flood_cut_short_keeps_its_own_verdict() {
+    // The limit known: the server stops reading the big message and the harness gives up.
+    let src = r#"
+[[case]]
+id = "16.1.2"
+title = "t"
+rfc = "rfc6455#section-7.4.1"
+steps = [ { probe_limit = { max = 1048576, within = 5.0, known_limit = true } } ]
+close = { by = "peer", codes = [1009] }
+"#;
+    let t0 = Instant::now();
+    let mut m = CaseMachine::with_limit(&case(src), Timeouts::default(), Some(1000), t0);
+    written(&mut m);
+    m.handle_closed(t0, Closure::HarnessAbort);
+    let (b, text) = m.finish().script_verdict.expect("verdict");
+    assert_eq!(b, Behavior::Failed);
+    assert!(text.contains("stopped reading"), "{text}");
+
+    // A flood the server ends with 1008 after two pongs.
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(FLOOD), Timeouts::default(), t0);
+    written(&mut m);
+    m.handle_frame(t0, server_frame(0, RawFrame::pong("0")));
+    m.handle_frame(t0, server_frame(3, RawFrame::pong("1")));
+    let payload = CloseCode(1008).0.to_be_bytes().to_vec();
+    m.handle_frame(t0, server_frame(6, RawFrame::new(OpCode::CLOSE, payload)));
+    m.handle_closed(t0, Closure::PeerReset);
+    let (b, text) = m.finish().script_verdict.expect("verdict");
+    assert_eq!(b, Behavior::Failed);
+    assert!(
+        text.contains("2 pongs for 5 pings, then the server closed with 1008"),
+        "{text}"
+    );
+
+    // A pong whose payload only looks like a ping's (`01`) is not one; a repeat is named.
+    let mut t = FloodTally::new(3);
+    t.pong(b"01");
+    assert_eq!(t.stray, 1);
+    let mut t = FloodTally::new(3);
+    t.pong(b"1");
+    t.pong(b"1");
+    t.pong(b"2");
+    assert!(t.verdict(1.0).1.contains("ping 1 was answered twice"));
+}
