@@ -125,22 +125,23 @@ impl LimitProbe {
     /// The harness gave up on the connection mid-probe (its write blocked: the server stopped
     /// reading without closing).
     pub fn on_stall(&self) -> (Behavior, String) {
-        let text = format!(
+        self.unanswered(format!(
             "the server stopped reading a message of {} without closing; the harness gave up",
             size(self.size)
-        );
-        match self.limit {
-            Some(_) => (Behavior::Failed, text),
-            None => (Behavior::Informational, text),
-        }
+        ))
     }
 
     /// Nothing came back within the step's time.
     pub fn on_timeout(&self, within: f64) -> (Behavior, String) {
-        let text = format!(
+        self.unanswered(format!(
             "neither an echo nor a close within {within} s of sending {}",
             size(self.size)
-        );
+        ))
+    }
+
+    /// A message neither echoed nor refused: a failure when the limit is known (a close was
+    /// due), a record otherwise.
+    fn unanswered(&self, text: String) -> (Behavior, String) {
         match self.limit {
             Some(_) => (Behavior::Failed, text),
             None => (Behavior::Informational, text),
