@@ -53,20 +53,27 @@ pub enum Command {
 const RUN_HELP: &str = "\
 Examples:
   wsconform run                                  # the embedded tokio-tungstenite echo server
-  wsconform run ws://127.0.0.1:9001/             # your server: all 301 core cases
+  wsconform run ws://127.0.0.1:9001/             # your server: every case
   wsconform run ws://127.0.0.1:9001/ --cases '1.*,2.1' --exclude '9.*'
+  wsconform run ws://127.0.0.1:9001/ --cases '0.*' --param subprotocol=chat
   wsconform run --target mine=ws://127.0.0.1:9001 --target theirs=ws://127.0.0.1:9002
   wsconform run --spec fuzzingclient.json        # Autobahn's spec file, as it is
   wsconform run wss://localhost:8443/ --ca ca.pem
 
-Each case runs on its own connection, --jobs at a time; section 9 (limits and
-performance) runs alone afterwards. Results go to OUT/results.jsonl (one JSON object
-per case, written the moment the case finishes), and a summary to the terminal.
+Each case runs on its own connection, --jobs at a time; the cases marked `alone`
+(section 9, the floods of section 16) run one at a time afterwards. Results go to
+OUT/results.jsonl (one JSON object per case, written the moment the case finishes),
+and a summary to the terminal.
+
+Sections: 0 the opening handshake; 1-10 Autobahn's core suite; 14 masking; 15 length
+encodings; 16 limits and slow peers; 17 closes the server starts (`wsconform cases`
+lists them). Cases that need a fact about the server (--param) are reported as not
+run without it.
 
 Verdicts: `behavior` is Autobahn's main verdict (OK, NON-STRICT, INFORMATIONAL,
 UNIMPLEMENTED, FAILED) and `behaviorClose` its close verdict (OK, FAILED, UNCLEAN,
 WRONG CODE, FAILED BY CLIENT, INFORMATIONAL). On top, each case gets one outcome
-(pass, fail, info) with a one-line reason.
+(pass, fail, info, not-run, unreachable) with a one-line reason.
 
 Policy: by default a case fails when either verdict is FAILED. With --strict it also
 fails on NON-STRICT, WRONG CODE, UNCLEAN and FAILED BY CLIENT.
