@@ -234,3 +234,95 @@ async fn the_event_log_stays_bounded_under_a_flood() {
             .any(|e| matches!(e.kind, wsconform::proto::EventKind::Closed(_)))
     );
 }
+
+/// A server for crafted handshakes: reads what comes (bounded) and answers with `answer`
+/// bytes, repeated `times` times (an endless header when large), then holds the connection
+/// for up to 10 s. Serves up to `conns` connections.
+async fn answering(answer: &'static [u8], times: usize, conns: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        for _ in 0..conns {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                    let mut buf = [0u8; 4096];
+                    let _ = tcp.read(&mut buf).await;
+                    for _ in 0..times {
+                        if tcp.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = tcp.read(&mut buf).await;
+                })
+                .await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crafted_handshakes_end_in_bounded_time_against_silent_endless_and_garbage_answers() {
+    use wsconform::cases::builtin;
+    use wsconform::runner::{RunOptions, run_case};
+    use wsconform_reports::Behavior;
+
+    let opts = RunOptions {
+        open_handshake_timeout: Duration::from_millis(500),
+        ..RunOptions::default()
+    };
+    let cases = builtin().expect("cases");
+    let case = |id: &str| cases.iter().find(|c| c.id == id).expect("case").clone();
+    // A reject case (0.6.3), an accept case (0.3.2) and a survival case (0.10.9, check_alive).
+    for (answer, times, what) in [
+        (&b""[..], 0, "silent"),
+        (
+            &b"X-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"[..],
+            2000,
+            "endless header",
+        ),
+        (&b"\x00\xffnot http at all\r\n\r\n"[..], 1, "garbage"),
+    ] {
+        let url = answering(answer, times, 4).await;
+        let target = Target::parse(&url).expect("url");
+        for id in ["0.6.3", "0.3.2", "0.10.9"] {
+            let started = Instant::now();
+            let run = run_case("hostile", &target, &case(id), &opts).await;
+            let r = &run.record;
+            // The answer wait (0.5 s) plus, for 0.10.9, the alive check's bounded waits.
+            assert!(
+                started.elapsed() < Duration::from_secs(8),
+                "{what} {id}: {:?}",
+                started.elapsed()
+            );
+            assert!(!r.reason.is_empty(), "{what} {id}");
+            match id {
+                // Neither a refusal nor a 101: the reject and accept cases fail.
+                "0.6.3" | "0.3.2" => assert_eq!(
+                    r.behavior,
+                    Some(Behavior::Failed),
+                    "{what} {id}: {}",
+                    r.reason
+                ),
+                // The record case records; the server is up (it answers connections) but
+                // never echoes, so the alive check fails it.
+                _ => {
+                    assert_eq!(
+                        r.behavior,
+                        Some(Behavior::Failed),
+                        "{what} {id}: {}",
+                        r.reason
+                    );
+                    assert!(
+                        r.reason.contains("did not survive"),
+                        "{what} {id}: {}",
+                        r.reason
+                    );
+                }
+            }
+        }
+    }
+}
