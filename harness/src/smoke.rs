@@ -58,7 +58,7 @@ pub enum SmokeError {
 /// A step of the exchange: an id, a title and the RFC section it checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseInfo {
-    /// The id (`0.1.x`).
+    /// The id (`smoke.N`: the smoke steps are not cases, and stay apart from case ids).
     pub id: &'static str,
     /// One line.
     pub title: &'static str,
@@ -76,22 +76,22 @@ impl CaseInfo {
 /// The four steps.
 pub const STEPS: [CaseInfo; 4] = [
     CaseInfo {
-        id: "0.1.1",
+        id: "smoke.1",
         title: "Opening handshake completes with 101 and a correct Sec-WebSocket-Accept",
         rfc: "rfc6455#section-4.2.2",
     },
     CaseInfo {
-        id: "0.1.2",
+        id: "smoke.2",
         title: "A masked text message is echoed back unmasked and unchanged",
         rfc: "rfc6455#section-5.6",
     },
     CaseInfo {
-        id: "0.1.3",
+        id: "smoke.3",
         title: "A masked binary message is echoed back unmasked and unchanged",
         rfc: "rfc6455#section-5.6",
     },
     CaseInfo {
-        id: "0.1.4",
+        id: "smoke.4",
         title: "A close 1000 is answered with a close frame and the TCP connection ends",
         rfc: "rfc6455#section-5.5.1",
     },
@@ -180,7 +180,7 @@ pub async fn run(target: &Target, opts: &SmokeOptions) -> Result<SmokeReport, Sm
         steps: Vec::new(),
     };
     run.steps.push(Step {
-        case: case("0.1.1"),
+        case: case("smoke.1"),
         passed: true,
         detail: format!(
             "{} {} in {:.1} ms; Sec-WebSocket-Accept matches",
@@ -194,20 +194,20 @@ pub async fn run(target: &Target, opts: &SmokeOptions) -> Result<SmokeReport, Sm
         .echo(OpCode::TEXT, TEXT.as_bytes().to_vec(), opts.echo_timeout)
         .await;
     run.steps.push(Step {
-        case: case("0.1.2"),
+        case: case("smoke.2"),
         passed: text_step.0,
         detail: text_step.1,
     });
     let binary: Vec<u8> = (0..=255u8).cycle().take(1024).collect();
     let binary_step = run.echo(OpCode::BINARY, binary, opts.echo_timeout).await;
     run.steps.push(Step {
-        case: case("0.1.3"),
+        case: case("smoke.3"),
         passed: binary_step.0,
         detail: binary_step.1,
     });
     let close_step = run.close(opts.close_timeout).await;
     run.steps.push(Step {
-        case: case("0.1.4"),
+        case: case("smoke.4"),
         passed: close_step.0,
         detail: close_step.1,
     });

@@ -4,13 +4,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
-use common::record;
+use common::{record, run_report};
 
 use wsconform_reports::{
-    Behavior, BehaviorClose, CaseRecord, CloseRecord, Outcome, RunReport, TargetInfo, TraceEntry,
-    html,
+    Behavior, BehaviorClose, CaseRecord, CloseRecord, Outcome, RunReport, TraceEntry, html,
 };
 
 const SCRIPT: &str = "<script>alert(1)</script>";
@@ -101,26 +98,12 @@ fn fixture() -> RunReport {
     non_strict.deviation = Some("waits 1 s, not 2".into());
     let mut ping = record("Good Server", "2.10", Outcome::Pass);
     ping.rfc = "rfc6455#section-5.5.2".into();
-    RunReport {
-        schema: wsconform_reports::SCHEMA,
-        tool: "wsconform".into(),
-        tool_version: "0.1.0".into(),
-        case_set: "core-301".into(),
-        started: "2026-11-25T12:00:00.000Z".into(),
-        finished: "2026-11-25T12:00:04.000Z".into(),
-        policy: "default".into(),
-        options: BTreeMap::from([("jobs".into(), "32".into())]),
-        targets: vec![
-            TargetInfo {
-                name: "Good Server".into(),
-                url: "ws://127.0.0.1:9001/".into(),
-            },
-            TargetInfo {
-                name: HOSTILE_TARGET.into(),
-                url: "ws://127.0.0.1:9002/?a=1&b='2'".into(),
-            },
+    run_report(
+        &[
+            ("Good Server", "ws://127.0.0.1:9001/"),
+            (HOSTILE_TARGET, "ws://127.0.0.1:9002/?a=1&b='2'"),
         ],
-        cases: vec![
+        vec![
             record("Good Server", "1.1.1", ping.outcome),
             ping,
             non_strict,
@@ -129,7 +112,7 @@ fn fixture() -> RunReport {
             info,
             gone,
         ],
-    }
+    )
 }
 
 /// The page without its constant stylesheet and script (reviewed in their own files).

@@ -3,13 +3,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use common::{record, run_report};
 
-use common::record;
-
-use wsconform_reports::{
-    Behavior, BehaviorClose, Outcome, RunReport, TargetInfo, autobahn, junit, markdown,
-};
+use wsconform_reports::{Behavior, BehaviorClose, Outcome, RunReport, autobahn, junit, markdown};
 
 fn fixture() -> RunReport {
     let mut fail = record("Hostile/1.0", "4.1.1", Outcome::Fail);
@@ -29,26 +25,12 @@ fn fixture() -> RunReport {
     gone.reason = "target unreachable: connection refused by 127.0.0.1:9".into();
     let mut non_strict = record("Good Server", "6.4.3", Outcome::Pass);
     non_strict.behavior = Some(Behavior::NonStrict);
-    RunReport {
-        schema: wsconform_reports::SCHEMA,
-        tool: "wsconform".into(),
-        tool_version: "0.1.0".into(),
-        case_set: "core-301".into(),
-        started: "2026-11-25T12:00:00.000Z".into(),
-        finished: "2026-11-25T12:00:04.000Z".into(),
-        policy: "default".into(),
-        options: BTreeMap::from([("jobs".into(), "32".into())]),
-        targets: vec![
-            TargetInfo {
-                name: "Good Server".into(),
-                url: "ws://127.0.0.1:9001/".into(),
-            },
-            TargetInfo {
-                name: "Hostile/1.0".into(),
-                url: "ws://127.0.0.1:9002/".into(),
-            },
+    run_report(
+        &[
+            ("Good Server", "ws://127.0.0.1:9001/"),
+            ("Hostile/1.0", "ws://127.0.0.1:9002/"),
         ],
-        cases: vec![
+        vec![
             record("Good Server", "1.1.1", Outcome::Pass),
             non_strict,
             record("Hostile/1.0", "1.1.1", Outcome::Pass),
@@ -56,7 +38,7 @@ fn fixture() -> RunReport {
             info,
             gone,
         ],
-    }
+    )
 }
 
 #[test]

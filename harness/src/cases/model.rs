@@ -64,19 +64,8 @@ pub struct Case {
     #[serde(default)]
     pub expect: Expect,
     /// How the connection must close (default `"ok"`).
-    #[serde(default = "close_ok")]
+    #[serde(default = "CloseExpect::harness_closes")]
     pub close: CloseExpect,
-}
-
-fn close_ok() -> CloseExpect {
-    CloseExpect {
-        closed_by_harness: true,
-        codes: vec![1000],
-        clean: true,
-        wrong_endpoint_fatal: false,
-        wrong_code_fatal: false,
-        drop_fatal: false,
-    }
 }
 
 fn yes() -> bool {
@@ -643,6 +632,30 @@ pub struct CloseExpect {
     pub drop_fatal: bool,
 }
 
+impl CloseExpect {
+    /// `"ok"`: the harness closes first; the peer answers 1000 (or no code), cleanly.
+    pub fn harness_closes() -> Self {
+        Self {
+            closed_by_harness: true,
+            codes: vec![1000],
+            clean: true,
+            wrong_endpoint_fatal: false,
+            wrong_code_fatal: false,
+            drop_fatal: false,
+        }
+    }
+
+    /// `"fail"`: the peer fails the connection first, with 1002 or by dropping TCP.
+    pub fn peer_fails() -> Self {
+        Self {
+            closed_by_harness: false,
+            codes: vec![1002],
+            clean: false,
+            ..Self::harness_closes()
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for CloseExpect {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -667,24 +680,8 @@ impl<'de> Deserialize<'de> for CloseExpect {
             Full(Full),
         }
         let full = match Raw::deserialize(d)? {
-            // "ok": the harness closes first, the peer answers 1000 (or no code), cleanly.
-            Raw::Short(s) if s == "ok" => Full {
-                by: "harness".into(),
-                codes: None,
-                clean: None,
-                wrong_endpoint_fatal: false,
-                wrong_code_fatal: false,
-                drop_fatal: false,
-            },
-            // "fail": the peer fails the connection, with 1002 or by dropping TCP.
-            Raw::Short(s) if s == "fail" => Full {
-                by: "peer".into(),
-                codes: None,
-                clean: None,
-                wrong_endpoint_fatal: false,
-                wrong_code_fatal: false,
-                drop_fatal: false,
-            },
+            Raw::Short(s) if s == "ok" => return Ok(CloseExpect::harness_closes()),
+            Raw::Short(s) if s == "fail" => return Ok(CloseExpect::peer_fails()),
             Raw::Short(s) => {
                 return Err(serde::de::Error::custom(format!(
                     "close {s:?} is not \"ok\", \"fail\" or a table with `by`"

@@ -285,6 +285,19 @@ impl Driver {
         }
     }
 
+    /// Leaves a connection that did its job: a close 1000, a short wait (200 ms) for the
+    /// reply, then TCP dropped.
+    pub async fn leave(&mut self) {
+        let close =
+            crate::wire::RawFrame::close(crate::wire::CloseCode::NORMAL, "").masked_random();
+        self.session.send_frame(&close);
+        let _ = self.flush().await;
+        let _ = self
+            .next_event(Instant::now() + Duration::from_millis(200))
+            .await;
+        self.abort();
+    }
+
     /// Closes our side in order (TCP FIN; TLS close_notify first).
     pub async fn shutdown(&mut self) {
         if let Some(stream) = self.stream.as_mut() {

@@ -308,15 +308,7 @@ pub async fn probe(
     );
     let result = driver.handshake().await;
     if let Ok((response, _)) = &result {
-        // Leave politely: a close 1000, then drop.
-        let close =
-            crate::wire::RawFrame::close(crate::wire::CloseCode::NORMAL, "").masked_random();
-        driver.session_mut().send_frame(&close);
-        let _ = driver.flush().await;
-        let _ = driver
-            .next_event(Instant::now() + Duration::from_millis(200))
-            .await;
-        driver.abort();
+        driver.leave().await;
         return Ok(response.clone());
     }
     result.map(|(r, _)| r).map_err(ProbeError::Handshake)

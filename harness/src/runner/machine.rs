@@ -115,6 +115,10 @@ enum Block {
 pub struct MachineResult {
     /// The events recorded.
     pub observed: Vec<Observed>,
+    /// The events expected (the case's lists, built once, when the machine started).
+    pub ok: Vec<Observed>,
+    /// The NON-STRICT list, if the case has one.
+    pub non_strict: Option<Vec<Observed>>,
     /// How it closed.
     pub facts: CloseFacts,
     /// A verdict the script set itself (9.x), with its text.
@@ -282,6 +286,8 @@ impl CaseMachine {
     pub fn finish(self) -> MachineResult {
         MachineResult {
             observed: self.observed,
+            ok: self.ok,
+            non_strict: self.non_strict,
             facts: self.facts,
             script_verdict: self.script_verdict,
             findings: self.findings,

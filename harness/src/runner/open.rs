@@ -11,8 +11,8 @@ use super::handshake::{self, Answer, Judgement};
 use crate::cases::{Case, HandshakeSpec, fill};
 use crate::handshake::{ResponseProblem, parse_extensions};
 use crate::net::{Driver, Stream, Target, WriteShape, connect};
-use crate::proto::{ClientSession, HandshakeFailure, SessionConfig, SessionEvent};
-use crate::wire::{CloseCode, OpCode, RawFrame};
+use crate::proto::{ClientSession, HandshakeFailure, SessionConfig};
+use crate::smoke::{self, SmokeError, SmokeOptions};
 
 /// A crafted handshake's outcome: the driver (open if the server accepted), what the server
 /// did, and the verdict on it.
@@ -160,56 +160,23 @@ async fn hold(
     let _ = tokio::time::timeout(opts.connect_timeout + Duration::from_secs(5), opening).await;
 }
 
-/// The message the alive check sends and expects back.
-const ALIVE: &[u8] = b"wsconform: still there?";
-
-/// Whether the server is still up: on a fresh connection it answers the handshake (a
-/// rejection counts: the server answered) and, after a 101, echoes a message, within the
-/// connect and handshake timeouts and 5 s for the echo.
+/// Whether the server is still up: on a fresh connection the smoke exchange (handshake, a
+/// text and a binary echo, a close), within the run's connect and handshake timeouts and 5 s
+/// for each echo. A refused handshake counts as up: the server answered, and the cases judge
+/// answers.
 pub(super) async fn alive(target: &Target, opts: &RunOptions) -> Result<(), String> {
-    let stream = connect(target, &opts.tls, opts.connect_timeout)
-        .await
-        .map_err(|e| format!("no new connection: {e}"))?;
-    let mut driver = Driver::for_target(
-        stream,
-        target,
-        opts.open_handshake_timeout,
-        WriteShape::default(),
-    );
-    match driver.handshake().await {
-        Ok(_) => {}
-        // An HTTP answer, even a wrong one, shows the server is up; the cases judge answers.
-        Err(HandshakeFailure::Rejected(_)) => return Ok(()),
-        Err(e) => return Err(format!("no handshake on a new connection: {e}")),
-    }
-    driver
-        .session_mut()
-        .send_frame(&RawFrame::text(ALIVE.to_vec()).masked_random());
-    driver
-        .flush()
-        .await
-        .map_err(|c| format!("a new connection broke: {c}"))?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let result = loop {
-        match driver.next_event(deadline).await {
-            Some(SessionEvent::Frame(f))
-                if f.opcode() == OpCode::TEXT && f.raw.payload == ALIVE =>
-            {
-                break Ok(());
-            }
-            Some(SessionEvent::Closed(c)) => {
-                break Err(format!("a new connection closed before the echo: {c}"));
-            }
-            Some(_) => {}
-            None => break Err("no echo on a new connection within 5 s".to_owned()),
-        }
+    let smoke_opts = SmokeOptions {
+        tls: opts.tls.clone(),
+        connect_timeout: opts.connect_timeout,
+        handshake_timeout: opts.open_handshake_timeout,
+        ..SmokeOptions::default()
     };
-    let close = RawFrame::close(CloseCode::NORMAL, "").masked_random();
-    driver.session_mut().send_frame(&close);
-    let _ = driver.flush().await;
-    let _ = driver
-        .next_event(Instant::now() + Duration::from_millis(200))
-        .await;
-    driver.abort();
-    result
+    match smoke::run(target, &smoke_opts).await {
+        Ok(report) => match report.steps.iter().find(|s| !s.passed) {
+            Some(step) => Err(format!("on a new connection: {}", step.detail)),
+            None => Ok(()),
+        },
+        Err(SmokeError::Handshake(HandshakeFailure::Rejected(_))) => Ok(()),
+        Err(e) => Err(format!("on a new connection: {e}")),
+    }
 }

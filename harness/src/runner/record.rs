@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use wsconform_reports::{Behavior, CaseRecord, CloseRecord, Outcome};
 
 use super::machine::MachineResult;
-use super::observed::{expected_lists, show_list};
+use super::observed::{Observed, expected_lists, show_list};
 use super::verdict::{self, Policy, ReasonInput};
 use crate::cases::Case;
 use crate::proto::EventLog;
@@ -22,14 +22,25 @@ pub(super) fn died(record: &mut CaseRecord, why: &str) {
 /// A record with the case's identity and nothing judged yet.
 pub(super) fn base_record(name: &str, case: &Case, started: SystemTime) -> CaseRecord {
     let (ok, non_strict) = expected_lists(case);
+    record_of(name, case, started, &ok, non_strict.as_deref())
+}
+
+/// As [`base_record`], with the expected lists already built (a 16 MiB message is built once).
+fn record_of(
+    name: &str,
+    case: &Case,
+    started: SystemTime,
+    ok: &[Observed],
+    non_strict: Option<&[Observed]>,
+) -> CaseRecord {
     let mut expected = Vec::new();
     if let Some(h) = &case.handshake {
         expected.push(h.describe());
     }
     if case.handshake.is_none() || !case.steps.is_empty() {
-        expected.push(format!("ok: {}", show_list(&ok)));
+        expected.push(format!("ok: {}", show_list(ok)));
     }
-    if let Some(ns) = &non_strict {
+    if let Some(ns) = non_strict {
         expected.push(format!("non-strict: {}", show_list(ns)));
     }
     CaseRecord {
@@ -135,10 +146,10 @@ pub fn judge(
     started: SystemTime,
     duration: Duration,
 ) -> CaseRecord {
-    let (ok, non_strict) = expected_lists(case);
+    let (ok, non_strict) = (&result.ok, result.non_strict.as_deref());
     let (behavior, _) = match &result.script_verdict {
         Some((b, text)) => (*b, text.clone()),
-        None => verdict::behavior(&result.observed, &ok, non_strict.as_deref()),
+        None => verdict::behavior(&result.observed, ok, non_strict),
     };
     let (close, _) = verdict::behavior_close(&case.close, &result.facts);
     let (behavior, close) = verdict::tie(
@@ -157,14 +168,14 @@ pub fn judge(
         close,
         script_reason: result.script_verdict.as_ref().map(|(_, t)| t.as_str()),
         observed: &result.observed,
-        ok: &ok,
-        non_strict: non_strict.as_deref(),
+        ok,
+        non_strict,
         expect: &case.close,
         facts: &result.facts,
         transport: &transport,
         findings: &result.findings,
     });
-    let mut record = base_record(name, case, started);
+    let mut record = record_of(name, case, started, ok, non_strict);
     record.behavior = Some(behavior);
     record.behavior_close = Some(close);
     record.outcome = verdict::outcome(policy, behavior, close);

@@ -1,7 +1,32 @@
-//! The fixture record the renderer tests share: fixed times and durations, so snapshots are
-//! stable.
+//! The fixtures the renderer tests share: fixed times and durations, so snapshots are stable.
 
-use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, CloseRecord, Outcome};
+use std::collections::BTreeMap;
+
+use wsconform_reports::{
+    Behavior, BehaviorClose, CaseRecord, CloseRecord, Outcome, RunReport, TargetInfo,
+};
+
+/// A run of `targets` (name, URL) with `cases`, at a fixed time, default policy, 32 jobs.
+pub fn run_report(targets: &[(&str, &str)], cases: Vec<CaseRecord>) -> RunReport {
+    RunReport {
+        schema: wsconform_reports::SCHEMA,
+        tool: "wsconform".into(),
+        tool_version: "0.1.0".into(),
+        case_set: "core-301".into(),
+        started: "2026-11-25T12:00:00.000Z".into(),
+        finished: "2026-11-25T12:00:04.000Z".into(),
+        policy: "default".into(),
+        options: BTreeMap::from([("jobs".into(), "32".into())]),
+        targets: targets
+            .iter()
+            .map(|(name, url)| TargetInfo {
+                name: (*name).into(),
+                url: (*url).into(),
+            })
+            .collect(),
+        cases,
+    }
+}
 
 /// A passing case of `target`, with a text echo and a clean close 1000.
 pub fn record(target: &str, id: &str, outcome: Outcome) -> CaseRecord {

@@ -5,25 +5,11 @@ use crate::wire::OpCode;
 use wsconform_reports::Outcome;
 
 fn ok_close() -> CloseExpect {
-    CloseExpect {
-        closed_by_harness: true,
-        codes: vec![1000],
-        clean: true,
-        wrong_endpoint_fatal: false,
-        wrong_code_fatal: false,
-        drop_fatal: false,
-    }
+    CloseExpect::harness_closes()
 }
 
 fn fail_close() -> CloseExpect {
-    CloseExpect {
-        closed_by_harness: false,
-        codes: vec![1002],
-        clean: false,
-        wrong_endpoint_fatal: false,
-        wrong_code_fatal: false,
-        drop_fatal: false,
-    }
+    CloseExpect::peer_fails()
 }
 
 fn text(s: &str) -> Observed {
