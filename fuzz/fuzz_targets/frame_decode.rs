@@ -11,7 +11,8 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wsconform::wire::{DecoderConfig, Role, Rsv};
+use wsconform_proto::message::MessageConfig;
+use wsconform_proto::wire::{DecoderConfig, Role, Rsv};
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
@@ -19,6 +20,7 @@ struct Input<'a> {
     server: bool,
     /// The frame cap, kept small so oversized-frame skipping is reached often.
     cap: u16,
+    /// A message extension claims RSV1 on first frames (as permessage-deflate does).
     permessage_deflate: bool,
     /// Extension RSV bits (only the low three are used).
     rsv: u8,
@@ -37,9 +39,17 @@ fuzz_target!(|input: Input<'_>| {
             Role::Client
         },
         max_frame_len: u64::from(input.cap),
-        permessage_deflate: input.permessage_deflate,
+        message_rsv: if input.permessage_deflate {
+            Rsv::RSV1
+        } else {
+            Rsv::NONE
+        },
         extension_rsv: Rsv::from_bits(input.rsv),
-        validate_utf8: input.validate_utf8,
     };
-    wsconform::fuzzing::frame_decode(input.data, &input.cuts, config);
+    let messages = MessageConfig {
+        validate_utf8: input.validate_utf8,
+        // Small, so the message cap is reached often.
+        max_message: usize::from(input.cap) * 2,
+    };
+    wsconform_proto::fuzzing::frame_decode(input.data, &input.cuts, config, messages);
 });

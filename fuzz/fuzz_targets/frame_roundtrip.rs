@@ -4,7 +4,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wsconform::fuzzing::FrameSpec;
+use wsconform_proto::fuzzing::FrameSpec;
 
 /// The largest payload built: above 65 535, so the minimal form can be the 64-bit one.
 const MAX_PAYLOAD: usize = 70_000;
@@ -57,5 +57,5 @@ impl Spec<'_> {
 
 fuzz_target!(|frames: Vec<Spec<'_>>| {
     let specs: Vec<FrameSpec> = frames.iter().take(MAX_FRAMES).map(Spec::to_spec).collect();
-    wsconform::fuzzing::frame_roundtrip(&specs);
+    wsconform_proto::fuzzing::frame_roundtrip(&specs);
 });

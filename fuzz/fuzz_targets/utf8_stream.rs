@@ -21,5 +21,5 @@ struct Input<'a> {
 
 fuzz_target!(|input: Input<'_>| {
     let cuts: Vec<u16> = input.cuts.iter().map(|&c| u16::from(c)).collect();
-    wsconform::fuzzing::utf8_stream(input.data, &cuts);
+    wsconform_proto::fuzzing::utf8_stream(input.data, &cuts);
 });

@@ -1,32 +1,37 @@
 //! wsconform: a WebSocket conformance harness and fuzzer.
 //!
-//! The crate is layered like h2 and quinn:
+//! The protocol itself — the wire codec, the opening handshake and the session — is the
+//! sans-IO crate [`wsconform_proto`], re-exported here as [`wire`], [`handshake`],
+//! [`message`] and [`session`]. This crate holds what runs cases on top of it:
 //!
-//! - [`wire`]: the RFC 6455 wire format — frame encoder and incremental decoder, masking,
-//!   streaming UTF-8, close codes. Sans-IO: a pure function of bytes.
-//! - [`handshake`]: the client side of the opening handshake (RFC 6455 §4.1, §4.2.2) — a
-//!   request builder that can write any request, and a bounded response parser.
-//! - [`proto`]: a sans-IO client session that ties the two together and keeps the timestamped
-//!   event log; the caller supplies bytes and time.
+//! - [`cases`]: the case library as data — loading, families, selection.
+//! - [`runner`]: the sans-IO case interpreter and the verdict rules, and (with the `net`
+//!   feature) the async edge that runs a case over the driver, and the parallel pool.
 //! - [`net`]: the thin tokio driver at the edge — TCP, TLS, chopped and delayed writes,
 //!   bounded reads, FIN told apart from RST.
 //! - [`echo`]: the embedded tokio-tungstenite echo server used by the demo and the tests.
-//! - [`cases`]: the case library as data — loading, families, selection.
-//! - [`runner`]: the sans-IO case interpreter, the verdict rules, and the parallel runner.
 //! - [`smoke`]: the quick smoke exchange (`wsconform smoke`).
+//! - [`spec`]: Autobahn's fuzzingclient spec files.
+//!
+//! The `net` feature (on by default) brings the tokio edge and the command line; without it
+//! the crate compiles no async runtime, which is how the fuzz targets build on the interpreter.
 //!
 //! Every protocol violation is a typed value; nothing here panics on input a peer controls.
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub use wsconform_proto::{handshake, message, session, wire};
+
 pub mod cases;
+#[cfg(feature = "net")]
 pub mod echo;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;
-pub mod handshake;
+#[cfg(feature = "net")]
 pub mod net;
-pub mod proto;
 pub mod runner;
+#[cfg(feature = "net")]
 pub mod smoke;
 pub mod spec;
-pub mod wire;

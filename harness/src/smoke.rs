@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use crate::handshake::Response;
 use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
-use crate::proto::{Closure, EventLog, HandshakeFailure, SessionEvent, render_trace};
+use crate::session::{Closure, EventLog, HandshakeFailure, SessionEvent, render_trace};
 use crate::wire::{CloseCode, OpCode, RawFrame, Violation, parse_close_payload};
 
 /// The text message echoed: ASCII and multi-byte UTF-8.
@@ -334,42 +334,25 @@ impl Exchange {
     }
 
     /// Reads until a whole data message, a close frame, the end, or the deadline. Pings are
-    /// answered; violations are collected.
+    /// answered; violations are collected (the message layer withholds the frames that broke
+    /// a rule).
     async fn next_message(&mut self, deadline: Instant) -> Awaited {
-        let mut message: Option<(OpCode, Vec<u8>)> = None;
         loop {
             match self.driver.next_event(deadline).await {
                 None => return Awaited::Timeout,
                 Some(SessionEvent::Violation(v)) => self.violations.push(v),
                 Some(SessionEvent::Closed(c)) => return Awaited::Closed(c),
                 Some(SessionEvent::Open { .. } | SessionEvent::HandshakeFailed(_)) => {}
-                Some(SessionEvent::Frame(frame)) => {
-                    let opcode = frame.opcode();
-                    let fin = frame.raw.fin;
-                    let payload = frame.raw.payload;
-                    match opcode {
-                        OpCode::CLOSE => return Awaited::Close(payload),
-                        OpCode::PING => {
-                            self.driver
-                                .session_mut()
-                                .send_frame(&RawFrame::pong(payload).masked_random());
-                            let _ = self.driver.flush().await;
-                        }
-                        OpCode::TEXT | OpCode::BINARY => message = Some((opcode, payload)),
-                        OpCode::CONTINUATION => {
-                            if let Some((_, data)) = message.as_mut() {
-                                data.extend_from_slice(&payload);
-                            }
-                        }
-                        _ => {}
+                Some(SessionEvent::Message(m)) => return Awaited::Message(m.opcode, m.payload),
+                Some(SessionEvent::Control(frame)) => match frame.opcode() {
+                    OpCode::CLOSE => return Awaited::Close(frame.raw.payload),
+                    OpCode::PING => {
+                        let pong = RawFrame::pong(frame.raw.payload).masked_random();
+                        self.driver.session_mut().send_frame(&pong);
+                        let _ = self.driver.flush().await;
                     }
-                    if fin
-                        && matches!(opcode, OpCode::TEXT | OpCode::BINARY | OpCode::CONTINUATION)
-                        && let Some((op, data)) = message.take()
-                    {
-                        return Awaited::Message(op, data);
-                    }
-                }
+                    _ => {}
+                },
             }
         }
     }

@@ -7,7 +7,10 @@
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use wsconform::fuzzing::{FrameSpec, decode_chunks, frame_decode, frame_roundtrip, utf8_stream};
+use wsconform::fuzzing::{
+    FrameSpec, decode_chunks, frame_decode, frame_roundtrip, read_chunks, utf8_stream,
+};
+use wsconform::message::MessageConfig;
 use wsconform::wire::{DecoderConfig, Item, Role, Rsv, apply_mask, apply_mask_offset};
 
 fn frame_spec() -> impl Strategy<Value = FrameSpec> {
@@ -39,14 +42,23 @@ fn decoder_config() -> impl Strategy<Value = DecoderConfig> {
         prop_oneof![Just(64u64 << 20), 0u64..300],
         any::<bool>(),
         0u8..8,
-        any::<bool>(),
     )
-        .prop_map(|(server, cap, deflate, rsv, utf8)| DecoderConfig {
+        .prop_map(|(server, cap, deflate, rsv)| DecoderConfig {
             role: if server { Role::Server } else { Role::Client },
             max_frame_len: cap,
-            permessage_deflate: deflate,
+            message_rsv: if deflate { Rsv::RSV1 } else { Rsv::NONE },
             extension_rsv: Rsv::from_bits(rsv),
-            validate_utf8: utf8,
+        })
+}
+
+fn message_config() -> impl Strategy<Value = MessageConfig> {
+    (
+        any::<bool>(),
+        prop_oneof![Just(256usize << 20), 0usize..600],
+    )
+        .prop_map(|(validate_utf8, max_message)| MessageConfig {
+            validate_utf8,
+            max_message,
         })
 }
 
@@ -82,12 +94,16 @@ proptest! {
         bytes in stream_bytes(),
         cuts in vec(0u16..40, 0..64),
         config in decoder_config(),
+        messages in message_config(),
     ) {
-        frame_decode(&bytes, &cuts, config.clone());
-        // And one byte at a time, the most extreme chunking.
+        frame_decode(&bytes, &cuts, config.clone(), messages);
+        // And one byte at a time, the most extreme chunking, through the message layer too.
         let ones = vec![1u16; bytes.len()];
         let (a, _) = decode_chunks(&bytes, &ones, config.clone());
-        let (b, _) = decode_chunks(&bytes, &[], config);
+        let (b, _) = decode_chunks(&bytes, &[], config.clone());
+        prop_assert_eq!(a, b);
+        let a = read_chunks(&bytes, &ones, config.clone(), messages);
+        let b = read_chunks(&bytes, &[], config, messages);
         prop_assert_eq!(a, b);
     }
 

@@ -28,6 +28,7 @@ use wsconform::fuzzing::{
     FrameSpec, case_file, decode_chunks, frame_decode, frame_differential, frame_roundtrip,
     handshake_response, utf8_stream,
 };
+use wsconform::message::MessageConfig;
 use wsconform::wire::{DecoderConfig, Item, LengthForm, Role, Rsv};
 
 /// The directories replayed for `target`: committed crash inputs, then the seeds.
@@ -86,19 +87,27 @@ fn frame_decode_inputs() {
     replay("frame_decode", |data| {
         for role in [Role::Client, Role::Server] {
             let configs = [
-                DecoderConfig {
-                    role,
-                    ..DecoderConfig::default()
-                },
-                DecoderConfig {
-                    role,
-                    max_frame_len: 16,
-                    permessage_deflate: true,
-                    extension_rsv: Rsv::from_bits(0b010),
-                    validate_utf8: false,
-                },
+                (
+                    DecoderConfig {
+                        role,
+                        ..DecoderConfig::default()
+                    },
+                    MessageConfig::default(),
+                ),
+                (
+                    DecoderConfig {
+                        role,
+                        max_frame_len: 16,
+                        message_rsv: Rsv::RSV1,
+                        extension_rsv: Rsv::from_bits(0b010),
+                    },
+                    MessageConfig {
+                        validate_utf8: false,
+                        max_message: 32,
+                    },
+                ),
             ];
-            for config in configs {
+            for (config, messages) in configs {
                 let cycle: Vec<u16> = [1, 2, 3, 7].into_iter().cycle().take(data.len()).collect();
                 for cuts in [
                     every(1, data.len()),
@@ -107,7 +116,7 @@ fn frame_decode_inputs() {
                     every(7, data.len()),
                     cycle,
                 ] {
-                    frame_decode(data, &cuts, config.clone());
+                    frame_decode(data, &cuts, config.clone(), messages);
                 }
             }
         }

@@ -219,7 +219,7 @@ async fn the_event_log_stays_bounded_under_a_flood() {
         .expect("runs");
     let log = &report.log;
     assert!(
-        log.events().len() <= wsconform::proto::MAX_EVENTS + 16,
+        log.events().len() <= wsconform::session::MAX_EVENTS + 16,
         "{}",
         log.events().len()
     );
@@ -231,7 +231,7 @@ async fn the_event_log_stays_bounded_under_a_flood() {
     assert!(
         log.events()
             .iter()
-            .any(|e| matches!(e.kind, wsconform::proto::EventKind::Closed(_)))
+            .any(|e| matches!(e.kind, wsconform::session::EventKind::Closed(_)))
     );
 }
 

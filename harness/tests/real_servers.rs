@@ -70,8 +70,8 @@ async fn chopped_one_byte_writes_still_echo() {
         .filter(|e| {
             matches!(
                 e.kind,
-                wsconform::proto::EventKind::Bytes {
-                    direction: wsconform::proto::Direction::Sent,
+                wsconform::session::EventKind::Bytes {
+                    direction: wsconform::session::Direction::Sent,
                     len: 1,
                     ..
                 }

@@ -261,7 +261,7 @@ impl BuiltRequest {
 }
 
 /// Replaces `{host}`, `{path}`, `{key}` and `{NAME}` for every param.
-pub(crate) fn fill(text: &str, host: &str, path: &str, key: &str, params: &Params) -> String {
+pub fn fill(text: &str, host: &str, path: &str, key: &str, params: &Params) -> String {
     let mut out = text
         .replace("{host}", host)
         .replace("{path}", path)

@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub(crate) use handshake::fill;
+pub use handshake::fill;
 pub use handshake::{
     BuiltRequest, HandshakeExpect, HandshakeSpec, HeaderCheck, Pad, Params, RequestSpec, Trickle,
 };

@@ -51,9 +51,9 @@ pub fn connect_exit_code(e: &wsconform::net::ConnectError) -> u8 {
 }
 
 /// The exit code for a failed handshake.
-pub fn handshake_exit_code(f: &wsconform::proto::HandshakeFailure) -> u8 {
+pub fn handshake_exit_code(f: &wsconform::session::HandshakeFailure) -> u8 {
     match f {
-        wsconform::proto::HandshakeFailure::Timeout(_) => EXIT_HANDSHAKE_TIMEOUT,
+        wsconform::session::HandshakeFailure::Timeout(_) => EXIT_HANDSHAKE_TIMEOUT,
         _ => EXIT_HANDSHAKE_REJECTED,
     }
 }

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::connect::Stream;
 use crate::handshake::{Negotiated, Response};
-use crate::proto::{ClientSession, Closure, EventLog, HandshakeFailure, SessionEvent};
+use crate::session::{ClientSession, Closure, EventLog, HandshakeFailure, SessionEvent};
 
 /// The size of one read. Reads never grow from a peer-declared length.
 const READ_CHUNK: usize = 64 * 1024;
@@ -77,9 +77,9 @@ impl Driver {
         let session = ClientSession::new(
             &request,
             ClientSession::offer_for(&request),
-            crate::proto::SessionConfig {
+            crate::session::SessionConfig {
                 handshake_timeout,
-                ..crate::proto::SessionConfig::default()
+                ..crate::session::SessionConfig::default()
             },
             Instant::now().into_std(),
         );

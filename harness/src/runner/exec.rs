@@ -12,7 +12,7 @@ use super::record::{attach_trace, base_record, died, judge};
 use super::verdict::{self, CloseFacts, Policy};
 use crate::cases::Case;
 use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
-use crate::proto::{Closure, EventLog, SessionEvent};
+use crate::session::{Closure, EventLog, SessionEvent};
 
 /// How cases run.
 #[derive(Debug, Clone)]
@@ -232,7 +232,8 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         let event = driver.next_event(deadline).await;
         let now = Instant::now().into_std();
         match event {
-            Some(SessionEvent::Frame(frame)) => machine.handle_frame(now, frame),
+            Some(SessionEvent::Message(message)) => machine.handle_message(now, message),
+            Some(SessionEvent::Control(frame)) => machine.handle_control(now, frame),
             Some(SessionEvent::Violation(v)) => machine.handle_violation(now, v),
             Some(SessionEvent::Closed(c)) => machine.handle_closed(now, c),
             Some(SessionEvent::Open { .. } | SessionEvent::HandshakeFailed(_)) => {}
@@ -290,7 +291,7 @@ pub enum ProbeError {
     Connect(#[from] ConnectError),
     /// No WebSocket.
     #[error("opening handshake failed: {0}")]
-    Handshake(crate::proto::HandshakeFailure),
+    Handshake(crate::session::HandshakeFailure),
 }
 
 /// Checks that `target` accepts a WebSocket connection (connect and handshake, then abort);

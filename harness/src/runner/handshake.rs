@@ -13,7 +13,7 @@ use wsconform_reports::Behavior;
 
 use crate::cases::{HandshakeExpect, HandshakeSpec, HeaderCheck};
 use crate::handshake::{Extension, Response, ResponseProblem, parse_extensions, pmd};
-use crate::proto::Closure;
+use crate::session::Closure;
 
 /// What the server did with the request.
 #[derive(Debug, Clone)]

@@ -1,8 +1,10 @@
 //! The case interpreter, sans-IO: runs one case's script against the events of an open
 //! session, with Autobahn's timers and close machinery (`autobahn-cases.md` §2.0, §3.3).
 //!
-//! The driver feeds it the session's events ([`CaseMachine::handle_frame`],
-//! [`CaseMachine::handle_violation`], [`CaseMachine::handle_closed`]) and the passing of time
+//! The driver feeds it the session's events ([`CaseMachine::handle_message`],
+//! [`CaseMachine::handle_control`], [`CaseMachine::handle_violation`],
+//! [`CaseMachine::handle_closed`]): messages come assembled by proto's one message layer,
+//! which also withholds every frame that broke a rule (so the machine never sees it) and the passing of time
 //! ([`CaseMachine::handle_timeout`] at [`CaseMachine::poll_timeout`]), and carries out what
 //! [`CaseMachine::poll_action`] asks: writes, aborting TCP, or an alive check. Nothing here
 //! touches a socket or reads a clock, so every rule is unit-tested on a simulated clock. The
@@ -17,8 +19,9 @@ use super::limit::{FloodTally, LimitProbe};
 use super::observed::{Observed, expected_lists};
 use super::verdict::CloseFacts;
 use crate::cases::{Case, Payload, WriteMode};
-use crate::proto::Closure;
+use crate::session::Closure;
 use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Violation};
+use wsconform_proto::message::Message;
 
 /// The harness's own timeouts (Autobahn's defaults; every one can be set from the CLI).
 #[derive(Debug, Clone, Copy)]
@@ -150,8 +153,6 @@ pub struct CaseMachine {
     ok: Vec<Observed>,
     non_strict: Option<Vec<Observed>>,
     observed: Vec<Observed>,
-    message: Option<(OpCode, Vec<u8>)>,
-    reject_frame: Option<u64>,
     kill_at: Option<Instant>,
     close_at: Option<Instant>,
     limit: Instant,
@@ -202,8 +203,6 @@ impl CaseMachine {
             ok,
             non_strict,
             observed: Vec::new(),
-            message: None,
-            reject_frame: None,
             limit: now + timeouts.case_limit,
             frame_key: None,
             actions: VecDeque::new(),
@@ -301,36 +300,20 @@ impl CaseMachine {
 
     // ---------------------------------------------------------------- inputs
 
-    /// A frame from the peer.
-    pub fn handle_frame(&mut self, now: Instant, frame: Frame) {
-        if self.reject_frame == Some(frame.offset) {
-            // The frame broke a rule: like Autobahn's parser, do not deliver it, and drop the
-            // message it belonged to.
-            self.reject_frame = None;
-            if !frame.opcode().is_control() {
-                self.message = None;
-            }
-            return;
-        }
-        let opcode = frame.opcode();
-        let fin = frame.raw.fin;
+    /// A complete data message from the peer.
+    pub fn handle_message(&mut self, now: Instant, message: Message) {
+        self.on_message(now, message.opcode, message.payload);
+    }
+
+    /// A control frame from the peer, where it arrived (even in the middle of a message).
+    pub fn handle_control(&mut self, now: Instant, frame: Frame) {
         let payload = frame.raw.payload;
-        match opcode {
-            OpCode::TEXT | OpCode::BINARY => {
-                self.message = Some((opcode, payload));
-            }
-            OpCode::CONTINUATION => match self.message.as_mut() {
-                Some((_, data)) => data.extend_from_slice(&payload),
-                None => return,
-            },
-            OpCode::PING => {
-                // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
-                // frame in response". Not recorded as an event.
-                if self.ws == Ws::Open {
-                    let pong = RawFrame::pong(payload).masked(self.key());
-                    self.write(vec![pong.to_bytes()], None);
-                }
-                return;
+        match frame.raw.opcode {
+            // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
+            // frame in response". Not recorded as an event.
+            OpCode::PING if self.ws == Ws::Open => {
+                let pong = RawFrame::pong(payload).masked(self.key());
+                self.write(vec![pong.to_bytes()], None);
             }
             OpCode::PONG => {
                 if let Block::PingFlood { .. } = self.block {
@@ -338,16 +321,9 @@ impl CaseMachine {
                 } else {
                     self.record(now, Observed::Pong(payload));
                 }
-                return;
             }
-            OpCode::CLOSE => {
-                self.peer_close(now, &payload);
-                return;
-            }
-            _ => return,
-        }
-        if fin && let Some((opcode, data)) = self.message.take() {
-            self.on_message(now, opcode, data);
+            OpCode::CLOSE => self.peer_close(now, &payload),
+            _ => {}
         }
     }
 
@@ -355,11 +331,10 @@ impl CaseMachine {
     /// (1007 for invalid UTF-8) while open, or TCP closed if already closing.
     pub fn handle_violation(&mut self, now: Instant, violation: Violation) {
         self.findings.push(violation.to_string());
-        let Some(frame) = violation.frame else {
+        if violation.frame.is_none() {
             // End-of-stream findings: the connection is already gone.
             return;
-        };
-        self.reject_frame = Some(frame);
+        }
         match self.ws {
             Ws::Open => {
                 let code = violation.kind.close_code();

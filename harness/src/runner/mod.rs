@@ -8,23 +8,28 @@
 //! - [`observed`]: the recorded events and the expected lists;
 //! - [`record`]: a case's record, its reason and its wire trace.
 //!
-//! The async edge, over the tokio driver of [`crate::net`]:
+//! The async edge, over the tokio driver of `crate::net` (the `net` feature):
 //! - [`exec`]: one case (connect, handshake, drive the machine, judge);
 //! - `open`: crafted handshakes, held connections and the alive check;
 //! - [`pool`]: many cases in parallel.
 
+#[cfg(feature = "net")]
 pub mod exec;
 pub mod handshake;
 pub mod limit;
 pub mod machine;
 pub mod observed;
+#[cfg(feature = "net")]
 mod open;
+#[cfg(feature = "net")]
 pub mod pool;
 pub mod record;
 pub mod verdict;
 
+#[cfg(feature = "net")]
 pub use exec::{CaseRun, ProbeError, RunOptions, probe, run_case};
 pub use machine::{Action, CaseMachine, MachineResult, Timeouts};
+#[cfg(feature = "net")]
 pub use pool::{Plan, TargetSpec, default_jobs, run_plan};
 pub use record::judge;
 pub use verdict::Policy;

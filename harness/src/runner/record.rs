@@ -10,17 +10,17 @@ use super::machine::MachineResult;
 use super::observed::{Observed, expected_lists, show_list};
 use super::verdict::{self, Policy, ReasonInput};
 use crate::cases::Case;
-use crate::proto::EventLog;
+use crate::session::EventLog;
 
 /// Fails `record` because the server stopped serving (even an informational case).
-pub(super) fn died(record: &mut CaseRecord, why: &str) {
+pub fn died(record: &mut CaseRecord, why: &str) {
     record.behavior = Some(Behavior::Failed);
     record.outcome = Outcome::Fail;
     record.reason = format!("{why}; {}", record.reason);
 }
 
 /// A record with the case's identity and nothing judged yet.
-pub(super) fn base_record(name: &str, case: &Case, started: SystemTime) -> CaseRecord {
+pub fn base_record(name: &str, case: &Case, started: SystemTime) -> CaseRecord {
     let (ok, non_strict) = expected_lists(case);
     record_of(name, case, started, &ok, non_strict.as_deref())
 }
@@ -72,8 +72,8 @@ const TRACE_HEX: usize = 64;
 
 /// The wire trace of `log` as report entries (at most [`wsconform_reports::MAX_TRACE`], each
 /// with at most [`TRACE_HEX`] bytes), and the handshake texts.
-pub(super) fn attach_trace(record: &mut CaseRecord, log: &EventLog) {
-    use crate::proto::{Direction, EventKind, render_event};
+pub fn attach_trace(record: &mut CaseRecord, log: &EventLog) {
+    use crate::session::{Direction, EventKind, render_event};
     let hex = |bytes: &[u8]| {
         bytes[..bytes.len().min(TRACE_HEX)]
             .iter()

@@ -2,8 +2,10 @@
 
 use super::*;
 use crate::cases::parse_case_file;
+use crate::message::{Assembler, Delivery, MessageConfig};
 use crate::runner::limit::FloodTally;
-use crate::wire::{Decoder, DecoderConfig, Item, Role, ViolationKind};
+use crate::session::{Inbound, Reader};
+use crate::wire::{Decoder, DecoderConfig, Item, Role};
 
 fn case(toml: &str) -> Case {
     let cases = parse_case_file("test.toml", toml).expect("valid case");
@@ -14,7 +16,6 @@ fn case(toml: &str) -> Case {
 fn written(m: &mut CaseMachine) -> (Vec<Frame>, bool) {
     let mut decoder = Decoder::new(DecoderConfig {
         role: Role::Server,
-        validate_utf8: false,
         ..DecoderConfig::default()
     });
     let mut aborted = false;
@@ -38,6 +39,34 @@ fn server_frame(offset: u64, raw: RawFrame) -> Frame {
     Frame { offset, raw }
 }
 
+/// Hands the machine what the session reads from `bytes`: through proto's message layer, as
+/// in a real run (a frame that breaks a rule is reported and withheld).
+fn receive_bytes(m: &mut CaseMachine, now: Instant, bytes: &[u8]) {
+    let mut reader = Reader::new(DecoderConfig::default(), MessageConfig::default());
+    reader.feed(bytes);
+    while let Some(inbound) = reader.poll() {
+        match inbound {
+            Inbound::Frame(_) => {}
+            Inbound::Violation(v) => m.handle_violation(now, v),
+            Inbound::Control(f) => m.handle_control(now, f),
+            Inbound::Message(msg) => m.handle_message(now, msg),
+        }
+    }
+}
+
+/// One frame from the server, through the message layer.
+fn receive(m: &mut CaseMachine, now: Instant, frame: Frame) {
+    let mut assembler = Assembler::new(MessageConfig::default());
+    assembler.handle_frame(frame, false);
+    while let Some(delivery) = assembler.poll() {
+        match delivery {
+            Delivery::Violation(v) => m.handle_violation(now, v),
+            Delivery::Control(f) => m.handle_control(now, f),
+            Delivery::Message(msg) => m.handle_message(now, msg),
+        }
+    }
+}
+
 const ECHO: &str = r#"
 [[case]]
 id = "1.1.2"
@@ -58,12 +87,16 @@ fn echo_then_auto_close_then_clean_close() {
     assert_eq!(sent[0].payload(), b"Hello");
     assert!(sent[0].raw.mask.is_some(), "client frames are masked");
     // The echo arrives: auto-close 1000.
-    m.handle_frame(t0, server_frame(0, RawFrame::text("Hello")));
+    receive(&mut m, t0, server_frame(0, RawFrame::text("Hello")));
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].opcode(), OpCode::CLOSE);
     assert_eq!(sent[0].payload(), [0x03, 0xe8]);
     // The server answers and closes TCP.
-    m.handle_frame(t0, server_frame(7, RawFrame::close(CloseCode::NORMAL, "")));
+    receive(
+        &mut m,
+        t0,
+        server_frame(7, RawFrame::close(CloseCode::NORMAL, "")),
+    );
     m.handle_closed(
         t0,
         Closure::PeerFin {
@@ -104,17 +137,10 @@ fn a_violation_fails_the_connection_and_the_frame_is_not_recorded() {
     let t0 = Instant::now();
     let mut m = CaseMachine::new(&case(ECHO), Timeouts::default(), t0);
     written(&mut m);
-    m.handle_violation(
+    receive_bytes(
+        &mut m,
         t0,
-        Violation {
-            offset: 0,
-            frame: Some(0),
-            kind: ViolationKind::MaskedFrameFromServer,
-        },
-    );
-    m.handle_frame(
-        t0,
-        server_frame(0, RawFrame::text("Hello").masked([1, 2, 3, 4])),
+        &RawFrame::text("Hello").masked([1, 2, 3, 4]).to_bytes(),
     );
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].opcode(), OpCode::CLOSE);
@@ -137,7 +163,8 @@ fn peer_close_first_is_answered_with_1000() {
     let t0 = Instant::now();
     let mut m = CaseMachine::new(&case(&src), Timeouts::default(), t0);
     written(&mut m);
-    m.handle_frame(
+    receive(
+        &mut m,
         t0,
         server_frame(0, RawFrame::close(CloseCode::PROTOCOL_ERROR, "bad")),
     );
@@ -182,7 +209,8 @@ close = { by = "peer", codes = [1007], wrong_endpoint_fatal = true }
         "part 2 goes out after the first wait"
     );
     // The server fails fast: close 1007 before the second wait ends.
-    m.handle_frame(
+    receive(
+        &mut m,
         t0,
         server_frame(0, RawFrame::close(CloseCode::INVALID_PAYLOAD, "")),
     );
@@ -241,7 +269,7 @@ close = "ok"
     let t0 = Instant::now();
     let mut m = CaseMachine::new(&case(src), Timeouts::default(), t0);
     written(&mut m);
-    m.handle_frame(t0, server_frame(0, RawFrame::text(vec![b'x'; 100])));
+    receive(&mut m, t0, server_frame(0, RawFrame::text(vec![b'x'; 100])));
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].opcode(), OpCode::CLOSE);
     m.handle_closed(
@@ -271,7 +299,7 @@ close = "ok"
         let (sent, _) = written(&mut m);
         assert_eq!(sent.len(), 1, "message {i} alone");
         assert_eq!(sent[0].opcode(), OpCode::BINARY);
-        m.handle_frame(t0, server_frame(0, RawFrame::binary(vec![0xfe; 4])));
+        receive(&mut m, t0, server_frame(0, RawFrame::binary(vec![0xfe; 4])));
     }
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].opcode(), OpCode::CLOSE);
@@ -283,7 +311,7 @@ fn a_flood_of_pongs_is_recorded_only_up_to_the_cap() {
     let mut m = CaseMachine::new(&case(ECHO), Timeouts::default(), t0);
     written(&mut m);
     for i in 0..(MAX_OBSERVED as u64 + 500) {
-        m.handle_frame(t0, server_frame(i * 3, RawFrame::pong("x")));
+        receive(&mut m, t0, server_frame(i * 3, RawFrame::pong("x")));
     }
     m.handle_closed(
         t0,
@@ -312,8 +340,8 @@ fn ping_flood_accepts_skipped_pongs_but_not_a_missing_last_one() {
     assert_eq!(sent[4].payload(), b"4");
     // §5.5.3: pongs for 1 and 4 only; the last one ends the flood with a close, and the
     // pongs are not recorded as events.
-    m.handle_frame(t0, server_frame(0, RawFrame::pong("1")));
-    m.handle_frame(t0, server_frame(3, RawFrame::pong("4")));
+    receive(&mut m, t0, server_frame(0, RawFrame::pong("1")));
+    receive(&mut m, t0, server_frame(3, RawFrame::pong("4")));
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].opcode(), OpCode::CLOSE);
     m.handle_closed(t0, Closure::PeerReset);
@@ -325,7 +353,7 @@ fn ping_flood_accepts_skipped_pongs_but_not_a_missing_last_one() {
     // No pong for the last ping within the time: FAILED.
     let mut m = CaseMachine::new(&case(FLOOD), Timeouts::default(), t0);
     written(&mut m);
-    m.handle_frame(t0, server_frame(0, RawFrame::pong("3")));
+    receive(&mut m, t0, server_frame(0, RawFrame::pong("3")));
     let deadline = m.poll_timeout().expect("deadline");
     assert_eq!(deadline, t0 + Duration::from_secs(2));
     m.handle_timeout(deadline);
@@ -398,7 +426,11 @@ close = { by = "peer", codes = [1002], clean = true, drop_fatal = true }
     let mut m = CaseMachine::new(&case(src), Timeouts::default(), t0);
     written(&mut m);
     let payload = CloseCode::PROTOCOL_ERROR.0.to_be_bytes().to_vec();
-    m.handle_frame(t0, server_frame(0, RawFrame::new(OpCode::CLOSE, payload)));
+    receive(
+        &mut m,
+        t0,
+        server_frame(0, RawFrame::new(OpCode::CLOSE, payload)),
+    );
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].opcode(), OpCode::CLOSE, "the close is answered");
     // The kill timer (3 s) bounds the wait for the server to close TCP.
@@ -430,11 +462,19 @@ steps = [ { probe_limit = { max = 1048576, within = 5.0 } } ]
     let mut m = CaseMachine::new(&case(src), Timeouts::default(), t0);
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].payload().len(), 64 * 1024);
-    m.handle_frame(t0, server_frame(0, RawFrame::binary(vec![b'*'; 64 * 1024])));
+    receive(
+        &mut m,
+        t0,
+        server_frame(0, RawFrame::binary(vec![b'*'; 64 * 1024])),
+    );
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].payload().len(), 256 * 1024);
     let payload = CloseCode(1009).0.to_be_bytes().to_vec();
-    m.handle_frame(t0, server_frame(1, RawFrame::new(OpCode::CLOSE, payload)));
+    receive(
+        &mut m,
+        t0,
+        server_frame(1, RawFrame::new(OpCode::CLOSE, payload)),
+    );
     m.handle_closed(t0, Closure::PeerReset);
     let (b, text) = m.finish().script_verdict.expect("verdict");
     assert_eq!(b, Behavior::Informational);
@@ -445,7 +485,11 @@ steps = [ { probe_limit = { max = 1048576, within = 5.0 } } ]
     let mut m = CaseMachine::with_limit(&case(&src), Timeouts::default(), Some(1000), t0);
     let (sent, _) = written(&mut m);
     assert_eq!(sent[0].payload().len(), 1001);
-    m.handle_frame(t0, server_frame(0, RawFrame::binary(vec![b'*'; 1001])));
+    receive(
+        &mut m,
+        t0,
+        server_frame(0, RawFrame::binary(vec![b'*'; 1001])),
+    );
     m.handle_closed(t0, Closure::PeerReset);
     assert_eq!(
         m.finish().script_verdict.expect("verdict").0,
@@ -504,10 +548,14 @@ close = { by = "peer", codes = [1009] }
     let t0 = Instant::now();
     let mut m = CaseMachine::new(&case(FLOOD), Timeouts::default(), t0);
     written(&mut m);
-    m.handle_frame(t0, server_frame(0, RawFrame::pong("0")));
-    m.handle_frame(t0, server_frame(3, RawFrame::pong("1")));
+    receive(&mut m, t0, server_frame(0, RawFrame::pong("0")));
+    receive(&mut m, t0, server_frame(3, RawFrame::pong("1")));
     let payload = CloseCode(1008).0.to_be_bytes().to_vec();
-    m.handle_frame(t0, server_frame(6, RawFrame::new(OpCode::CLOSE, payload)));
+    receive(
+        &mut m,
+        t0,
+        server_frame(6, RawFrame::new(OpCode::CLOSE, payload)),
+    );
     m.handle_closed(t0, Closure::PeerReset);
     let (b, text) = m.finish().script_verdict.expect("verdict");
     assert_eq!(b, Behavior::Failed);

@@ -1,4 +1,4 @@
-//! The incremental frame decoder, RFC 6455 §5.
+//! The incremental frame decoder, RFC 6455 §5: frames, not messages.
 //!
 //! The decoder is fed bytes in arbitrary pieces with [`Decoder::feed`] and yields [`Item`]s
 //! with [`Decoder::poll`]: frames, and typed [`Violation`]s of the RFC with the stream offset
@@ -9,6 +9,10 @@
 //! It never panics on any input and never allocates from a length the peer declared: bytes
 //! are buffered only as they arrive, and a frame whose declared length exceeds
 //! [`DecoderConfig::max_frame_len`] is reported and its payload skipped as it streams past.
+//!
+//! It checks what one frame decides: masking, RSV bits, opcodes, length encodings, control
+//! frame rules, close payloads. The rules of messages (§5.4 fragmentation, §8.1 UTF-8) are the
+//! message layer's, [`crate::message::Assembler`].
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -17,7 +21,6 @@ use super::close::{CloseCode, CloseCodeClass, ClosePayloadError, parse_close_pay
 use super::frame::{LengthForm, RawFrame, Rsv};
 use super::mask::apply_mask;
 use super::opcode::OpCode;
-use super::utf8::{Utf8Status, Utf8Validator};
 
 /// Which endpoint the decoder reads *for*; it decodes what the other side sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,14 +39,12 @@ pub struct DecoderConfig {
     /// The largest payload buffered for one frame. Larger frames are reported as
     /// [`ViolationKind::FrameTooLarge`] and skipped.
     pub max_frame_len: u64,
-    /// permessage-deflate was negotiated: RSV1 is allowed on the first frame of a data message
-    /// (RFC 7692 §6), and such a message's payload is compressed, so it is not UTF-8-checked
-    /// here.
-    pub permessage_deflate: bool,
+    /// RSV bits a negotiated message extension claims on the first frame of a data message
+    /// (RFC 7692 §6: RSV1 for permessage-deflate); see
+    /// [`crate::message::Assembler::message_rsv`].
+    pub message_rsv: Rsv,
     /// RSV bits an unnamed extension negotiated; allowed on every frame.
     pub extension_rsv: Rsv,
-    /// Validate the UTF-8 of text messages (RFC 6455 §8.1).
-    pub validate_utf8: bool,
 }
 
 impl Default for DecoderConfig {
@@ -51,9 +52,8 @@ impl Default for DecoderConfig {
         Self {
             role: Role::Client,
             max_frame_len: 64 << 20,
-            permessage_deflate: false,
+            message_rsv: Rsv::NONE,
             extension_rsv: Rsv::NONE,
-            validate_utf8: true,
         }
     }
 }
@@ -157,7 +157,8 @@ pub enum ViolationKind {
     /// §5.2: in the 64-bit form "the most significant bit MUST be 0".
     #[error("64-bit length 0x{0:016X} has its most significant bit set (RFC 6455 §5.2)")]
     LengthTopBitSet(u64),
-    /// §5.4: a continuation frame with no fragmented message to continue.
+    /// §5.4: a continuation frame with no fragmented message to continue (the message
+    /// layer's rule).
     #[error("continuation frame with no message in progress (RFC 6455 §5.4)")]
     ContinuationWithoutStart,
     /// §5.4: "fragments of one message MUST NOT be interleaved between the fragments of
@@ -204,6 +205,20 @@ pub enum ViolationKind {
     /// The stream ended inside a fragmented message.
     #[error("stream ended inside a fragmented {0} message")]
     UnfinishedMessage(OpCode),
+    /// A local limit, not an RFC rule: the message grew past what we buffer; dropped.
+    #[error("message over the {cap}-byte cap; dropped")]
+    MessageTooLarge {
+        /// The configured cap.
+        cap: usize,
+    },
+    /// The negotiated extension could not decode a message (RFC 6455 §9).
+    #[error("{extension} could not decode a message: {detail}")]
+    ExtensionFailed {
+        /// The extension's name.
+        extension: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
 }
 
 impl ViolationKind {
@@ -214,7 +229,7 @@ impl ViolationKind {
             Self::InvalidUtf8InText { .. } | Self::InvalidUtf8InCloseReason => {
                 CloseCode::INVALID_PAYLOAD
             }
-            Self::FrameTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
+            Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -277,18 +292,6 @@ pub fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
     })
 }
 
-/// A fragmented data message in progress.
-#[derive(Debug, Clone)]
-struct Message {
-    opcode: OpCode,
-    compressed: bool,
-    /// Bytes of the message seen so far.
-    len: usize,
-    /// Stream offset where an unfinished UTF-8 character began, when it began in an earlier
-    /// frame than the one being read.
-    pending_char_at: u64,
-}
-
 /// Frames at least this large stream their payload into its own buffer as it arrives.
 const STREAM_THRESHOLD: u64 = 64 * 1024;
 
@@ -315,8 +318,6 @@ pub struct Decoder {
     /// A large frame whose payload is arriving: bytes go straight into its payload buffer,
     /// copied once, instead of through `buf`.
     partial: Option<Partial>,
-    message: Option<Message>,
-    utf8: Utf8Validator,
     items: VecDeque<Item>,
 }
 
@@ -330,8 +331,6 @@ impl Decoder {
             offset: 0,
             skip: 0,
             partial: None,
-            message: None,
-            utf8: Utf8Validator::new(),
             items: VecDeque::new(),
         }
     }
@@ -394,8 +393,8 @@ impl Decoder {
         self.items.pop_front()
     }
 
-    /// Reports what the end of the stream leaves unfinished: a partial frame, a partial
-    /// message. Call once after the peer closed the connection, then drain with `poll`.
+    /// Reports what the end of the stream leaves unfinished: a partial frame. Call once after
+    /// the peer closed the connection, then drain with `poll`.
     pub fn finish(&mut self) {
         while self.decode_next() {}
         if let Some(p) = self.partial.take() {
@@ -415,13 +414,6 @@ impl Decoder {
                 self.offset,
                 None,
                 ViolationKind::TruncatedFrame { have, need },
-            );
-        }
-        if let Some(message) = self.message.take() {
-            self.push(
-                self.offset + rest,
-                None,
-                ViolationKind::UnfinishedMessage(message.opcode),
             );
         }
     }
@@ -495,7 +487,7 @@ impl Decoder {
         true
     }
 
-    /// Unmasks a complete frame's payload, checks the message rules, and queues the frame
+    /// Unmasks a complete frame's payload, checks the payload rules, and queues the frame
     /// and its violations.
     fn complete_frame(&mut self, h: FrameHeader, start: u64, mut payload: Vec<u8>) {
         if let Some(key) = h.mask {
@@ -517,7 +509,7 @@ impl Decoder {
         };
         let mut faults: Vec<(u64, ViolationKind)> =
             header_faults.into_iter().map(|k| (start, k)).collect();
-        self.check_message(&frame, payload_offset, &mut faults);
+        self.check_payload(&frame, payload_offset, &mut faults);
         for (offset, kind) in faults {
             self.push(offset, Some(start), kind);
         }
@@ -540,8 +532,8 @@ impl Decoder {
         // for non-zero values." RFC 7692 §6: RSV1 marks the first frame of a compressed
         // message; it is not allowed on control or continuation frames.
         let mut allowed = self.config.extension_rsv;
-        if self.config.permessage_deflate && matches!(h.opcode, OpCode::TEXT | OpCode::BINARY) {
-            allowed = allowed | Rsv::RSV1;
+        if matches!(h.opcode, OpCode::TEXT | OpCode::BINARY) {
+            allowed = allowed | self.config.message_rsv;
         }
         let bad = h.rsv.without(allowed);
         if !bad.is_empty() {
@@ -578,111 +570,30 @@ impl Decoder {
         faults
     }
 
-    /// The rules that need the payload or the message state: fragmentation, close payloads,
-    /// UTF-8.
-    fn check_message(
+    /// The rules that need the payload: the close frame's body.
+    fn check_payload(
         &mut self,
         frame: &Frame,
         payload_offset: u64,
         faults: &mut Vec<(u64, ViolationKind)>,
     ) {
-        let raw = &frame.raw;
-        match raw.opcode {
-            OpCode::CONTINUATION => {
-                // RFC 6455 §5.4: a continuation continues a message started by a
-                // non-final TEXT or BINARY frame.
-                if self.message.is_none() {
-                    faults.push((frame.offset, ViolationKind::ContinuationWithoutStart));
-                    return;
-                }
-                self.message_data(raw, payload_offset, faults);
-            }
-            OpCode::TEXT | OpCode::BINARY => {
-                // RFC 6455 §5.4: "fragments of one message MUST NOT be interleaved between the
-                // fragments of another message unless an extension has been negotiated".
-                if self.message.is_some() {
-                    faults.push((
-                        frame.offset,
-                        ViolationKind::DataFrameInFragmentedMessage(raw.opcode),
-                    ));
-                }
-                self.message = Some(Message {
-                    opcode: raw.opcode,
-                    compressed: self.config.permessage_deflate && raw.rsv.bits() & 0b100 != 0,
-                    len: 0,
-                    pending_char_at: payload_offset,
-                });
-                self.utf8.reset();
-                self.message_data(raw, payload_offset, faults);
-            }
-            OpCode::CLOSE => {
-                // RFC 6455 §5.5.1, §7.4: the body, if any, is a valid code then UTF-8 text.
-                match parse_close_payload(&raw.payload) {
-                    Ok(_) => {}
-                    Err(ClosePayloadError::OneByte) => {
-                        faults.push((frame.offset, ViolationKind::CloseOneBytePayload));
-                    }
-                    Err(ClosePayloadError::InvalidCode(code, class)) => faults.push((
-                        frame.offset,
-                        ViolationKind::InvalidCloseCode { code, class },
-                    )),
-                    Err(ClosePayloadError::InvalidUtf8 { offset, .. }) => faults.push((
-                        payload_offset + 2 + offset as u64,
-                        ViolationKind::InvalidUtf8InCloseReason,
-                    )),
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Adds a data frame's payload to the message in progress, validating text as it goes.
-    fn message_data(
-        &mut self,
-        raw: &RawFrame,
-        payload_offset: u64,
-        faults: &mut Vec<(u64, ViolationKind)>,
-    ) {
-        let Some(message) = self.message.as_mut() else {
+        if frame.raw.opcode != OpCode::CLOSE {
             return;
-        };
-        let before = message.len;
-        message.len += raw.payload.len();
-        let check =
-            self.config.validate_utf8 && message.opcode == OpCode::TEXT && !message.compressed;
-        if check {
-            let was_invalid = matches!(self.utf8.status(), Utf8Status::Invalid { .. });
-            let mut status = self.utf8.feed(&raw.payload);
-            if raw.fin {
-                status = self.utf8.finish();
-            }
-            // Map a message offset to the stream: in this frame, or where the unfinished
-            // character carried over from an earlier frame began.
-            let stream_at = |offset: usize, carried: u64| {
-                if offset >= before {
-                    payload_offset + (offset - before) as u64
-                } else {
-                    carried
-                }
-            };
-            match status {
-                Utf8Status::Invalid { offset } if !was_invalid => {
-                    let at = stream_at(offset, message.pending_char_at);
-                    faults.push((
-                        at,
-                        ViolationKind::InvalidUtf8InText {
-                            message_offset: offset,
-                        },
-                    ));
-                }
-                Utf8Status::Incomplete { offset } => {
-                    message.pending_char_at = stream_at(offset, message.pending_char_at);
-                }
-                _ => {}
-            }
         }
-        if raw.fin {
-            self.message = None;
+        // RFC 6455 §5.5.1, §7.4: the body, if any, is a valid code then UTF-8 text.
+        match parse_close_payload(&frame.raw.payload) {
+            Ok(_) => {}
+            Err(ClosePayloadError::OneByte) => {
+                faults.push((frame.offset, ViolationKind::CloseOneBytePayload));
+            }
+            Err(ClosePayloadError::InvalidCode(code, class)) => faults.push((
+                frame.offset,
+                ViolationKind::InvalidCloseCode { code, class },
+            )),
+            Err(ClosePayloadError::InvalidUtf8 { offset, .. }) => faults.push((
+                payload_offset + 2 + offset as u64,
+                ViolationKind::InvalidUtf8InCloseReason,
+            )),
         }
     }
 }

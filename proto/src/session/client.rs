@@ -3,13 +3,15 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::event::{Closure, Direction, EventKind, EventLog, FrameRecord};
+use super::event::{Closure, Direction, EventKind, EventLog};
+use super::reader::{Inbound, Reader};
 use super::sent::SentFrames;
 use crate::handshake::{
     Negotiated, Offer, Request, Response, ResponseError, ResponseLimits, ResponseProblem,
     check_response, parse_response,
 };
-use crate::wire::{Decoder, DecoderConfig, Frame, Item, RawFrame, Role, Violation};
+use crate::message::{Message, MessageConfig};
+use crate::wire::{DecoderConfig, Frame, RawFrame, Role, Violation};
 
 /// Settings of a session.
 #[derive(Debug, Clone)]
@@ -20,6 +22,8 @@ pub struct SessionConfig {
     pub response_limits: ResponseLimits,
     /// The decoder's settings (the role is forced to client).
     pub decoder: DecoderConfig,
+    /// The message layer's settings.
+    pub messages: MessageConfig,
 }
 
 impl Default for SessionConfig {
@@ -28,6 +32,7 @@ impl Default for SessionConfig {
             handshake_timeout: Duration::from_secs(5),
             response_limits: ResponseLimits::default(),
             decoder: DecoderConfig::default(),
+            messages: MessageConfig::default(),
         }
     }
 }
@@ -85,8 +90,10 @@ pub enum SessionEvent {
     },
     /// The handshake failed; the session is done.
     HandshakeFailed(HandshakeFailure),
-    /// A frame from the peer.
-    Frame(Frame),
+    /// A control frame from the peer (ping, pong, close), where it arrived.
+    Control(Frame),
+    /// A complete data message from the peer.
+    Message(Message),
     /// A rule the peer broke.
     Violation(Violation),
     /// The transport ended.
@@ -103,7 +110,7 @@ pub struct ClientSession {
     head: Vec<u8>,
     /// The response head, once complete.
     response: Option<Response>,
-    decoder: Decoder,
+    reader: Reader,
     /// Follows what we send, for the trace only.
     sent: SentFrames,
     /// Bytes of the request still to be written (they are not frames).
@@ -124,7 +131,7 @@ impl ClientSession {
         transmit.push_back(request);
         Self {
             start: now,
-            decoder: Decoder::new(decoder_config),
+            reader: Reader::new(decoder_config, config.messages),
             sent: SentFrames::default(),
             request_left,
             config,
@@ -273,8 +280,8 @@ impl ClientSession {
                 self.fail(HandshakeFailure::Closed(closure));
             }
             SessionState::Open => {
-                self.decoder.finish();
-                self.drain_decoder(at);
+                self.reader.finish();
+                self.drain_reader(at);
                 self.state = SessionState::Done;
             }
             SessionState::Done => {}
@@ -295,27 +302,26 @@ impl ClientSession {
     }
 
     fn decode(&mut self, at: Duration, data: &[u8]) {
-        self.decoder.feed(data);
-        self.drain_decoder(at);
+        self.reader.feed(data);
+        self.drain_reader(at);
     }
 
-    fn drain_decoder(&mut self, at: Duration) {
-        while let Some(item) = self.decoder.poll() {
-            match item {
-                Item::Frame(frame) => {
-                    self.log.push(
-                        at,
-                        EventKind::Frame {
-                            direction: Direction::Received,
-                            frame: FrameRecord::of(&frame),
-                        },
-                    );
-                    self.events.push_back(SessionEvent::Frame(frame));
-                }
-                Item::Violation(v) => {
+    fn drain_reader(&mut self, at: Duration) {
+        while let Some(inbound) = self.reader.poll() {
+            match inbound {
+                Inbound::Frame(frame) => self.log.push(
+                    at,
+                    EventKind::Frame {
+                        direction: Direction::Received,
+                        frame,
+                    },
+                ),
+                Inbound::Violation(v) => {
                     self.log.push(at, EventKind::Violation(v.clone()));
                     self.events.push_back(SessionEvent::Violation(v));
                 }
+                Inbound::Control(frame) => self.events.push_back(SessionEvent::Control(frame)),
+                Inbound::Message(message) => self.events.push_back(SessionEvent::Message(message)),
             }
         }
     }
@@ -364,10 +370,10 @@ mod tests {
         s.handle_input(t0 + Duration::from_millis(2), b);
         assert!(matches!(s.poll_event(), Some(SessionEvent::Open { .. })));
         match s.poll_event() {
-            Some(SessionEvent::Frame(f)) => {
-                assert_eq!((f.opcode(), f.payload()), (OpCode::TEXT, &b"hi"[..]))
+            Some(SessionEvent::Message(m)) => {
+                assert_eq!((m.opcode, &m.payload[..]), (OpCode::TEXT, &b"hi"[..]))
             }
-            other => panic!("expected a frame, got {other:?}"),
+            other => panic!("expected a message, got {other:?}"),
         }
         s.handle_closed(
             t0 + Duration::from_millis(3),
@@ -393,7 +399,7 @@ mod tests {
         input.extend(RawFrame::binary(long.clone()).to_bytes());
         input.extend(RawFrame::text("short").to_bytes());
         s.handle_input(t0, &input);
-        let frames: Vec<&FrameRecord> = s
+        let frames: Vec<&crate::session::FrameRecord> = s
             .log()
             .events()
             .iter()
@@ -403,7 +409,7 @@ mod tests {
             })
             .collect();
         assert_eq!(frames[0].digest, Some(xxhash_rust::xxh3::xxh3_64(&long)));
-        assert_eq!(frames[0].head.len(), crate::proto::TRACE_BYTES);
+        assert_eq!(frames[0].head.len(), crate::session::TRACE_BYTES);
         assert_eq!(frames[1].digest, None, "a short payload is shown whole");
     }
 

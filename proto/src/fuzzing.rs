@@ -1,0 +1,341 @@
+//! The properties the fuzz targets check, as plain functions.
+//!
+//! Each `fuzz/fuzz_targets/*.rs` is a one-liner over one of these (the rustls
+//! `internal::fuzzing` shape). They are ordinary code, so the crash inputs the fuzzers find are
+//! replayed by `cargo test` (harness/tests/fuzz_regressions.rs) without a fuzz build. Each
+//! function panics when its property fails; that is how libFuzzer learns of a finding.
+
+#![allow(missing_docs)]
+
+use std::io::Cursor;
+
+use crate::handshake::{
+    Offer, Response, ResponseError, ResponseLimits, check_response, parse_extensions,
+    parse_response, pmd,
+};
+use crate::message::MessageConfig;
+use crate::session::{Inbound, Reader};
+use crate::wire::{
+    Decoder, DecoderConfig, Item, LengthForm, OpCode, RawFrame, Role, Rsv, Utf8Status,
+    Utf8Validator, parse_header,
+};
+
+/// Decodes `data` whole and in the pieces `cuts` gives, frames alone and through the message
+/// layer ([`Reader`]), and checks that chunking changes nothing, that nothing is consumed past
+/// what was given, and that what the message layer delivers keeps its promises: no message
+/// over the cap, and only valid UTF-8 in text messages when UTF-8 is checked.
+pub fn frame_decode(data: &[u8], cuts: &[u16], config: DecoderConfig, messages: MessageConfig) {
+    let whole = decode_chunks(data, &[], config.clone());
+    let chunked = decode_chunks(data, cuts, config.clone());
+    assert_eq!(whole, chunked, "chunking changed what was decoded");
+    let whole = read_chunks(data, &[], config.clone(), messages);
+    let chunked = read_chunks(data, cuts, config, messages);
+    assert_eq!(
+        whole, chunked,
+        "chunking changed what the message layer delivered"
+    );
+    for inbound in &whole {
+        if let Inbound::Message(m) = inbound {
+            assert!(
+                m.payload.len() <= messages.max_message,
+                "message over the cap"
+            );
+            if messages.validate_utf8 && m.opcode == OpCode::TEXT {
+                assert!(
+                    std::str::from_utf8(&m.payload).is_ok(),
+                    "invalid text delivered"
+                );
+            }
+        }
+    }
+}
+
+/// Reads `data` through a [`Reader`] fed in pieces (as [`decode_chunks`]); returns everything
+/// it yielded, after `finish`.
+pub fn read_chunks(
+    data: &[u8],
+    cuts: &[u16],
+    config: DecoderConfig,
+    messages: MessageConfig,
+) -> Vec<Inbound> {
+    let mut reader = Reader::new(config, messages);
+    let mut out = Vec::new();
+    for piece in pieces(data, cuts) {
+        reader.feed(piece);
+        out.extend(std::iter::from_fn(|| reader.poll()));
+    }
+    assert!(
+        reader.consumed() <= data.len() as u64,
+        "consumed more than given"
+    );
+    reader.finish();
+    out.extend(std::iter::from_fn(|| reader.poll()));
+    out
+}
+
+/// `data` cut in pieces: each cut is a piece length (0 means 1); the rest comes whole once the
+/// cuts run out.
+pub fn pieces<'a>(data: &'a [u8], cuts: &'a [u16]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut rest = data;
+    let mut cuts = cuts.iter();
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = cuts
+            .next()
+            .map_or(rest.len(), |c| usize::from(*c).max(1))
+            .min(rest.len());
+        let (piece, after) = rest.split_at(n);
+        rest = after;
+        Some(piece)
+    })
+}
+
+/// Decodes `data` fed in pieces: each cut is a piece length (0 means 1). Returns every item
+/// and the consumed count, after `finish`.
+pub fn decode_chunks(data: &[u8], cuts: &[u16], config: DecoderConfig) -> (Vec<Item>, u64) {
+    let mut decoder = Decoder::new(config);
+    let mut items = Vec::new();
+    for piece in pieces(data, cuts) {
+        decoder.feed(piece);
+        items.extend(std::iter::from_fn(|| decoder.poll()));
+    }
+    assert!(
+        decoder.consumed() <= data.len() as u64,
+        "consumed more than given"
+    );
+    decoder.finish();
+    while let Some(item) = decoder.poll() {
+        items.push(item);
+    }
+    (items, decoder.consumed())
+}
+
+/// A frame built from fuzzer-chosen fields.
+#[derive(Debug, Clone)]
+pub struct FrameSpec {
+    pub fin: bool,
+    pub rsv: u8,
+    pub opcode: u8,
+    pub mask: Option<[u8; 4]>,
+    pub form: u8,
+    pub payload: Vec<u8>,
+}
+
+impl FrameSpec {
+    pub fn to_raw(&self) -> RawFrame {
+        let form = match self.form % 4 {
+            0 => LengthForm::Minimal,
+            1 => LengthForm::Bits7,
+            2 => LengthForm::Bits16,
+            _ => LengthForm::Bits64,
+        };
+        RawFrame {
+            fin: self.fin,
+            rsv: Rsv::from_bits(self.rsv),
+            opcode: OpCode::new(self.opcode),
+            mask: self.mask,
+            length_form: form,
+            declared_len: None,
+            payload: self.payload.clone(),
+        }
+    }
+}
+
+/// Encodes frames, decodes the bytes, and checks each frame comes back equal: same header
+/// fields, same payload, the length in the form it was written.
+pub fn frame_roundtrip(frames: &[FrameSpec]) {
+    let mut bytes = Vec::new();
+    let raws: Vec<RawFrame> = frames.iter().map(FrameSpec::to_raw).collect();
+    let mut offsets = Vec::new();
+    for raw in &raws {
+        offsets.push(bytes.len() as u64);
+        raw.encode(&mut bytes);
+    }
+    for role in [Role::Client, Role::Server] {
+        let config = DecoderConfig {
+            role,
+            ..DecoderConfig::default()
+        };
+        let (items, consumed) = decode_chunks(&bytes, &[], config);
+        assert_eq!(consumed, bytes.len() as u64);
+        let decoded: Vec<_> = items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Frame(f) => Some(f),
+                Item::Violation(_) => None,
+            })
+            .collect();
+        assert_eq!(decoded.len(), raws.len());
+        for ((frame, raw), offset) in decoded.iter().zip(&raws).zip(&offsets) {
+            let mut expected = raw.clone();
+            expected.length_form = raw.length_form.resolve(raw.payload.len() as u64);
+            assert_eq!(frame.raw, expected);
+            assert_eq!(frame.offset, *offset);
+        }
+    }
+}
+
+/// What a header decodes to, in the fields both decoders report.
+#[derive(Debug, PartialEq, Eq)]
+struct HeaderView {
+    fin: bool,
+    rsv: [bool; 3],
+    opcode: u8,
+    mask: Option<[u8; 4]>,
+    len: u64,
+    header_len: u64,
+}
+
+/// Differential check of our header decoding against tungstenite's `FrameHeader::parse`.
+///
+/// Where both accept a complete header, every field agrees. tungstenite is deliberately looser
+/// in documented ways, which this function tolerates and `tests/differential.rs` pins:
+///
+/// 1. it reports "incomplete" before it checks the opcode, so for a reserved opcode with a
+///    partial header it says `Ok(None)` where we say "need more bytes" too (we report the
+///    opcode only once the header is complete — both wait);
+/// 2. it rejects reserved opcodes with an error, where we decode the frame and report
+///    [`crate::wire::ViolationKind::ReservedOpcode`];
+/// 3. it accepts non-minimal lengths and a 64-bit length with the top bit set, which we
+///    decode and report as violations.
+pub fn frame_differential(data: &[u8]) {
+    use tungstenite::protocol::frame::FrameHeader;
+
+    let ours = our_header(data);
+    let mut cursor = Cursor::new(data);
+    let theirs = FrameHeader::parse(&mut cursor);
+    match (ours, theirs) {
+        (Some(ours), Ok(Some((h, len)))) => {
+            let view = HeaderView {
+                fin: h.is_final,
+                rsv: [h.rsv1, h.rsv2, h.rsv3],
+                opcode: u8::from(h.opcode),
+                mask: h.mask,
+                len,
+                header_len: cursor.position(),
+            };
+            assert_eq!(ours, view, "header fields disagree");
+        }
+        (None, Ok(None)) => {}
+        // Looseness 2: tungstenite errors on reserved opcodes; we decode them.
+        (Some(ours), Err(_)) => {
+            assert!(
+                OpCode::new(ours.opcode).is_reserved(),
+                "tungstenite rejected a header we accept: {ours:?}"
+            );
+        }
+        (None, Err(_)) => {
+            // tungstenite rejected a partial header: it only does so for reserved opcodes
+            // once the length bytes are there; we wait for the whole header.
+            let opcode = data.first().map(|b| b & 0x0F).unwrap_or(0);
+            assert!(
+                OpCode::new(opcode).is_reserved(),
+                "tungstenite rejected a partial header"
+            );
+        }
+        (Some(ours), Ok(None)) => {
+            panic!("tungstenite wants more bytes for a header we decoded: {ours:?}")
+        }
+        (None, Ok(Some(h))) => panic!("tungstenite decoded a header we consider incomplete: {h:?}"),
+    }
+}
+
+/// Our header decoding: the decoder's own header parser.
+fn our_header(data: &[u8]) -> Option<HeaderView> {
+    let h = parse_header(data)?;
+    let rsv = h.rsv.bits();
+    Some(HeaderView {
+        fin: h.fin,
+        rsv: [rsv & 0b100 != 0, rsv & 0b010 != 0, rsv & 0b001 != 0],
+        opcode: h.opcode.value(),
+        mask: h.mask,
+        len: h.len,
+        header_len: h.header_len as u64,
+    })
+}
+
+/// Feeds `data` to the streaming validator in the pieces `cuts` gives and checks the verdict
+/// against `std::str::from_utf8`, and that no intermediate answer contradicts it.
+pub fn utf8_stream(data: &[u8], cuts: &[u16]) {
+    let expected = match std::str::from_utf8(data) {
+        Ok(_) => Utf8Status::Valid,
+        Err(e) => Utf8Status::Invalid {
+            offset: e.valid_up_to(),
+        },
+    };
+    let mut validator = Utf8Validator::new();
+    let mut fed = 0usize;
+    for piece in pieces(data, cuts) {
+        let status = validator.feed(piece);
+        fed += piece.len();
+        // Fail-fast: as soon as the prefix fed cannot be completed, we say so at std's offset.
+        let prefix_verdict = std::str::from_utf8(&data[..fed]);
+        match (status, prefix_verdict) {
+            (Utf8Status::Valid, Ok(_)) => {}
+            (Utf8Status::Incomplete { offset }, Err(e)) => {
+                assert!(
+                    e.error_len().is_none(),
+                    "said incomplete where std says invalid"
+                );
+                assert_eq!(offset, e.valid_up_to());
+            }
+            (Utf8Status::Invalid { offset }, Err(e)) => {
+                assert!(
+                    e.error_len().is_some(),
+                    "said invalid where std says incomplete"
+                );
+                assert_eq!(offset, e.valid_up_to());
+            }
+            (status, verdict) => {
+                panic!("streaming {status:?} vs std {verdict:?} after {fed} bytes")
+            }
+        }
+    }
+    assert_eq!(validator.finish(), expected);
+}
+
+/// Parses `data` as a handshake response under small limits: no panic, and the limits hold.
+/// A complete head also goes through the client's §4.1 checks and the permessage-deflate
+/// answer rules against `offers`; it is returned for the caller's own checks.
+pub fn handshake_head(
+    data: &[u8],
+    max_bytes: u16,
+    max_headers: u8,
+    offers: &[crate::handshake::Extension],
+) -> Option<Response> {
+    let limits = ResponseLimits {
+        max_bytes: usize::from(max_bytes).max(16),
+        max_headers: usize::from(max_headers).min(64),
+    };
+    match parse_response(data, limits) {
+        Ok(Some((response, len))) => {
+            assert!(
+                len <= data.len() && len <= limits.max_bytes,
+                "consumed past the limit"
+            );
+            assert!(response.headers.len() <= limits.max_headers);
+            let _ = check_response(
+                &response,
+                &Offer {
+                    accept: Some("x".into()),
+                    ..Offer::default()
+                },
+            );
+            if let Ok(answer) = parse_extensions(response.header_values("Sec-WebSocket-Extensions"))
+            {
+                let _ = pmd::check_answer(offers, &answer);
+            }
+            return Some(response);
+        }
+        Ok(None) => assert!(
+            data.len() < limits.max_bytes,
+            "incomplete past the size limit"
+        ),
+        Err(ResponseError::TooLarge { limit }) => assert_eq!(limit, limits.max_bytes),
+        Err(ResponseError::TooManyHeaders { limit }) => assert_eq!(limit, limits.max_headers),
+        Err(ResponseError::Malformed(_)) => {}
+    }
+    None
+}

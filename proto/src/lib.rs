@@ -1,0 +1,29 @@
+//! wsconform-proto: the sans-IO WebSocket core of wsconform.
+//!
+//! Everything here is a pure function of the bytes and the instants the caller passes in: no
+//! sockets, no clock, no async runtime (the quinn-proto shape). The harness's tokio edge moves
+//! bytes; the fuzz targets and a library API depend on this crate alone.
+//!
+//! - [`wire`]: the RFC 6455 wire format — frame encoder (any bit pattern) and incremental
+//!   decoder (typed violations with byte offsets), masking, streaming UTF-8, close codes.
+//! - [`handshake`]: the opening handshake (RFC 6455 §4) — a request builder that can write any
+//!   request, a bounded response parser and the client's checks of §4.1; permessage-deflate
+//!   negotiation rules (RFC 7692 §7).
+//! - [`message`]: the one message layer — frames to messages, control frames in the middle of
+//!   a message, §5.4 order, UTF-8 on the message as the application sees it, and the
+//!   [`message::Extension`] hook.
+//! - [`session`]: the client session that ties them together and keeps the timestamped event
+//!   log.
+//!
+//! Every protocol violation is a typed value; nothing here panics on input a peer controls.
+
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod handshake;
+pub mod message;
+pub mod session;
+pub mod wire;
