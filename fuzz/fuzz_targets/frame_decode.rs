@@ -12,7 +12,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use wsconform_proto::message::MessageConfig;
-use wsconform_proto::wire::{DecoderConfig, Role, Rsv};
+use wsconform_proto::wire::{DecoderConfig, Side, Rsv};
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
@@ -33,10 +33,10 @@ struct Input<'a> {
 
 fuzz_target!(|input: Input<'_>| {
     let config = DecoderConfig {
-        role: if input.server {
-            Role::Server
+        side: if input.server {
+            Side::Server
         } else {
-            Role::Client
+            Side::Client
         },
         max_frame_len: u64::from(input.cap),
         message_rsv: if input.permessage_deflate {

@@ -11,7 +11,7 @@ use wsconform::fuzzing::{
     FrameSpec, decode_chunks, frame_decode, frame_roundtrip, read_chunks, utf8_stream,
 };
 use wsconform::message::MessageConfig;
-use wsconform::wire::{DecoderConfig, Item, Role, Rsv, apply_mask, apply_mask_offset};
+use wsconform::wire::{DecoderConfig, Item, Rsv, Side, apply_mask, apply_mask_offset};
 
 fn frame_spec() -> impl Strategy<Value = FrameSpec> {
     let payload = prop_oneof![
@@ -44,7 +44,7 @@ fn decoder_config() -> impl Strategy<Value = DecoderConfig> {
         0u8..8,
     )
         .prop_map(|(server, cap, deflate, rsv)| DecoderConfig {
-            role: if server { Role::Server } else { Role::Client },
+            side: if server { Side::Server } else { Side::Client },
             max_frame_len: cap,
             message_rsv: if deflate { Rsv::RSV1 } else { Rsv::NONE },
             extension_rsv: Rsv::from_bits(rsv),

@@ -23,7 +23,7 @@ use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode as TOpCode};
 use wsconform::fuzzing::{decode_chunks, frame_differential};
 use wsconform::wire::{
-    DecoderConfig, Item, LengthForm, OpCode, Role, Rsv, Violation, ViolationKind, parse_header,
+    DecoderConfig, Item, LengthForm, OpCode, Rsv, Side, Violation, ViolationKind, parse_header,
 };
 
 /// tungstenite's verdict on `bytes` and where its cursor ended.
@@ -215,7 +215,7 @@ fn rsv_and_control_frame_rules_are_not_checked_by_the_header_parser() {
     assert_eq!((len, position), (126, 8));
 
     let config = DecoderConfig {
-        role: Role::Server,
+        side: Side::Server,
         ..DecoderConfig::default()
     };
     let items = decode_chunks(&bytes, &[], config).0;

@@ -29,7 +29,7 @@ use wsconform::fuzzing::{
     handshake_response, utf8_stream,
 };
 use wsconform::message::MessageConfig;
-use wsconform::wire::{DecoderConfig, Item, LengthForm, Role, Rsv};
+use wsconform::wire::{DecoderConfig, Item, LengthForm, Rsv, Side};
 
 /// The directories replayed for `target`: committed crash inputs, then the seeds.
 fn input_dirs(target: &str) -> [PathBuf; 2] {
@@ -85,18 +85,18 @@ fn every(n: u16, len: usize) -> Vec<u16> {
 #[test]
 fn frame_decode_inputs() {
     replay("frame_decode", |data| {
-        for role in [Role::Client, Role::Server] {
+        for side in [Side::Client, Side::Server] {
             let configs = [
                 (
                     DecoderConfig {
-                        role,
+                        side,
                         ..DecoderConfig::default()
                     },
                     MessageConfig::default(),
                 ),
                 (
                     DecoderConfig {
-                        role,
+                        side,
                         max_frame_len: 16,
                         message_rsv: Rsv::RSV1,
                         extension_rsv: Rsv::from_bits(0b010),

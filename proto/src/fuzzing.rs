@@ -16,7 +16,7 @@ use crate::handshake::{
 use crate::message::MessageConfig;
 use crate::session::{Inbound, Reader};
 use crate::wire::{
-    Decoder, DecoderConfig, Item, LengthForm, OpCode, RawFrame, Role, Rsv, Utf8Status,
+    Decoder, DecoderConfig, Item, LengthForm, OpCode, RawFrame, Rsv, Side, Utf8Status,
     Utf8Validator, parse_header,
 };
 
@@ -153,9 +153,9 @@ pub fn frame_roundtrip(frames: &[FrameSpec]) {
         offsets.push(bytes.len() as u64);
         raw.encode(&mut bytes);
     }
-    for role in [Role::Client, Role::Server] {
+    for side in [Side::Client, Side::Server] {
         let config = DecoderConfig {
-            role,
+            side,
             ..DecoderConfig::default()
         };
         let (items, consumed) = decode_chunks(&bytes, &[], config);

@@ -20,6 +20,27 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+/// Which endpoint of a WebSocket connection we are (RFC 6455 §1.2). The side decides which
+/// frames must be masked (§5.1: a client masks every frame, a server none), which half of the
+/// opening handshake runs, and who closes TCP first (§7.1.1: the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The client: it masks its frames; the server's must not be masked.
+    Client,
+    /// The server: its frames are not masked; the client's must be.
+    Server,
+}
+
+impl Side {
+    /// The other endpoint.
+    pub fn peer(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+}
+
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -22,7 +22,7 @@ use wsconform::handshake::server::{
 use wsconform::message::MessageConfig;
 use wsconform::session::{Inbound, Reader};
 use wsconform::wire::{
-    CloseCode, DecoderConfig, OpCode, RawFrame, Role, ViolationKind, parse_close_payload,
+    CloseCode, DecoderConfig, OpCode, RawFrame, Side, ViolationKind, parse_close_payload,
 };
 
 /// The faults that can be switched on.
@@ -203,7 +203,7 @@ async fn serve(mut tcp: TcpStream, faults: Faults) {
     };
     let mut reader = Reader::new(
         DecoderConfig {
-            role: Role::Server,
+            side: Side::Server,
             ..DecoderConfig::default()
         },
         MessageConfig {

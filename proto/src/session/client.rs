@@ -11,7 +11,7 @@ use crate::handshake::{
     check_response, parse_response,
 };
 use crate::message::{Message, MessageConfig};
-use crate::wire::{DecoderConfig, Frame, RawFrame, Role, Violation};
+use crate::wire::{DecoderConfig, Frame, RawFrame, Side, Violation};
 
 /// Settings of a session.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ impl ClientSession {
     /// A session that will send `request`, started at `now`.
     pub fn new(request: &Request, offer: Offer, config: SessionConfig, now: Instant) -> Self {
         let mut decoder_config = config.decoder.clone();
-        decoder_config.role = Role::Client;
+        decoder_config.side = Side::Client;
         let mut transmit = VecDeque::new();
         let request = request.to_bytes();
         let request_left = request.len();

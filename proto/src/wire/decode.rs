@@ -21,21 +21,13 @@ use super::close::{CloseCode, CloseCodeClass, ClosePayloadError, parse_close_pay
 use super::frame::{LengthForm, RawFrame, Rsv};
 use super::mask::apply_mask;
 use super::opcode::OpCode;
-
-/// Which endpoint the decoder reads *for*; it decodes what the other side sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// We are the client: frames come from a server and must not be masked.
-    Client,
-    /// We are the server: frames come from a client and must be masked.
-    Server,
-}
+use crate::Side;
 
 /// What the decoder accepts.
 #[derive(Debug, Clone)]
 pub struct DecoderConfig {
-    /// Our role.
-    pub role: Role,
+    /// Which endpoint we are; the decoder reads what the other side sends.
+    pub side: Side,
     /// The largest payload buffered for one frame. Larger frames are reported as
     /// [`ViolationKind::FrameTooLarge`] and skipped.
     pub max_frame_len: u64,
@@ -50,7 +42,7 @@ pub struct DecoderConfig {
 impl Default for DecoderConfig {
     fn default() -> Self {
         Self {
-            role: Role::Client,
+            side: Side::Client,
             max_frame_len: 64 << 20,
             message_rsv: Rsv::NONE,
             extension_rsv: Rsv::NONE,
@@ -519,13 +511,13 @@ impl Decoder {
     /// The §5 rules that the header alone decides.
     fn check_header(&self, h: &FrameHeader) -> Vec<ViolationKind> {
         let mut faults = Vec::new();
-        match (self.config.role, h.mask.is_some()) {
+        match (self.config.side, h.mask.is_some()) {
             // RFC 6455 §5.1: "A server MUST NOT mask any frames that it sends to the client.
             // A client MUST close a connection if it detects a masked frame."
-            (Role::Client, true) => faults.push(ViolationKind::MaskedFrameFromServer),
+            (Side::Client, true) => faults.push(ViolationKind::MaskedFrameFromServer),
             // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that
             // is not masked."
-            (Role::Server, false) => faults.push(ViolationKind::UnmaskedFrameFromClient),
+            (Side::Server, false) => faults.push(ViolationKind::UnmaskedFrameFromClient),
             _ => {}
         }
         // RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that defines meanings

@@ -16,9 +16,11 @@ mod utf8;
 
 pub use close::{CloseCode, CloseCodeClass, ClosePayload, ClosePayloadError, parse_close_payload};
 pub use decode::{
-    Decoder, DecoderConfig, Frame, FrameHeader, Item, Role, Violation, ViolationKind, parse_header,
+    Decoder, DecoderConfig, Frame, FrameHeader, Item, Violation, ViolationKind, parse_header,
 };
 pub use frame::{LengthForm, RawFrame, Rsv, header_len};
 pub use mask::{apply_mask, apply_mask_offset};
 pub use opcode::OpCode;
 pub use utf8::{Utf8Status, Utf8Validator};
+
+pub use crate::Side;

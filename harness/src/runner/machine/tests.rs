@@ -5,7 +5,7 @@ use crate::cases::parse_case_file;
 use crate::message::{Assembler, Delivery, MessageConfig};
 use crate::runner::limit::FloodTally;
 use crate::session::{Inbound, Reader};
-use crate::wire::{Decoder, DecoderConfig, Item, Role};
+use crate::wire::{Decoder, DecoderConfig, Item, Side};
 
 fn case(toml: &str) -> Case {
     let cases = parse_case_file("test.toml", toml).expect("valid case");
@@ -15,7 +15,7 @@ fn case(toml: &str) -> Case {
 /// Decodes what the machine wrote, as a server would (masked frames expected).
 fn written(m: &mut CaseMachine) -> (Vec<Frame>, bool) {
     let mut decoder = Decoder::new(DecoderConfig {
-        role: Role::Server,
+        side: Side::Server,
         ..DecoderConfig::default()
     });
     let mut aborted = false;

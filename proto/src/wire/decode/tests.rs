@@ -63,7 +63,7 @@ fn masked_frame_from_server() {
 fn unmasked_frame_from_client() {
     let bytes = RawFrame::text("Hi").to_bytes();
     let config = DecoderConfig {
-        role: Role::Server,
+        side: Side::Server,
         ..DecoderConfig::default()
     };
     let items = decode_all(&bytes, config);
@@ -279,7 +279,7 @@ fn large_frames_stream_their_payload_and_decode_the_same_in_any_chunking() {
     ]
     .concat();
     let config = DecoderConfig {
-        role: Role::Server,
+        side: Side::Server,
         ..DecoderConfig::default()
     };
     let whole = decode_all(&bytes, config.clone());
