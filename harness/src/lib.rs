@@ -21,7 +21,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
-pub use wsconform_proto::{handshake, message, session, wire};
+pub use wsconform_proto::{Side, handshake, message, session, wire};
 
 pub mod cases;
 #[cfg(feature = "net")]

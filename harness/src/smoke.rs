@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use crate::handshake::Response;
 use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
-use crate::session::{Closure, EventLog, HandshakeFailure, SessionEvent, render_trace};
+use crate::session::{Closure, EventLog, HandshakeFailure, Masking, SessionEvent, render_trace};
 use crate::wire::{CloseCode, OpCode, RawFrame, Violation, parse_close_payload};
 
 /// The text message echoed: ASCII and multi-byte UTF-8.
@@ -239,8 +239,8 @@ enum Awaited {
 impl Exchange {
     /// Sends one masked message and checks that it comes back unchanged.
     async fn echo(&mut self, opcode: OpCode, payload: Vec<u8>, wait: Duration) -> (bool, String) {
-        let frame = RawFrame::new(opcode, payload.clone()).masked_random();
-        self.driver.session_mut().send_frame(&frame);
+        let frame = RawFrame::new(opcode, payload.clone());
+        self.driver.session_mut().send(frame, Masking::BySide);
         if let Err(closure) = self.driver.flush().await {
             return (false, format!("could not send: {closure}"));
         }
@@ -275,8 +275,8 @@ impl Exchange {
     /// Sends close 1000 and checks that the server answers with a close frame and then closes
     /// TCP itself (RFC 6455 §7.1.1: the server should close the TCP connection first).
     async fn close(&mut self, wait: Duration) -> (bool, String) {
-        let frame = RawFrame::close(CloseCode::NORMAL, "smoke done").masked_random();
-        self.driver.session_mut().send_frame(&frame);
+        let frame = RawFrame::close(CloseCode::NORMAL, "smoke done");
+        self.driver.session_mut().send(frame, Masking::BySide);
         if let Err(closure) = self.driver.flush().await {
             return (false, format!("could not send the close: {closure}"));
         }
@@ -342,13 +342,17 @@ impl Exchange {
                 None => return Awaited::Timeout,
                 Some(SessionEvent::Violation(v)) => self.violations.push(v),
                 Some(SessionEvent::Closed(c)) => return Awaited::Closed(c),
-                Some(SessionEvent::Open { .. } | SessionEvent::HandshakeFailed(_)) => {}
+                Some(
+                    SessionEvent::Open { .. }
+                    | SessionEvent::Request(_)
+                    | SessionEvent::HandshakeFailed(_),
+                ) => {}
                 Some(SessionEvent::Message(m)) => return Awaited::Message(m.opcode, m.payload),
                 Some(SessionEvent::Control(frame)) => match frame.opcode() {
                     OpCode::CLOSE => return Awaited::Close(frame.raw.payload),
                     OpCode::PING => {
-                        let pong = RawFrame::pong(frame.raw.payload).masked_random();
-                        self.driver.session_mut().send_frame(&pong);
+                        let pong = RawFrame::pong(frame.raw.payload);
+                        self.driver.session_mut().send(pong, Masking::BySide);
                         let _ = self.driver.flush().await;
                     }
                     _ => {}

@@ -219,7 +219,7 @@ async fn faults_fail_exactly_their_cases() {
                 Step::Send(send) => send.frames.clone(),
                 _ => Vec::new(),
             })
-            .filter(|f| !f.masked)
+            .filter(|f| f.masked == Some(false))
             .map(|f| f.raw && f.opcode.0 == wsconform::wire::OpCode::CLOSE)
             .collect()
     };

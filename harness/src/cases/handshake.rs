@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::model::{FrameSpec, Payload};
+use crate::Side;
 use crate::handshake::{Offer, Request, accept_key, generate_key, parse_extensions};
+use crate::session::Writer;
 
 /// Values a case may need from the user (`--param name=value`): a path that must give 404, a
 /// forbidden Origin, a subprotocol the server supports, its message size limit…
@@ -346,10 +348,12 @@ impl RequestSpec {
             Some(body) => f_bytes(body, &f)?,
             None => Vec::new(),
         };
+        // Frames sent behind the request come from the client: masked unless a frame says.
+        let mut writer = Writer::new(Side::Client);
         for frame in &self.frames {
-            let mut key = [0u8; 4];
-            fastrand::fill(&mut key);
-            frame.to_raw(key)?.encode(&mut after);
+            writer
+                .mask(frame.to_raw()?, frame.masking()?)
+                .encode(&mut after);
         }
         request.raw(head.clone());
         Ok(BuiltRequest {

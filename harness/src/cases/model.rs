@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 use super::handshake::HandshakeSpec;
+use crate::session::Masking;
 use crate::wire::{CloseCode, LengthForm, OpCode, RawFrame, Rsv};
 
 /// One case.
@@ -197,9 +198,10 @@ pub struct FrameSpec {
     /// The payload (default empty).
     #[serde(default)]
     pub payload: Payload,
-    /// `false` to send the frame unmasked (a client must mask; this is a fault to inject).
-    #[serde(default = "yes")]
-    pub masked: bool,
+    /// The mask bit. By default as the harness's side requires (RFC 6455 §5.1: a client
+    /// masks every frame, a server none); `false` or `true` breaks the rule on purpose.
+    #[serde(default)]
+    pub masked: Option<bool>,
     /// The length form: 7, 16 or 64 bits (default: the minimal one).
     #[serde(default)]
     pub length_bits: Option<u8>,
@@ -251,16 +253,24 @@ impl FrameSpec {
         self.payload.validate()
     }
 
-    /// The frame, masked with `key` (if masked).
-    pub fn to_raw(&self, key: [u8; 4]) -> Result<RawFrame, String> {
+    /// How the frame is masked: a named key, the bit forced on or off, or as the side
+    /// requires.
+    pub fn masking(&self) -> Result<Masking, String> {
+        Ok(match (self.key()?, self.masked) {
+            (_, Some(false)) => Masking::Unmasked,
+            (Some(key), _) => Masking::Key(key),
+            (None, Some(true)) => Masking::Masked,
+            (None, None) => Masking::BySide,
+        })
+    }
+
+    /// The frame, unmasked; [`FrameSpec::masking`] says how to mask it.
+    pub fn to_raw(&self) -> Result<RawFrame, String> {
         let (form, rsv) = self.header()?;
         let mut frame = RawFrame::new(self.opcode.0, self.payload.bytes()?)
             .fin(self.fin)
             .rsv(rsv)
             .length_form(form);
-        if self.masked {
-            frame = frame.masked(self.key()?.unwrap_or(key));
-        }
         if let Some(len) = self.declared_len {
             frame = frame.declared_len(len.0);
         }

@@ -1,4 +1,4 @@
-//! The driver loop around a [`ClientSession`]: the quinn `ConnectionDriver` shape.
+//! The driver loop around a [`Session`]: the quinn `ConnectionDriver` shape.
 
 use std::io;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::connect::Stream;
 use crate::handshake::{Negotiated, Response};
-use crate::session::{ClientSession, Closure, EventLog, HandshakeFailure, SessionEvent};
+use crate::session::{Closure, EventLog, HandshakeFailure, Session, SessionEvent};
 
 /// The size of one read. Reads never grow from a peer-declared length.
 const READ_CHUNK: usize = 64 * 1024;
@@ -45,18 +45,18 @@ pub enum ReadOutcome {
     Timeout,
 }
 
-/// Moves bytes between a [`Stream`] and a [`ClientSession`].
+/// Moves bytes between a [`Stream`] and a [`Session`].
 #[derive(Debug)]
 pub struct Driver {
     stream: Option<Stream>,
-    session: ClientSession,
+    session: Session,
     shape: WriteShape,
     buf: Vec<u8>,
 }
 
 impl Driver {
     /// A driver for `session` over `stream`.
-    pub fn new(stream: Stream, session: ClientSession, shape: WriteShape) -> Self {
+    pub fn new(stream: Stream, session: Session, shape: WriteShape) -> Self {
         Self {
             stream: Some(stream),
             session,
@@ -74,9 +74,9 @@ impl Driver {
         shape: WriteShape,
     ) -> Self {
         let request = crate::handshake::Request::new(&target.host_header(), &target.resource);
-        let session = ClientSession::new(
+        let session = Session::client(
             &request,
-            ClientSession::offer_for(&request),
+            Session::offer_for(&request),
             crate::session::SessionConfig {
                 handshake_timeout,
                 ..crate::session::SessionConfig::default()
@@ -87,12 +87,12 @@ impl Driver {
     }
 
     /// The session.
-    pub fn session(&self) -> &ClientSession {
+    pub fn session(&self) -> &Session {
         &self.session
     }
 
     /// The session, to queue frames.
-    pub fn session_mut(&mut self) -> &mut ClientSession {
+    pub fn session_mut(&mut self) -> &mut Session {
         &mut self.session
     }
 
@@ -288,9 +288,8 @@ impl Driver {
     /// Leaves a connection that did its job: a close 1000, a short wait (200 ms) for the
     /// reply, then TCP dropped.
     pub async fn leave(&mut self) {
-        let close =
-            crate::wire::RawFrame::close(crate::wire::CloseCode::NORMAL, "").masked_random();
-        self.session.send_frame(&close);
+        let close = crate::wire::RawFrame::close(crate::wire::CloseCode::NORMAL, "");
+        self.session.send(close, crate::session::Masking::BySide);
         let _ = self.flush().await;
         let _ = self
             .next_event(Instant::now() + Duration::from_millis(200))

@@ -2,7 +2,7 @@
 //!
 //! [`Target`] parses a `ws://` or `wss://` URL; [`connect`] opens TCP (with `TCP_NODELAY`)
 //! and, for `wss://`, TLS with rustls; [`Driver`] moves bytes between the socket and a
-//! [`crate::session::ClientSession`], writing in chops with delays between them, bounding every
+//! [`crate::session::Session`], writing in chops with delays between them, bounding every
 //! read by a deadline, and telling an orderly close (FIN) from a reset (RST).
 
 mod connect;

@@ -209,6 +209,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
                     }
                 }
                 Action::Abort => driver.abort(),
+                Action::Shutdown => driver.shutdown().await,
                 Action::CheckAlive => {
                     let alive = open::alive(target, opts).await;
                     machine.handle_alive(Instant::now().into_std(), alive);
@@ -236,7 +237,11 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
             Some(SessionEvent::Control(frame)) => machine.handle_control(now, frame),
             Some(SessionEvent::Violation(v)) => machine.handle_violation(now, v),
             Some(SessionEvent::Closed(c)) => machine.handle_closed(now, c),
-            Some(SessionEvent::Open { .. } | SessionEvent::HandshakeFailed(_)) => {}
+            Some(
+                SessionEvent::Open { .. }
+                | SessionEvent::Request(_)
+                | SessionEvent::HandshakeFailed(_),
+            ) => {}
             None if !driver.is_connected() => machine.handle_closed(now, Closure::TransportError),
             None => machine.handle_timeout(now),
         }

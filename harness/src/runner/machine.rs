@@ -18,8 +18,9 @@ use wsconform_reports::Behavior;
 use super::limit::{FloodTally, LimitProbe};
 use super::observed::{Observed, expected_lists};
 use super::verdict::CloseFacts;
+use crate::Side;
 use crate::cases::{Case, Payload, WriteMode};
-use crate::session::Closure;
+use crate::session::{Closure, Masking, Writer};
 use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Violation};
 use wsconform_proto::message::Message;
 
@@ -64,6 +65,9 @@ pub enum Action {
     /// Check that a second connection is served now; report with
     /// [`CaseMachine::handle_alive`].
     CheckAlive,
+    /// Close our side of TCP in order (FIN): the server closes first (RFC 6455 §7.1.1), so a
+    /// harness playing the server does it once the closing handshake is done.
+    Shutdown,
 }
 
 /// The WebSocket closing state, as the harness sees it.
@@ -145,7 +149,8 @@ pub struct MachineResult {
 pub struct CaseMachine {
     case: Case,
     timeouts: Timeouts,
-    rng: fastrand::Rng,
+    /// Masks what the harness sends as its side requires (or as a step overrides).
+    writer: Writer,
     pc: usize,
     block: Block,
     ws: Ws,
@@ -177,9 +182,32 @@ impl CaseMachine {
         Self::with_limit(case, timeouts, None, now)
     }
 
+    /// As [`CaseMachine::with_limit`], for the harness playing `side`: the side decides
+    /// masking and who closes TCP first.
+    pub fn for_side(
+        side: Side,
+        case: &Case,
+        timeouts: Timeouts,
+        max_message: Option<usize>,
+        now: Instant,
+    ) -> Self {
+        Self::build(Writer::new(side), case, timeouts, max_message, now)
+    }
+
     /// As [`CaseMachine::new`], with the server's message size limit for `probe_limit`
     /// steps (`--param max_message`).
     pub fn with_limit(
+        case: &Case,
+        timeouts: Timeouts,
+        max_message: Option<usize>,
+        now: Instant,
+    ) -> Self {
+        Self::for_side(Side::Client, case, timeouts, max_message, now)
+    }
+
+    /// As [`CaseMachine::for_side`], with `writer`'s keys (seeded in tests).
+    pub fn build(
+        writer: Writer,
         case: &Case,
         timeouts: Timeouts,
         max_message: Option<usize>,
@@ -192,7 +220,7 @@ impl CaseMachine {
             close_at: after(case.close_after),
             case: case.clone(),
             timeouts,
-            rng: fastrand::Rng::new(),
+            writer,
             pc: 0,
             block: Block::None,
             ws: Ws::Open,
@@ -235,10 +263,15 @@ impl CaseMachine {
         self.paused_until.filter(|t| *t > now)
     }
 
-    /// Uses a seeded generator for masking keys (deterministic tests).
+    /// Uses a seeded generator for masking keys from now on (deterministic tests).
     pub fn with_seed(mut self, seed: u64) -> Self {
-        self.rng = fastrand::Rng::with_seed(seed);
+        self.writer = Writer::with_seed(self.writer.side(), seed);
         self
+    }
+
+    /// The side the harness plays.
+    pub fn side(&self) -> Side {
+        self.writer.side()
     }
 
     /// The next thing to do.
@@ -312,8 +345,8 @@ impl CaseMachine {
             // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
             // frame in response". Not recorded as an event.
             OpCode::PING if self.ws == Ws::Open => {
-                let pong = RawFrame::pong(payload).masked(self.key());
-                self.write(vec![pong.to_bytes()], None);
+                let pong = self.writer.encode(RawFrame::pong(payload), Masking::BySide);
+                self.write(vec![pong], None);
             }
             OpCode::PONG => {
                 if let Block::PingFlood { .. } = self.block {
@@ -399,6 +432,12 @@ impl CaseMachine {
                 // handshake").
                 self.facts.close_handshake_timeout = true;
                 self.facts.was_clean = false;
+                self.abort();
+                return;
+            }
+            Ws::Closed(t) if now >= t && self.side() == Side::Server => {
+                // We closed our side at once; the client has not closed its own since. It
+                // MAY keep it open a while (RFC 6455 §7.1.1), so this is no finding: drop it.
                 self.abort();
                 return;
             }
@@ -489,10 +528,12 @@ impl CaseMachine {
                 self.facts.remote_code = code;
                 let reply = CloseCode::NORMAL.0.to_be_bytes().to_vec();
                 self.local_close = Some((Some(CloseCode::NORMAL.0), String::new()));
-                let frame = RawFrame::new(OpCode::CLOSE, reply).masked(self.key());
-                self.write(vec![frame.to_bytes()], None);
+                let frame = RawFrame::new(OpCode::CLOSE, reply);
+                let bytes = self.writer.encode(frame, Masking::BySide);
+                self.write(vec![bytes], None);
                 self.facts.was_clean = true;
                 self.ws = Ws::Closed(now + self.timeouts.server_drop.max(self.kill_left(now)));
+                self.closed_handshake();
             }
             Ws::Closing(_) => {
                 self.remote_close = Some((code, reason));
@@ -500,6 +541,7 @@ impl CaseMachine {
                 self.facts.remote_code = code;
                 self.facts.was_clean = true;
                 self.ws = Ws::Closed(now + self.timeouts.server_drop);
+                self.closed_handshake();
             }
             Ws::Closed(_) | Ws::Gone => {}
         }
@@ -515,8 +557,13 @@ impl CaseMachine {
 
     // ---------------------------------------------------------------- outputs
 
-    fn key(&mut self) -> [u8; 4] {
-        self.rng.u32(..).to_ne_bytes()
+    /// Both closes were exchanged. RFC 6455 §7.1.1: "the server SHOULD close the underlying
+    /// TCP connection" first; a harness playing the server does so at once and waits for
+    /// the client to close its side (until the drop timeout).
+    fn closed_handshake(&mut self) {
+        if self.side() == Side::Server {
+            self.actions.push_back(Action::Shutdown);
+        }
     }
 
     fn write(&mut self, pieces: Vec<Vec<u8>>, chop: Option<usize>) {
@@ -534,8 +581,10 @@ impl CaseMachine {
     }
 
     fn send_message(&mut self, opcode: OpCode, payload: Vec<u8>) {
-        let frame = RawFrame::new(opcode, payload).masked(self.key());
-        self.write(vec![frame.to_bytes()], None);
+        let bytes = self
+            .writer
+            .encode(RawFrame::new(opcode, payload), Masking::BySide);
+        self.write(vec![bytes], None);
     }
 
     fn note_local_close(&mut self, now: Instant, payload: &[u8]) {
@@ -552,8 +601,9 @@ impl CaseMachine {
             return;
         }
         self.note_local_close(now, &payload);
-        let frame = RawFrame::new(OpCode::CLOSE, payload).masked(self.key());
-        self.write(vec![frame.to_bytes()], None);
+        let frame = RawFrame::new(OpCode::CLOSE, payload);
+        let bytes = self.writer.encode(frame, Masking::BySide);
+        self.write(vec![bytes], None);
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): a close with `code`, as the harness's own.

@@ -11,7 +11,7 @@ use super::handshake::{self, Answer, Judgement};
 use crate::cases::{Case, HandshakeSpec, fill};
 use crate::handshake::{ResponseProblem, parse_extensions};
 use crate::net::{Driver, Stream, Target, WriteShape, connect};
-use crate::session::{ClientSession, HandshakeFailure, SessionConfig};
+use crate::session::{HandshakeFailure, Session, SessionConfig};
 use crate::smoke::{self, SmokeError, SmokeOptions};
 
 /// A crafted handshake's outcome: the driver (open if the server accepted), what the server
@@ -55,7 +55,7 @@ pub(super) async fn crafted(
         shape.delay = Duration::from_secs_f64(t.every);
     }
     // The handshake deadline is armed once the request is out (below).
-    let session = ClientSession::new(
+    let session = Session::client(
         &request,
         built.offer(),
         SessionConfig {
@@ -100,6 +100,13 @@ pub(super) async fn crafted(
                 after,
             },
         },
+        Err(e @ (HandshakeFailure::BadRequest(_) | HandshakeFailure::Refused)) => {
+            // Server-side failures: a client session never reports them.
+            Answer::Unreadable {
+                error: e.to_string(),
+                after,
+            }
+        }
         Err(HandshakeFailure::Unreadable(e)) => Answer::Unreadable {
             error: e.to_string(),
             after,

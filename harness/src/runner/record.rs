@@ -119,7 +119,9 @@ pub fn attach_trace(record: &mut CaseRecord, log: &EventLog) {
                 Some(hex(&frame.head)),
                 Some(frame.len),
             ),
-            EventKind::HandshakeResponse(_) => (Some("rx".to_owned()), "handshake", None, None),
+            EventKind::HandshakeResponse(_) | EventKind::HandshakeRequest(_) => {
+                (Some("rx".to_owned()), "handshake", None, None)
+            }
             EventKind::Violation(_) => (Some("rx".to_owned()), "violation", None, None),
             EventKind::Closed(_) => (None, "closed", None, None),
             EventKind::Note(_) => (None, "note", None, None),

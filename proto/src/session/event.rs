@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::handshake::Response;
+use crate::handshake::server::RequestHead;
 use crate::wire::{Frame, LengthForm, OpCode, Rsv, Violation};
 
 /// How many bytes of each read or write the log keeps verbatim; longer ones keep their head
@@ -68,8 +69,10 @@ pub enum EventKind {
         /// The full count.
         len: usize,
     },
-    /// The handshake response was read.
+    /// The handshake response was read (client side).
     HandshakeResponse(Response),
+    /// The handshake request was read (server side).
+    HandshakeRequest(RequestHead),
     /// A frame went over the wire (decoded from the bytes, both ways).
     Frame {
         /// Which way.

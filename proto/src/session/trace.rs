@@ -42,6 +42,12 @@ pub fn render_event(event: &Event) -> String {
                     r.minor_version, r.status, r.reason
                 )
             }
+            EventKind::HandshakeRequest(r) => {
+                format!(
+                    "<< handshake     {} {} HTTP/1.{}",
+                    r.method, r.target, r.minor_version
+                )
+            }
             EventKind::Frame { direction, frame } => {
                 format!("{} frame     {}", arrow(*direction), describe(frame))
             }

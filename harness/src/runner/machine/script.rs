@@ -10,6 +10,7 @@ use super::{Action, Block, CaseMachine, Ws, kind};
 use crate::cases::Step;
 use crate::runner::limit::{FloodTally, LimitProbe, Next};
 use crate::runner::observed::Observed;
+use crate::session::Masking;
 use crate::wire::{CloseCode, OpCode, RawFrame, apply_mask_offset};
 
 impl CaseMachine {
@@ -82,9 +83,11 @@ impl CaseMachine {
                 let mut frames = Vec::new();
                 let times = send.repeat.unwrap_or(1);
                 for spec in send.frames.iter().cycle().take(send.frames.len() * times) {
-                    let key = self.key();
                     // Validated when the case was loaded.
-                    let Ok(raw) = spec.to_raw(key) else { continue };
+                    let (Ok(raw), Ok(masking)) = (spec.to_raw(), spec.masking()) else {
+                        continue;
+                    };
+                    let raw = self.writer.mask(raw, masking);
                     if raw.opcode == OpCode::CLOSE && !spec.raw {
                         if self.ws != Ws::Open {
                             continue;
@@ -109,22 +112,19 @@ impl CaseMachine {
                     } else {
                         OpCode::CONTINUATION
                     };
-                    let frame = RawFrame::new(opcode, chunk.to_vec())
-                        .fin(i == last)
-                        .masked(self.key());
-                    frames.push(frame.to_bytes());
+                    let frame = RawFrame::new(opcode, chunk.to_vec()).fin(i == last);
+                    frames.push(self.writer.encode(frame, Masking::BySide));
                 }
                 self.write_mode(frames, m.write);
             }
             Step::BeginFrame(b) => {
-                let key = self.key();
                 let header = RawFrame::new(b.opcode.0, Vec::new())
                     .fin(b.fin)
-                    .declared_len(b.len)
-                    .masked(key);
+                    .declared_len(b.len);
+                let header = self.writer.mask(header, Masking::BySide);
                 let mut bytes = Vec::new();
                 header.encode_header(&mut bytes);
-                self.frame_key = Some((key, 0));
+                self.frame_key = header.mask.map(|key| (key, 0));
                 self.write(vec![bytes], None);
             }
             Step::FrameData(payload) => {
@@ -177,8 +177,8 @@ impl CaseMachine {
             Step::PingFlood(p) => {
                 let mut bytes = Vec::new();
                 for i in 0..p.count {
-                    RawFrame::ping(i.to_string())
-                        .masked(self.key())
+                    self.writer
+                        .mask(RawFrame::ping(i.to_string()), Masking::BySide)
                         .encode(&mut bytes);
                 }
                 self.write(vec![bytes], None);

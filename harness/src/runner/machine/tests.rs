@@ -23,7 +23,7 @@ fn written(m: &mut CaseMachine) -> (Vec<Frame>, bool) {
         match action {
             Action::Write { pieces, .. } => pieces.iter().for_each(|p| decoder.feed(p)),
             Action::Abort => aborted = true,
-            Action::CheckAlive => {}
+            Action::CheckAlive | Action::Shutdown => {}
         }
     }
     let frames = std::iter::from_fn(|| decoder.poll())
@@ -247,7 +247,7 @@ close = "ok"
         .iter()
         .map(|a| match a {
             Action::Write { pieces, chop } => (pieces.len(), *chop),
-            Action::Abort | Action::CheckAlive => (0, None),
+            Action::Abort | Action::CheckAlive | Action::Shutdown => (0, None),
         })
         .collect();
     assert_eq!(shapes, [(1, Some(1)), (2, None), (1, None)]);
@@ -573,4 +573,98 @@ close = { by = "peer", codes = [1009] }
     t.pong(b"1");
     t.pong(b"2");
     assert!(t.verdict(1.0).1.contains("ping 1 was answered twice"));
+}
+
+#[test]
+fn as_the_server_the_harness_does_not_mask_and_closes_tcp_first() {
+    // The same script, the side flipped (Autobahn's fuzzingserver mode): our frames go out
+    // unmasked (RFC 6455 §5.1), and once the closing handshake is done we close TCP first
+    // (§7.1.1) instead of waiting for the peer to.
+    let t0 = Instant::now();
+    let mut m = CaseMachine::for_side(Side::Server, &case(ECHO), Timeouts::default(), None, t0);
+    assert_eq!(m.side(), Side::Server);
+    let mut frames = Vec::new();
+    while let Some(action) = m.poll_action() {
+        if let Action::Write { pieces, .. } = action {
+            frames.extend(pieces);
+        }
+    }
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0][1] & 0x80, 0, "a server does not mask");
+    // The client's echo, masked as it must be, then auto-close 1000 from us, unmasked.
+    receive(
+        &mut m,
+        t0,
+        server_frame(0, RawFrame::text("Hello").masked([9, 9, 9, 9])),
+    );
+    let close = match m.poll_action() {
+        Some(Action::Write { pieces, .. }) => pieces.concat(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(close[0] & 0x0F, 0x8);
+    assert_eq!(close[1] & 0x80, 0, "our close is not masked either");
+    receive(
+        &mut m,
+        t0,
+        server_frame(
+            13,
+            RawFrame::close(CloseCode::NORMAL, "").masked([1, 1, 1, 1]),
+        ),
+    );
+    assert_eq!(
+        m.poll_action(),
+        Some(Action::Shutdown),
+        "the server closes TCP first"
+    );
+    // The client never closes its side: no finding, we drop it at the deadline.
+    let deadline = m.poll_timeout().expect("drop deadline");
+    m.handle_timeout(deadline);
+    assert_eq!(m.poll_action(), Some(Action::Abort));
+    m.handle_closed(deadline, Closure::HarnessAbort);
+    let r = m.finish();
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    assert!(r.facts.closed_by_me && r.facts.was_clean);
+    assert!(!r.facts.server_drop_timeout);
+    assert_eq!(r.observed.len(), 1);
+}
+
+#[test]
+fn a_step_overrides_the_sides_masking() {
+    let src = r#"
+[[case]]
+id = "14.9.9"
+title = "t"
+rfc = "rfc6455#section-5.1"
+steps = [ { send = { frames = [
+  { opcode = "text", payload = "a" },
+  { opcode = "text", payload = "b", masked = true },
+  { opcode = "text", payload = "c", mask_key = "00000000" },
+  { opcode = "text", payload = "d", masked = false },
+] } } ]
+close = "ok"
+"#;
+    let masks = |side| {
+        let mut m =
+            CaseMachine::for_side(side, &case(src), Timeouts::default(), None, Instant::now());
+        let mut bytes = Vec::new();
+        while let Some(action) = m.poll_action() {
+            if let Action::Write { pieces, .. } = action {
+                bytes.extend(pieces.concat());
+            }
+        }
+        let mut decoder = Decoder::new(DecoderConfig::default());
+        decoder.feed(&bytes);
+        std::iter::from_fn(|| decoder.poll())
+            .filter_map(|i| match i {
+                Item::Frame(f) => Some(f.raw.mask.map(|k| k == [0; 4])),
+                Item::Violation(_) => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // Some(false): masked with a random key; Some(true): with the zero key; None: unmasked.
+    assert_eq!(
+        masks(Side::Client),
+        [Some(false), Some(false), Some(true), None]
+    );
+    assert_eq!(masks(Side::Server), [None, Some(false), Some(true), None]);
 }

@@ -1,4 +1,4 @@
-//! The client session state machine. See the module docs for the call order.
+//! The session state machine, for either side. See the module docs for the call order.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -6,21 +6,26 @@ use std::time::{Duration, Instant};
 use super::event::{Closure, Direction, EventKind, EventLog};
 use super::reader::{Inbound, Reader};
 use super::sent::SentFrames;
+use super::writer::{Masking, Writer};
+use crate::Side;
+use crate::handshake::server::{RequestError, RequestHead, RequestLimits, parse_request};
 use crate::handshake::{
     Negotiated, Offer, Request, Response, ResponseError, ResponseLimits, ResponseProblem,
     check_response, parse_response,
 };
 use crate::message::{Message, MessageConfig};
-use crate::wire::{DecoderConfig, Frame, RawFrame, Side, Violation};
+use crate::wire::{DecoderConfig, Frame, RawFrame, Violation};
 
 /// Settings of a session.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// How long the opening handshake may take, from the session's start (Autobahn: 5 s).
     pub handshake_timeout: Duration,
-    /// Limits on the response head.
+    /// Limits on the response head (client side).
     pub response_limits: ResponseLimits,
-    /// The decoder's settings (the role is forced to client).
+    /// Limits on the request head (server side).
+    pub request_limits: RequestLimits,
+    /// The decoder's settings (its side is the session's).
     pub decoder: DecoderConfig,
     /// The message layer's settings.
     pub messages: MessageConfig,
@@ -31,6 +36,7 @@ impl Default for SessionConfig {
         Self {
             handshake_timeout: Duration::from_secs(5),
             response_limits: ResponseLimits::default(),
+            request_limits: RequestLimits::default(),
             decoder: DecoderConfig::default(),
             messages: MessageConfig::default(),
         }
@@ -40,7 +46,8 @@ impl Default for SessionConfig {
 /// Where the session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionState {
-    /// Waiting for the 101.
+    /// The opening handshake is under way (a client waits for the 101; a server for the
+    /// request, then for its user to answer it).
     Handshaking,
     /// The handshake succeeded; frames flow.
     Open,
@@ -51,15 +58,21 @@ pub enum SessionState {
 /// Why the opening handshake did not complete.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeFailure {
-    /// No complete response within the handshake timeout.
+    /// No complete response (or request) within the handshake timeout.
     #[error("no handshake response within {0:?}")]
     Timeout(Duration),
     /// The response could not be read.
     #[error("unreadable handshake response: {0}")]
     Unreadable(ResponseError),
+    /// The request could not be read (server side).
+    #[error("unreadable handshake request: {0}")]
+    BadRequest(RequestError),
     /// The response breaks §4.1 (including a status other than 101).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Rejected(Vec<ResponseProblem>),
+    /// The server refused the request (server side: its user answered with an error).
+    #[error("the request was refused")]
+    Refused,
     /// The transport ended before a complete response.
     #[error("connection closed during the handshake: {0}")]
     Closed(Closure),
@@ -81,13 +94,16 @@ impl HandshakeFailure {
 /// What the session tells its user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEvent {
-    /// The handshake completed.
+    /// Client side: the handshake completed.
     Open {
         /// The response head.
         response: Response,
         /// What was agreed.
         negotiated: Negotiated,
     },
+    /// Server side: a complete request head; answer it with [`Session::accept`] or
+    /// [`Session::refuse`].
+    Request(RequestHead),
     /// The handshake failed; the session is done.
     HandshakeFailed(HandshakeFailure),
     /// A control frame from the peer (ping, pong, close), where it arrived.
@@ -100,49 +116,77 @@ pub enum SessionEvent {
     Closed(Closure),
 }
 
-/// A client-side WebSocket session, sans-IO.
+/// The side-specific half of the opening handshake.
 #[derive(Debug)]
-pub struct ClientSession {
+enum Opening {
+    /// Client: the offer to check the response against.
+    Client { offer: Offer },
+    /// Server: whether the request was read and waits for an answer.
+    Server { answered: bool },
+}
+
+/// A WebSocket session, sans-IO, for either [`Side`].
+#[derive(Debug)]
+pub struct Session {
     start: Instant,
     config: SessionConfig,
     state: SessionState,
-    offer: Offer,
+    opening: Opening,
+    /// The handshake bytes received so far (then the bytes after the head, server side,
+    /// until the request is answered).
     head: Vec<u8>,
-    /// The response head, once complete.
+    /// The response head, once complete (client side).
     response: Option<Response>,
+    /// The request head, once complete (server side).
+    request: Option<RequestHead>,
     reader: Reader,
+    writer: Writer,
     /// Follows what we send, for the trace only.
     sent: SentFrames,
-    /// Bytes of the request still to be written (they are not frames).
-    request_left: usize,
+    /// Bytes of the handshake still to be written (they are not frames).
+    preamble_left: usize,
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<SessionEvent>,
     log: EventLog,
 }
 
-impl ClientSession {
-    /// A session that will send `request`, started at `now`.
-    pub fn new(request: &Request, offer: Offer, config: SessionConfig, now: Instant) -> Self {
+impl Session {
+    fn new(side: Side, opening: Opening, config: SessionConfig, now: Instant) -> Self {
         let mut decoder_config = config.decoder.clone();
-        decoder_config.side = Side::Client;
-        let mut transmit = VecDeque::new();
-        let request = request.to_bytes();
-        let request_left = request.len();
-        transmit.push_back(request);
+        decoder_config.side = side;
         Self {
             start: now,
             reader: Reader::new(decoder_config, config.messages),
+            writer: Writer::new(side),
             sent: SentFrames::default(),
-            request_left,
+            preamble_left: 0,
             config,
             state: SessionState::Handshaking,
-            offer,
+            opening,
             head: Vec::new(),
             response: None,
-            transmit,
+            request: None,
+            transmit: VecDeque::new(),
             events: VecDeque::new(),
             log: EventLog::default(),
         }
+    }
+
+    /// A client session that will send `request`, started at `now`.
+    pub fn client(request: &Request, offer: Offer, config: SessionConfig, now: Instant) -> Self {
+        let mut session = Self::new(Side::Client, Opening::Client { offer }, config, now);
+        session.send_preamble(request.to_bytes());
+        session
+    }
+
+    /// A server session waiting for a request, started at `now`.
+    pub fn server(config: SessionConfig, now: Instant) -> Self {
+        Self::new(
+            Side::Server,
+            Opening::Server { answered: false },
+            config,
+            now,
+        )
     }
 
     /// An offer that checks only the accept key of `request`.
@@ -153,14 +197,24 @@ impl ClientSession {
         }
     }
 
+    /// The side.
+    pub fn side(&self) -> Side {
+        self.writer.side()
+    }
+
     /// The state.
     pub fn state(&self) -> SessionState {
         self.state
     }
 
-    /// The handshake response head, once one was read (whatever its status).
+    /// The handshake response head, once one was read (whatever its status; client side).
     pub fn response(&self) -> Option<&Response> {
         self.response.as_ref()
+    }
+
+    /// The handshake request head, once one was read (server side).
+    pub fn request(&self) -> Option<&RequestHead> {
+        self.request.as_ref()
     }
 
     /// The log so far.
@@ -184,13 +238,61 @@ impl ClientSession {
         self.config.handshake_timeout = timeout;
     }
 
-    /// Queues a frame to send.
+    /// The writer, for callers that build bytes themselves (the case interpreter).
+    pub fn writer(&mut self) -> &mut Writer {
+        &mut self.writer
+    }
+
+    /// Queues a frame to send, masked as the side requires (or as `masking` overrides).
+    pub fn send(&mut self, frame: RawFrame, masking: Masking) {
+        let bytes = self.writer.encode(frame, masking);
+        self.transmit.push_back(bytes);
+    }
+
+    /// Queues a frame to send exactly as it is (its mask included).
     pub fn send_frame(&mut self, frame: &RawFrame) {
         self.transmit.push_back(frame.to_bytes());
     }
 
     /// Queues raw bytes to send.
     pub fn send_raw(&mut self, bytes: Vec<u8>) {
+        self.transmit.push_back(bytes);
+    }
+
+    /// Server side: answers the request with `response` (a 101) and opens the session;
+    /// frames that came behind the request are read now.
+    pub fn accept(&mut self, now: Instant, response: Vec<u8>) {
+        if !self.awaits_answer() {
+            return;
+        }
+        self.opening = Opening::Server { answered: true };
+        self.send_preamble(response);
+        self.state = SessionState::Open;
+        let rest = std::mem::take(&mut self.head);
+        let at = self.elapsed(now);
+        self.decode(at, &rest);
+    }
+
+    /// Server side: answers the request with `response` (an HTTP error); the session is
+    /// done once it is written, and the caller closes the transport.
+    pub fn refuse(&mut self, response: Vec<u8>) {
+        if !self.awaits_answer() {
+            return;
+        }
+        self.opening = Opening::Server { answered: true };
+        self.send_preamble(response);
+        self.head.clear();
+        self.fail(HandshakeFailure::Refused);
+    }
+
+    fn awaits_answer(&self) -> bool {
+        matches!(self.opening, Opening::Server { answered: false })
+            && self.request.is_some()
+            && self.state == SessionState::Handshaking
+    }
+
+    fn send_preamble(&mut self, bytes: Vec<u8>) {
+        self.preamble_left += bytes.len();
         self.transmit.push_back(bytes);
     }
 
@@ -203,8 +305,8 @@ impl ClientSession {
     pub fn on_sent(&mut self, now: Instant, bytes: &[u8]) {
         let at = self.elapsed(now);
         self.log.bytes(at, Direction::Sent, bytes);
-        let skip = self.request_left.min(bytes.len());
-        self.request_left -= skip;
+        let skip = self.preamble_left.min(bytes.len());
+        self.preamble_left -= skip;
         for frame in self.sent.feed(&bytes[skip..]) {
             self.log.push(
                 at,
@@ -222,13 +324,14 @@ impl ClientSession {
         self.log.push(at, EventKind::Note(text.into()));
     }
 
-    /// The instant at which [`ClientSession::handle_timeout`] must be called, if any.
+    /// The instant at which [`Session::handle_timeout`] must be called, if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        (self.state == SessionState::Handshaking)
-            .then(|| self.start + self.config.handshake_timeout)
+        let waiting = self.state == SessionState::Handshaking
+            && !matches!(self.opening, Opening::Server { .. } if self.request.is_some());
+        waiting.then(|| self.start + self.config.handshake_timeout)
     }
 
-    /// Handles the passing of the deadline from [`ClientSession::poll_timeout`].
+    /// Handles the passing of the deadline from [`Session::poll_timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.poll_timeout().is_some_and(|t| now >= t) {
             let failure = HandshakeFailure::Timeout(self.config.handshake_timeout);
@@ -241,34 +344,60 @@ impl ClientSession {
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         let at = self.elapsed(now);
         self.log.bytes(at, Direction::Received, data);
-        match self.state {
-            SessionState::Handshaking => {
-                self.head.extend_from_slice(data);
-                match parse_response(&self.head, self.config.response_limits) {
-                    Ok(None) => {}
-                    Ok(Some((response, len))) => {
-                        self.log
-                            .push(at, EventKind::HandshakeResponse(response.clone()));
-                        self.response = Some(response.clone());
-                        match check_response(&response, &self.offer) {
-                            Ok(negotiated) => {
-                                self.state = SessionState::Open;
-                                self.events.push_back(SessionEvent::Open {
-                                    response,
-                                    negotiated,
-                                });
-                                let rest = self.head.split_off(len);
-                                self.head = Vec::new();
-                                self.decode(at, &rest);
-                            }
-                            Err(problems) => self.fail(HandshakeFailure::Rejected(problems)),
-                        }
+        match (self.state, &self.opening) {
+            (SessionState::Handshaking, Opening::Client { .. }) => self.read_response(at, data),
+            (SessionState::Handshaking, Opening::Server { .. }) => self.read_request(at, data),
+            (SessionState::Open, _) => self.decode(at, data),
+            (SessionState::Done, _) => {}
+        }
+    }
+
+    fn read_response(&mut self, at: Duration, data: &[u8]) {
+        self.head.extend_from_slice(data);
+        match parse_response(&self.head, self.config.response_limits) {
+            Ok(None) => {}
+            Ok(Some((response, len))) => {
+                self.log
+                    .push(at, EventKind::HandshakeResponse(response.clone()));
+                self.response = Some(response.clone());
+                let Opening::Client { offer } = &self.opening else {
+                    return;
+                };
+                match check_response(&response, offer) {
+                    Ok(negotiated) => {
+                        self.state = SessionState::Open;
+                        self.events.push_back(SessionEvent::Open {
+                            response,
+                            negotiated,
+                        });
+                        let rest = self.head.split_off(len);
+                        self.head = Vec::new();
+                        self.decode(at, &rest);
                     }
-                    Err(e) => self.fail(HandshakeFailure::Unreadable(e)),
+                    Err(problems) => self.fail(HandshakeFailure::Rejected(problems)),
                 }
             }
-            SessionState::Open => self.decode(at, data),
-            SessionState::Done => {}
+            Err(e) => self.fail(HandshakeFailure::Unreadable(e)),
+        }
+    }
+
+    fn read_request(&mut self, at: Duration, data: &[u8]) {
+        self.head.extend_from_slice(data);
+        if self.request.is_some() {
+            // Read, not answered yet: what follows waits for the answer (bounded by the
+            // frame decoder once the session opens, and by the caller's deadline before).
+            return;
+        }
+        match parse_request(&self.head, self.config.request_limits) {
+            Ok(None) => {}
+            Ok(Some((request, len))) => {
+                self.log
+                    .push(at, EventKind::HandshakeRequest(request.clone()));
+                self.request = Some(request.clone());
+                self.head.drain(..len);
+                self.events.push_back(SessionEvent::Request(request));
+            }
+            Err(e) => self.fail(HandshakeFailure::BadRequest(e)),
         }
     }
 
@@ -328,130 +457,4 @@ impl ClientSession {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::handshake::accept_key;
-    use crate::wire::OpCode;
-
-    /// A session for `host` with the default settings, started now.
-    fn start(host: &str) -> (Instant, Request, ClientSession) {
-        let t0 = Instant::now();
-        let request = Request::new(host, "/");
-        let session = ClientSession::new(
-            &request,
-            ClientSession::offer_for(&request),
-            SessionConfig::default(),
-            t0,
-        );
-        (t0, request, session)
-    }
-
-    fn response_for(request: &Request) -> Vec<u8> {
-        let key = request.header("Sec-WebSocket-Key").expect("key");
-        format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-            accept_key(key)
-        )
-        .into_bytes()
-    }
-
-    #[test]
-    fn handshake_then_frames_in_the_same_read_on_a_simulated_clock() {
-        let (t0, request, mut s) = start("localhost:1");
-        let sent = s.poll_transmit().expect("request");
-        assert_eq!(sent, request.to_bytes());
-        s.on_sent(t0, &sent);
-        let mut input = response_for(&request);
-        input.extend(RawFrame::text("hi").to_bytes());
-        // Split the input anywhere: the session must not care.
-        let (a, b) = input.split_at(17);
-        s.handle_input(t0 + Duration::from_millis(1), a);
-        assert_eq!(s.poll_event(), None);
-        s.handle_input(t0 + Duration::from_millis(2), b);
-        assert!(matches!(s.poll_event(), Some(SessionEvent::Open { .. })));
-        match s.poll_event() {
-            Some(SessionEvent::Message(m)) => {
-                assert_eq!((m.opcode, &m.payload[..]), (OpCode::TEXT, &b"hi"[..]))
-            }
-            other => panic!("expected a message, got {other:?}"),
-        }
-        s.handle_closed(
-            t0 + Duration::from_millis(3),
-            Closure::PeerFin {
-                tls_close_notify: None,
-            },
-        );
-        assert_eq!(
-            s.poll_event(),
-            Some(SessionEvent::Closed(Closure::PeerFin {
-                tls_close_notify: None
-            }))
-        );
-        assert_eq!(s.state(), SessionState::Done);
-        assert_eq!(s.log().events()[0].at, Duration::ZERO);
-    }
-
-    #[test]
-    fn received_frames_longer_than_their_shown_head_carry_a_digest() {
-        let (t0, request, mut s) = start("h");
-        let mut input = response_for(&request);
-        let long = vec![b'*'; 5000];
-        input.extend(RawFrame::binary(long.clone()).to_bytes());
-        input.extend(RawFrame::text("short").to_bytes());
-        s.handle_input(t0, &input);
-        let frames: Vec<&crate::session::FrameRecord> = s
-            .log()
-            .events()
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Frame { frame, .. } => Some(frame),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(frames[0].digest, Some(xxhash_rust::xxh3::xxh3_64(&long)));
-        assert_eq!(frames[0].head.len(), crate::session::TRACE_BYTES);
-        assert_eq!(frames[1].digest, None, "a short payload is shown whole");
-    }
-
-    #[test]
-    fn handshake_timeout_fires_only_after_the_deadline() {
-        let (t0, _, mut s) = start("h");
-        let deadline = s.poll_timeout().expect("deadline");
-        assert_eq!(deadline, t0 + Duration::from_secs(5));
-        s.handle_timeout(t0 + Duration::from_secs(4));
-        assert_eq!(s.poll_event(), None);
-        s.handle_timeout(deadline);
-        assert!(matches!(
-            s.poll_event(),
-            Some(SessionEvent::HandshakeFailed(HandshakeFailure::Timeout(_)))
-        ));
-        assert_eq!(s.poll_timeout(), None);
-    }
-
-    #[test]
-    fn non_101_reports_the_status() {
-        let (t0, _, mut s) = start("h");
-        s.handle_input(t0, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-        match s.poll_event() {
-            Some(SessionEvent::HandshakeFailed(f)) => assert_eq!(f.status(), Some(404)),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_flood_of_header_bytes_is_bounded() {
-        let (t0, _, mut s) = start("h");
-        s.handle_input(t0, b"HTTP/1.1 101 OK\r\n");
-        let chunk = [b'a'; 4096];
-        for _ in 0..8 {
-            s.handle_input(t0, &chunk);
-        }
-        assert!(matches!(
-            s.poll_event(),
-            Some(SessionEvent::HandshakeFailed(HandshakeFailure::Unreadable(
-                ResponseError::TooLarge { .. }
-            )))
-        ));
-        assert_eq!(s.state(), SessionState::Done);
-    }
-}
+mod tests;
