@@ -7,6 +7,8 @@
 //! - [`cases`]: the case library as data — loading, families, selection.
 //! - [`runner`]: the sans-IO case interpreter and the verdict rules, and (with the `net`
 //!   feature) the async edge that runs a case over the driver, and the parallel pool.
+//! - [`peer`]: the reference peer — a strict echo server on proto's server session, with
+//!   switchable faults; sans-IO.
 //! - [`net`]: the thin tokio driver at the edge — TCP, TLS, chopped and delayed writes,
 //!   bounded reads, FIN told apart from RST.
 //! - [`echo`]: the embedded tokio-tungstenite echo server used by the demo and the tests.
@@ -31,6 +33,7 @@ pub mod echo;
 pub mod fuzzing;
 #[cfg(feature = "net")]
 pub mod net;
+pub mod peer;
 pub mod runner;
 #[cfg(feature = "net")]
 pub mod smoke;

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -70,14 +70,17 @@ pub enum Stream {
     Plain(TcpStream),
     /// `wss://`.
     Tls(Box<TlsStream<TcpStream>>),
+    /// A target in this process ([`super::InProcess`]).
+    Memory(DuplexStream),
 }
 
 impl Stream {
-    /// The TCP socket under it.
-    pub fn tcp(&self) -> &TcpStream {
+    /// The TCP socket under it (none for an in-memory pipe).
+    pub fn tcp(&self) -> Option<&TcpStream> {
         match self {
-            Stream::Plain(tcp) => tcp,
-            Stream::Tls(tls) => tls.get_ref().0,
+            Stream::Plain(tcp) => Some(tcp),
+            Stream::Tls(tls) => Some(tls.get_ref().0),
+            Stream::Memory(_) => None,
         }
     }
 
@@ -98,6 +101,9 @@ pub async fn connect(
     tls: &TlsOptions,
     timeout: Duration,
 ) -> Result<Stream, ConnectError> {
+    if let Some(server) = &target.in_process {
+        return Ok(Stream::Memory(server.connect()));
+    }
     let tls_config = if target.secure {
         Some((tls.client_config()?, tls.server_name(&target.host)?))
     } else {
@@ -175,6 +181,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Memory(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -188,6 +195,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Memory(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -195,6 +203,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Memory(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -202,6 +211,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Memory(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

@@ -309,7 +309,9 @@ impl Driver {
     /// Aborts the connection with a TCP RST (SO_LINGER 0, then close).
     pub fn abort(&mut self) {
         if let Some(stream) = self.stream.take() {
-            let _ = stream.tcp().set_zero_linger();
+            if let Some(tcp) = stream.tcp() {
+                let _ = tcp.set_zero_linger();
+            }
             drop(stream);
             let now = Instant::now().into_std();
             self.session.handle_closed(now, Closure::HarnessAbort);

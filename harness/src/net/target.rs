@@ -2,6 +2,8 @@
 
 use url::Url;
 
+use super::memory::InProcess;
+
 /// A parsed `ws://` or `wss://` target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -15,6 +17,8 @@ pub struct Target {
     pub port: u16,
     /// The resource name: path and query (§3: "/" when the path is empty).
     pub resource: String,
+    /// Served in this process: connections are in-memory pipes, not sockets.
+    pub in_process: Option<InProcess>,
 }
 
 /// Why a URL is not a usable target.
@@ -90,7 +94,16 @@ impl Target {
             host,
             port,
             resource,
+            in_process: None,
         })
+    }
+
+    /// A target served in this process by `server`, named by `url` (for the Host header and
+    /// the resource name; nothing is resolved or connected).
+    pub fn in_process(url: &str, server: InProcess) -> Result<Self, TargetError> {
+        let mut target = Self::parse(url)?;
+        target.in_process = Some(server);
+        Ok(target)
     }
 
     /// The `Host` header value (§4.1 item 4): the host, bracketed if IPv6, with the port when

@@ -200,6 +200,17 @@ pub async fn run_cases_with(
     cases: Vec<wsconform::cases::Case>,
     params: &[(&str, &str)],
 ) -> Vec<wsconform_reports::CaseRecord> {
+    let target = wsconform::net::Target::parse(url).expect("url");
+    run_cases_on(name, target, cases, params).await
+}
+
+/// As [`run_cases_with`], against a parsed target (a socket or one in this process).
+pub async fn run_cases_on(
+    name: &str,
+    target: wsconform::net::Target,
+    cases: Vec<wsconform::cases::Case>,
+    params: &[(&str, &str)],
+) -> Vec<wsconform_reports::CaseRecord> {
     use wsconform::runner::{Plan, RunOptions, TargetSpec, default_jobs, run_plan};
     let options = RunOptions {
         params: params
@@ -211,7 +222,7 @@ pub async fn run_cases_with(
     let plan = Plan {
         targets: vec![TargetSpec {
             name: name.into(),
-            target: wsconform::net::Target::parse(url).expect("url"),
+            target,
             skip: Vec::new(),
             options,
         }],

@@ -14,7 +14,7 @@ use crate::handshake::{
     check_response, parse_response,
 };
 use crate::message::{Message, MessageConfig};
-use crate::wire::{DecoderConfig, Frame, RawFrame, Violation};
+use crate::wire::{DecoderConfig, Frame, RawFrame, Violation, ViolationKind};
 
 /// Settings of a session.
 #[derive(Debug, Clone)]
@@ -236,6 +236,12 @@ impl Session {
     /// takes its time to send.
     pub fn set_handshake_timeout(&mut self, timeout: Duration) {
         self.config.handshake_timeout = timeout;
+    }
+
+    /// Makes the violations `excused` accepts harmless: still reported, but their frame is
+    /// delivered (see [`Reader::excuse`]; for peers that break a rule on purpose).
+    pub fn excuse(&mut self, excused: fn(&ViolationKind) -> bool) {
+        self.reader.excuse(excused);
     }
 
     /// The writer, for callers that build bytes themselves (the case interpreter).

@@ -1,0 +1,274 @@
+//! The reference peer: a strict RFC 6455 echo server built on proto's server [`Session`],
+//! with switchable faults. Sans-IO: the caller moves bytes and time, as for any session.
+//!
+//! Without faults it is what every case in the library expects of a server: a strict
+//! §4.2.1/§4.2.2 handshake (serving `/`, the subprotocol `chat`, refusing the origin
+//! `http://forbidden.example`, no extensions), failing the connection on every violation the
+//! session reports (1002, 1007 for bad UTF-8, 1009 for an oversized message), answering pings,
+//! echoing messages, answering a close with the same code and then closing TCP first
+//! (§7.1.1). Each fault breaks one rule, so that a test can check that exactly the cases
+//! enforcing that rule fail. It is the test double of the harness, and the model a live
+//! fuzzer compares real servers with.
+
+use std::time::{Duration, Instant};
+
+use crate::handshake::server::{
+    Accepted, Refusal, RequestHead, RequestProblem, ServerConfig, check_request,
+};
+use crate::message::{Message, MessageConfig};
+use crate::session::{Closure, Masking, Session, SessionConfig, SessionEvent};
+use crate::wire::{CloseCode, Frame, OpCode, RawFrame, ViolationKind, parse_close_payload};
+
+/// The faults that can be switched on; each breaks one rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Never answer a ping (RFC 6455 §5.5.2: a pong MUST be sent).
+    pub no_pong: bool,
+    /// Silently skip frames with reserved opcodes instead of failing (§5.2).
+    pub ignore_reserved_opcodes: bool,
+    /// Do not validate the UTF-8 of text messages; echo them as they are (§8.1).
+    pub no_utf8_check: bool,
+    /// Answer 101 to `Sec-WebSocket-Version: 8` (§4.4: a version the server does not speak
+    /// gets 426 and the versions it does). Other versions still get 426.
+    pub accept_version_8: bool,
+    /// Answer 101 when `Sec-WebSocket-Key` is absent, with the accept of an empty key
+    /// (§4.2.1 item 5). A repeated or malformed key is still refused.
+    pub accept_missing_key: bool,
+    /// Compare the whole `Connection` value with `upgrade` instead of looking for the token,
+    /// refusing `keep-alive, Upgrade` or several `Connection` headers (§4.2.1 item 4: the
+    /// header "includes the token").
+    pub reject_keep_alive_upgrade: bool,
+    /// Accept unmasked frames from the client as if they were masked (§5.1: the server MUST
+    /// close the connection upon receiving a frame that is not masked).
+    pub accept_unmasked: bool,
+    /// Mask every frame sent, with a random key (§5.1: a server MUST NOT mask).
+    pub mask_own_frames: bool,
+    /// Send a wrong `Sec-WebSocket-Accept` (§4.2.2 item 5.4, checked by the client in §4.1).
+    pub wrong_accept: bool,
+}
+
+/// What the transport under the peer must do besides writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerAction {
+    /// Close our side in order (FIN) once everything queued is written, then read what the
+    /// client still sends until it closes (bounded by the caller) and drop the connection.
+    Shutdown,
+}
+
+/// The reference server on one connection. See the module docs.
+#[derive(Debug)]
+pub struct ReferenceServer {
+    session: Session,
+    faults: Faults,
+    config: ServerConfig,
+    shutdown: bool,
+}
+
+impl ReferenceServer {
+    /// A server on a fresh connection accepted at `now`.
+    pub fn new(faults: Faults, now: Instant) -> Self {
+        let mut config = ServerConfig {
+            subprotocols: vec!["chat".into()],
+            forbidden_origins: vec!["http://forbidden.example".into()],
+            ..ServerConfig::default()
+        };
+        if faults.accept_version_8 {
+            config.versions.push("8".into());
+        }
+        let mut session = Session::server(
+            SessionConfig {
+                messages: MessageConfig {
+                    validate_utf8: !faults.no_utf8_check,
+                    ..MessageConfig::default()
+                },
+                ..SessionConfig::default()
+            },
+            now,
+        );
+        if faults.accept_unmasked {
+            // An unmasked frame's payload is as sent: delivered, it is handled as if masked.
+            session.excuse(|kind| *kind == ViolationKind::UnmaskedFrameFromClient);
+        }
+        Self {
+            session,
+            faults,
+            config,
+            shutdown: false,
+        }
+    }
+
+    /// The server's handshake settings (what it serves), for the caller to adjust before
+    /// the first byte arrives.
+    pub fn config_mut(&mut self) -> &mut ServerConfig {
+        &mut self.config
+    }
+
+    /// The session under it (its log, its state).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Bytes read at `now`.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        if self.shutdown {
+            // Draining after our close: the client's bytes are read and dropped.
+            return;
+        }
+        self.session.handle_input(now, data);
+        self.process(now);
+    }
+
+    /// The transport ended at `now`.
+    pub fn handle_closed(&mut self, now: Instant, closure: Closure) {
+        self.session.handle_closed(now, closure);
+        self.process(now);
+    }
+
+    /// When [`ReferenceServer::handle_timeout`] must be called (the handshake deadline).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.session.poll_timeout()
+    }
+
+    /// Time passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.session.handle_timeout(now);
+        self.process(now);
+    }
+
+    /// The next bytes to write.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.session.poll_transmit()
+    }
+
+    /// Records bytes the transport wrote.
+    pub fn on_sent(&mut self, now: Instant, bytes: &[u8]) {
+        self.session.on_sent(now, bytes);
+    }
+
+    /// What to do besides writing, once everything queued is written.
+    pub fn poll_action(&self) -> Option<PeerAction> {
+        self.shutdown.then_some(PeerAction::Shutdown)
+    }
+
+    /// How long the caller lets the client close its side after our shutdown.
+    pub fn linger(&self) -> Duration {
+        Duration::from_secs(2)
+    }
+
+    fn process(&mut self, now: Instant) {
+        while !self.shutdown
+            && let Some(event) = self.session.poll_event()
+        {
+            match event {
+                SessionEvent::Request(head) => self.answer(now, &head),
+                // A refusal, an unreadable or a late request: the answer (if any) is queued.
+                SessionEvent::HandshakeFailed(_) => self.shutdown = true,
+                SessionEvent::Violation(v) => self.violation(v.frame.is_some(), &v.kind),
+                SessionEvent::Message(message) => self.echo(message),
+                SessionEvent::Control(frame) => self.control(frame),
+                SessionEvent::Closed(_) => self.shutdown = true,
+                SessionEvent::Open { .. } => {}
+            }
+        }
+    }
+
+    /// RFC 6455 §4.2.1, §4.2.2: the strict checks, with the handshake faults applied.
+    fn answer(&mut self, now: Instant, head: &RequestHead) {
+        if self.faults.reject_keep_alive_upgrade
+            && !matches!(head.values("Connection")[..], [v] if v.eq_ignore_ascii_case(b"upgrade"))
+        {
+            let refusal = Refusal {
+                status: 400,
+                problem: RequestProblem::ConnectionNotUpgrade,
+                headers: Vec::new(),
+            };
+            self.session.refuse(refusal.response());
+            return;
+        }
+        let keyless = self.faults.accept_missing_key && head.values("Sec-WebSocket-Key").is_empty();
+        let checked = if keyless {
+            // Checked as if it had a key; answered with the accept of an empty key.
+            let mut with_key = head.clone();
+            with_key.headers.push((
+                "Sec-WebSocket-Key".into(),
+                b"dGhlIHNhbXBsZSBub25jZQ==".to_vec(),
+            ));
+            check_request(&with_key, &self.config).map(|a| Accepted {
+                key: Vec::new(),
+                ..a
+            })
+        } else {
+            check_request(head, &self.config)
+        };
+        match checked {
+            Ok(accepted) => {
+                // No extensions are supported, so no Sec-WebSocket-Extensions (§4.2.2 5.6).
+                let mut accept = accepted.accept();
+                if self.faults.wrong_accept {
+                    let wrong = if accept.starts_with('A') { "B" } else { "A" };
+                    accept.replace_range(..1, wrong);
+                }
+                self.session.accept(now, accepted.response(&accept, None));
+                self.process(now);
+            }
+            Err(refusal) => self.session.refuse(refusal.response()),
+        }
+    }
+
+    fn send(&mut self, frame: RawFrame) {
+        // RFC 6455 §5.1: "A server MUST NOT mask any frames that it sends to the client."
+        let masking = if self.faults.mask_own_frames {
+            Masking::Masked
+        } else {
+            Masking::BySide
+        };
+        self.session.send(frame, masking);
+    }
+
+    /// RFC 6455 §7.1.7: fail the connection with the code for the violation, unless a fault
+    /// passes over it.
+    fn violation(&mut self, concerns_frame: bool, kind: &ViolationKind) {
+        if !concerns_frame {
+            return;
+        }
+        let excused = (self.faults.ignore_reserved_opcodes
+            && matches!(kind, ViolationKind::ReservedOpcode(_)))
+            || (self.faults.accept_unmasked && *kind == ViolationKind::UnmaskedFrameFromClient);
+        if excused {
+            return;
+        }
+        self.close(kind.close_code().0.to_be_bytes().to_vec());
+    }
+
+    fn echo(&mut self, message: Message) {
+        self.send(RawFrame::new(message.opcode, message.payload));
+    }
+
+    fn control(&mut self, frame: Frame) {
+        match frame.opcode() {
+            OpCode::PING if !self.faults.no_pong => self.send(RawFrame::pong(frame.raw.payload)),
+            OpCode::CLOSE => {
+                // RFC 6455 §5.5.1: answer with a close; the same code (valid: the decoder
+                // checked it), or none.
+                let reply = match parse_close_payload(&frame.raw.payload) {
+                    Ok(p) => p
+                        .code
+                        .map(|c| c.0.to_be_bytes().to_vec())
+                        .unwrap_or_default(),
+                    Err(_) => CloseCode::PROTOCOL_ERROR.0.to_be_bytes().to_vec(),
+                };
+                self.close(reply);
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends a close and closes TCP first (RFC 6455 §7.1.1).
+    fn close(&mut self, payload: Vec<u8>) {
+        self.send(RawFrame::new(OpCode::CLOSE, payload));
+        self.shutdown = true;
+    }
+}
+
+#[cfg(test)]
+mod tests;
