@@ -6,8 +6,9 @@
 //! ill-formed but can be stepped over is reported as an item, and decoding goes on, because a
 //! conformance harness must *observe* a peer's violations rather than abort on the first one.
 //!
-//! It never panics on any input and never allocates from a length the peer declared: bytes
-//! are buffered only as they arrive, and a frame whose declared length exceeds
+//! It never panics on any input, and a length the peer only declared never costs more than
+//! `RESERVE_BOUND` (1 MiB): beyond it, a payload buffer grows with the bytes that arrive
+//! (at most twice them). A frame whose declared length exceeds
 //! [`DecoderConfig::max_frame_len`] is reported and its payload skipped as it streams past.
 //!
 //! It checks what one frame decides: masking, RSV bits, opcodes, length encodings, control
@@ -287,13 +288,47 @@ pub fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
 /// Frames at least this large stream their payload into its own buffer as it arrives.
 const STREAM_THRESHOLD: u64 = 64 * 1024;
 
+/// The most a streamed payload buffer reserves on the strength of the declared length alone.
+///
+/// The buffer first reserves `min(declared, RESERVE_BOUND)`; when full it grows to twice the
+/// bytes it holds, never past the declared length. Its capacity is thus at most
+/// `max(min(declared, RESERVE_BOUND), 2 × received)` (or `received`, when one piece brings
+/// more): a peer that only declares 64 MiB and sends 10 bytes costs 1 MiB, not 64. Why not
+/// `Vec`'s own doubling: from a 64 KiB first piece it ends a 16 MiB payload in a 32 MiB
+/// buffer, measured at a page fault per 4 KiB of payload on every frame (README,
+/// Benchmarks). Here 16 MiB takes five allocations and the buffer ends exactly full.
+const RESERVE_BOUND: usize = 1 << 20;
+
 /// A large frame whose header is read and whose payload is still arriving.
 #[derive(Debug, Clone)]
 struct Partial {
     header: FrameHeader,
     start: u64,
-    /// Masked payload bytes received so far; grows only as bytes arrive.
+    /// Masked payload bytes received so far; its capacity follows [`RESERVE_BOUND`].
     payload: Vec<u8>,
+}
+
+impl Partial {
+    /// Payload bytes still to come.
+    fn remaining(&self) -> u64 {
+        self.header.len - self.payload.len() as u64
+    }
+
+    /// Appends payload bytes, at most [`Partial::remaining`], growing the buffer as
+    /// [`RESERVE_BOUND`] says.
+    fn append(&mut self, bytes: &[u8]) {
+        let need = self.payload.len() + bytes.len();
+        if need > self.payload.capacity() {
+            let declared = usize::try_from(self.header.len).unwrap_or(usize::MAX);
+            let target = (self.payload.len().saturating_mul(2))
+                .max(RESERVE_BOUND)
+                .min(declared)
+                .max(need);
+            // Exact: `Vec`'s own doubling would overshoot the declared length.
+            self.payload.reserve_exact(target - self.payload.len());
+        }
+        self.payload.extend_from_slice(bytes);
+    }
 }
 
 /// The incremental decoder. See the module docs.
@@ -347,6 +382,14 @@ impl Decoder {
         self.buf.len() - self.pos
     }
 
+    /// The streamed payload buffer's length and capacity, while a large frame is arriving.
+    #[cfg(test)]
+    fn partial_buffer(&self) -> Option<(usize, usize)> {
+        self.partial
+            .as_ref()
+            .map(|p| (p.payload.len(), p.payload.capacity()))
+    }
+
     /// Appends received bytes.
     pub fn feed(&mut self, mut data: &[u8]) {
         if self.skip > 0 {
@@ -356,12 +399,11 @@ impl Decoder {
             data = &data[n as usize..];
         }
         if let Some(partial) = self.partial.as_mut() {
-            let need = (partial.header.len - partial.payload.len() as u64) as usize;
-            let n = need.min(data.len());
-            partial.payload.extend_from_slice(&data[..n]);
+            let n = partial.remaining().min(data.len() as u64) as usize;
+            partial.append(&data[..n]);
             self.offset += n as u64;
             data = &data[n..];
-            if n == need
+            if partial.remaining() == 0
                 && let Some(p) = self.partial.take()
             {
                 self.complete_frame(p.header, p.start, p.payload);
@@ -453,22 +495,23 @@ impl Decoder {
             self.skip = h.len - take;
             return true;
         }
-        // `len <= max_frame_len`, and it fits in what is buffered: no allocation follows the
-        // declared length, only the bytes that actually arrived.
+        // `len <= max_frame_len`. A small frame is copied out once all of it is buffered; a
+        // large one reserves at most `RESERVE_BOUND` before its bytes arrive.
         let total = h.header_len as u64 + h.len;
         let payload_start = self.pos + h.header_len;
         if ((self.buf.len() - self.pos) as u64) < total {
             if h.len >= STREAM_THRESHOLD {
                 // Take the header and the payload bytes buffered so far; the rest of the
                 // payload is appended in `feed` as it arrives.
-                let payload = self.buf[payload_start..].to_vec();
-                self.offset += (self.buf.len() - self.pos) as u64;
-                self.pos = self.buf.len();
-                self.partial = Some(Partial {
+                let mut partial = Partial {
                     header: h,
                     start,
-                    payload,
-                });
+                    payload: Vec::new(),
+                };
+                partial.append(&self.buf[payload_start..]);
+                self.offset += (self.buf.len() - self.pos) as u64;
+                self.pos = self.buf.len();
+                self.partial = Some(partial);
             }
             return false;
         }

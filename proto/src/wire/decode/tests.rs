@@ -319,3 +319,87 @@ fn large_frames_stream_their_payload_and_decode_the_same_in_any_chunking() {
         })]
     );
 }
+
+#[test]
+fn a_declared_length_alone_reserves_at_most_the_bound() {
+    for declared in [16 << 20, 64 << 20] {
+        // 64-bit length form: a 10-byte header, then 10 of the declared bytes, then the end.
+        let bytes = RawFrame::binary(vec![1; 10])
+            .declared_len(declared)
+            .to_bytes();
+        let mut d = Decoder::new(DecoderConfig::default());
+        d.feed(&bytes);
+        assert_eq!(d.poll(), None);
+        let (len, capacity) = d.partial_buffer().expect("the frame streams");
+        assert_eq!(len, 10);
+        assert!(capacity <= RESERVE_BOUND, "capacity {capacity}");
+        d.finish();
+        assert_eq!(
+            d.poll(),
+            Some(Item::Violation(Violation {
+                offset: 0,
+                frame: None,
+                kind: ViolationKind::TruncatedFrame {
+                    have: 20,
+                    need: 10 + declared
+                }
+            }))
+        );
+    }
+}
+
+#[test]
+fn a_streamed_payload_grows_geometrically_and_ends_at_the_declared_length() {
+    let len = 5 << 20;
+    let payload: Vec<u8> = (0..len as u32).map(|i| (i % 253) as u8).collect();
+    let bytes = RawFrame::binary(payload.clone()).to_bytes();
+    // Pieces of uneven sizes, one of them over the bound.
+    let sizes = [1, 4096, 65_536, 3 << 20, 10_000];
+    let mut d = Decoder::new(DecoderConfig::default());
+    let (mut rest, mut growths, mut last_capacity) = (&bytes[..], 0, 0);
+    let mut items = Vec::new();
+    for size in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (piece, tail) = rest.split_at((*size).min(rest.len()));
+        rest = tail;
+        d.feed(piece);
+        items.extend(std::iter::from_fn(|| d.poll()));
+        if let Some((have, capacity)) = d.partial_buffer() {
+            // Memory follows the bytes that came, never the declared length alone.
+            assert!(
+                capacity <= RESERVE_BOUND.max(2 * have) && capacity <= len,
+                "capacity {capacity} with {have} bytes"
+            );
+            growths += usize::from(capacity != last_capacity);
+            last_capacity = capacity;
+        }
+    }
+    assert!(growths <= 4, "{growths} growths");
+    match &items[..] {
+        [Item::Frame(f)] => {
+            assert_eq!(f.payload(), payload.as_slice());
+            assert_eq!(f.raw.payload.capacity(), len, "no overshoot, no copy out");
+        }
+        other => panic!("{} items", other.len()),
+    }
+}
+
+#[test]
+fn a_streamed_payload_under_the_bound_is_reserved_once() {
+    let bytes = RawFrame::binary(vec![3; 100_000]).to_bytes();
+    let mut d = Decoder::new(DecoderConfig::default());
+    let mut frames = Vec::new();
+    for piece in bytes.chunks(1000) {
+        d.feed(piece);
+        frames.extend(std::iter::from_fn(|| d.poll()));
+        if let Some((_, capacity)) = d.partial_buffer() {
+            assert_eq!(capacity, 100_000);
+        }
+    }
+    match &frames[..] {
+        [Item::Frame(f)] => assert_eq!(f.raw.payload.capacity(), 100_000),
+        other => panic!("{other:?}"),
+    }
+}
