@@ -38,6 +38,10 @@ fn main() -> ExitCode {
         Command::Smoke(args) => cli::smoke::smoke(args),
         Command::Echo(args) => cli::smoke::echo(args),
         Command::Diff(args) => cli::run::diff(args),
+        Command::Codes => {
+            print!("{}", wsconform::runner::finding::codes_doc());
+            Ok(0)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -20,13 +20,14 @@
 //! | `frame_differential` | the bytes, and each prefix of up to 14 bytes (every partial header) |
 //! | `utf8_stream` | the bytes whole, in 1-byte pieces and in 3-byte pieces |
 //! | `handshake_response` | the bytes with `max_bytes` 16384 and `max_headers` 64, then the limit pairs the fuzz target derives from the length |
+//! | `stateful` | the bytes as they are (the target reads them through `arbitrary` itself) |
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use wsconform::fuzzing::{
     FrameSpec, case_file, decode_chunks, frame_decode, frame_differential, frame_roundtrip,
-    handshake_response, utf8_stream,
+    handshake_response, stateful, utf8_stream,
 };
 use wsconform::message::MessageConfig;
 use wsconform::wire::{DecoderConfig, Item, LengthForm, Rsv, Side};
@@ -214,4 +215,20 @@ fn handshake_response_inputs() {
 #[test]
 fn case_file_inputs() {
     replay("case_file", case_file);
+}
+
+#[test]
+fn stateful_inputs() {
+    replay("stateful", stateful);
+}
+
+/// The stateful property on inputs no fuzzer chose: 300 of them, from a fixed seed, each a
+/// whole case run in memory on a simulated clock (no sleeping).
+#[test]
+fn stateful_on_random_inputs() {
+    let mut rng = fastrand::Rng::with_seed(2026);
+    for _ in 0..300 {
+        let data: Vec<u8> = (0..rng.usize(0..800)).map(|_| rng.u8(..)).collect();
+        stateful(&data);
+    }
 }

@@ -18,7 +18,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::wire::{Frame, OpCode, Rsv, Utf8Status, Utf8Validator, Violation, ViolationKind};
+use crate::wire::{
+    Frame, FrameHeader, OpCode, Rsv, Utf8Status, Utf8Validator, Violation, ViolationKind,
+    apply_mask_offset,
+};
 
 /// Why an extension could not decode or encode a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +137,9 @@ pub struct Assembler {
     utf8: Utf8Validator,
     /// The stream offset just past the last frame seen (for end-of-stream reports).
     end: u64,
+    /// The text frame still arriving that [`Assembler::peek`] validates: its offset, the
+    /// validator's state after the bytes seen, and how many it saw.
+    lookahead: Option<(u64, Utf8Validator, usize)>,
     out: VecDeque<Delivery>,
 }
 
@@ -146,6 +152,7 @@ impl Assembler {
             current: None,
             utf8: Utf8Validator::new(),
             end: 0,
+            lookahead: None,
             out: VecDeque::new(),
         }
     }
@@ -171,9 +178,66 @@ impl Assembler {
         self.out.pop_front()
     }
 
+    /// Fail-fast on a text frame that is still arriving (RFC 6455 §8.1; Autobahn 6.4.x):
+    /// validates `masked`, the first payload bytes (as sent) of the frame at `start` with
+    /// `header`, and reports invalid UTF-8 as soon as they show it, before the frame is
+    /// complete. Returns whether it reported (the caller then withholds the frame, as for any
+    /// violation). Bytes already validated are not looked at again.
+    pub fn peek(&mut self, start: u64, header: &FrameHeader, masked: &[u8]) -> bool {
+        if !self.config.validate_utf8 {
+            return false;
+        }
+        let (opcode, header_len) = (header.opcode, header.header_len);
+        let plain = header.rsv.bits() & self.message_rsv().bits() == 0;
+        // The message this frame belongs to, and where it stands.
+        let (before, carried) = match (opcode, &self.current) {
+            (OpCode::TEXT, None) if plain => (0, start + header_len as u64),
+            (OpCode::CONTINUATION, Some(m))
+                if m.opcode == OpCode::TEXT && m.rsv.is_empty() && m.data.is_some() =>
+            {
+                (m.len, m.pending_char_at)
+            }
+            _ => return false,
+        };
+        let (validator, seen) = match self.lookahead.take() {
+            Some((at, v, seen)) if at == start => (v, seen),
+            _ if opcode == OpCode::TEXT => (Utf8Validator::new(), 0),
+            _ => (self.utf8.clone(), 0),
+        };
+        let mut validator = validator;
+        let mut new = masked[seen.min(masked.len())..].to_vec();
+        if let Some(key) = header.mask {
+            apply_mask_offset(&mut new, key, seen);
+        }
+        let was_invalid = matches!(validator.status(), Utf8Status::Invalid { .. });
+        let status = validator.feed(&new);
+        let seen = seen + new.len();
+        if let Utf8Status::Invalid { offset } = status
+            && !was_invalid
+        {
+            let payload_offset = start + header_len as u64;
+            let at = if offset >= before {
+                payload_offset + (offset - before) as u64
+            } else {
+                carried
+            };
+            self.violation(
+                at,
+                start,
+                ViolationKind::InvalidUtf8InText {
+                    message_offset: offset,
+                },
+            );
+            return true;
+        }
+        self.lookahead = Some((start, validator, seen));
+        false
+    }
+
     /// Handles the next frame. `rejected` says the frame already broke a frame-level rule
     /// (the decoder reported it): it is not delivered, and its message is dropped.
     pub fn handle_frame(&mut self, frame: Frame, rejected: bool) {
+        self.lookahead = None;
         let payload_offset = frame.offset + frame.raw.header_len() as u64;
         self.end = payload_offset + frame.raw.payload.len() as u64;
         let opcode = frame.opcode();
@@ -257,7 +321,12 @@ impl Assembler {
         message.len += raw.payload.len();
         message.frames += 1;
         let mut faults = Vec::new();
-        let plain_text = message.opcode == OpCode::TEXT && message.rsv.is_empty();
+        // A message already dropped (a frame of it broke a rule) is not checked further: the
+        // connection is being failed, and one fault is reported once.
+        let plain_text = message.opcode == OpCode::TEXT
+            && message.rsv.is_empty()
+            && message.data.is_some()
+            && !rejected;
         if self.config.validate_utf8 && plain_text {
             let was_invalid = matches!(self.utf8.status(), Utf8Status::Invalid { .. });
             let mut status = self.utf8.feed(&raw.payload);

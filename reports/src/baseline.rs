@@ -5,9 +5,10 @@
 //! Autobahn's `index.json` (so a project's existing golden file works as it is). A
 //! **regression** is a case that fails now (under the run's policy) and did not fail in the
 //! baseline, or fails now and is absent from it. A case that changed without failing is a
-//! change, reported but not failing.
+//! change, reported but not failing. Where both sides are wsconform's, the findings' codes are
+//! compared too: the same verdicts with other codes is a change. Prose never is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde_json::Value;
@@ -22,6 +23,8 @@ pub type Verdicts = (Option<Behavior>, Option<BehaviorClose>);
 pub struct Baseline {
     /// The verdicts by target and case.
     pub targets: BTreeMap<String, BTreeMap<String, Verdicts>>,
+    /// The findings' codes by target and case (wsconform's files only; Autobahn's have none).
+    pub codes: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
 }
 
 /// Why a baseline file could not be read.
@@ -95,20 +98,41 @@ impl Baseline {
             }
             targets.insert(agent.clone(), map);
         }
-        Ok(Baseline { targets })
+        Ok(Baseline {
+            targets,
+            codes: BTreeMap::new(),
+        })
     }
 
     /// The verdicts of `records`. A case that did not run (not run, unreachable) has none and
     /// is left out, so that against a baseline it shows as missing, never as fixed.
     pub fn from_records(records: &[CaseRecord]) -> Self {
         let mut targets: BTreeMap<String, BTreeMap<String, Verdicts>> = BTreeMap::new();
+        let mut codes: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
         for r in records.iter().filter(|r| r.behavior.is_some()) {
             targets
                 .entry(r.target.clone())
                 .or_default()
                 .insert(r.id.clone(), (r.behavior, r.behavior_close));
+            codes.entry(r.target.clone()).or_default().insert(
+                r.id.clone(),
+                r.findings.iter().map(|f| f.code.clone()).collect(),
+            );
         }
-        Baseline { targets }
+        Baseline { targets, codes }
+    }
+
+    /// The findings' codes for `target`, matched as [`Baseline::for_target`] matches.
+    fn codes_for(
+        &self,
+        target: &str,
+        targets_in_run: usize,
+    ) -> Option<&BTreeMap<String, BTreeSet<String>>> {
+        self.codes.get(target).or_else(|| {
+            (self.codes.len() == 1 && targets_in_run == 1)
+                .then(|| self.codes.values().next())
+                .flatten()
+        })
     }
 
     /// The expected verdicts for `target`: its own, or, when both sides have a single target
@@ -152,6 +176,8 @@ pub struct Change {
     pub after: Option<Verdicts>,
     /// The kind of change.
     pub kind: ChangeKind,
+    /// The findings' codes before and now, when they differ (both sides wsconform's).
+    pub codes: Option<(BTreeSet<String>, BTreeSet<String>)>,
 }
 
 fn show(v: &Option<Verdicts>) -> String {
@@ -181,7 +207,18 @@ impl fmt::Display for Change {
             self.id,
             show(&self.before),
             show(&self.after)
-        )
+        )?;
+        if let Some((before, after)) = &self.codes {
+            let list = |s: &BTreeSet<String>| {
+                if s.is_empty() {
+                    "none".to_owned()
+                } else {
+                    s.iter().cloned().collect::<Vec<_>>().join(",")
+                }
+            };
+            write!(f, " (findings {} -> {})", list(before), list(after))?;
+        }
+        Ok(())
     }
 }
 
@@ -199,9 +236,17 @@ pub fn compare(baseline: &Baseline, now: &Baseline, policy: Policy) -> Vec<Chang
     let runs = now.targets.len();
     for (target, cases) in &now.targets {
         let before_cases = baseline.for_target(target, runs);
+        let before_codes = baseline.codes_for(target, runs);
         for (id, after) in cases {
             let before = before_cases.and_then(|m| m.get(id)).copied();
-            if before == Some(*after) {
+            let codes = match (
+                before_codes.and_then(|m| m.get(id)),
+                now.codes.get(target).and_then(|m| m.get(id)),
+            ) {
+                (Some(b), Some(a)) if a != b => Some((b.clone(), a.clone())),
+                _ => None,
+            };
+            if before == Some(*after) && codes.is_none() {
                 continue;
             }
             let kind = match (before.map(|b| fails(policy, &b)), fails(policy, after)) {
@@ -215,6 +260,7 @@ pub fn compare(baseline: &Baseline, now: &Baseline, policy: Policy) -> Vec<Chang
                 before,
                 after: Some(*after),
                 kind,
+                codes,
             });
         }
         if let Some(before_cases) = before_cases {
@@ -226,6 +272,7 @@ pub fn compare(baseline: &Baseline, now: &Baseline, policy: Policy) -> Vec<Chang
                         before: Some(*before),
                         after: None,
                         kind: ChangeKind::Missing,
+                        codes: None,
                     });
                 }
             }
@@ -253,8 +300,54 @@ mod tests {
         }
         Baseline {
             targets: BTreeMap::from([("mine".to_owned(), map)]),
+            codes: BTreeMap::new(),
         }
     }
+
+    #[test]
+    fn same_verdicts_with_other_finding_codes_is_a_change_and_prose_is_not() {
+        let record = |code: Option<&str>, message: &str| {
+            let mut r: CaseRecord = serde_json::from_str(RECORD).expect("record");
+            r.reason = message.to_owned();
+            r.findings = code
+                .into_iter()
+                .map(|c| crate::Finding {
+                    code: c.to_owned(),
+                    rfc: None,
+                    offset: Some(0),
+                    frame: Some(0),
+                    message: message.to_owned(),
+                })
+                .collect();
+            r
+        };
+        let base = Baseline::from_records(&[record(Some("reserved-bits"), "old words")]);
+        let reworded = Baseline::from_records(&[record(Some("reserved-bits"), "new words")]);
+        assert_eq!(compare(&base, &reworded, Policy::Default), []);
+        let other = Baseline::from_records(&[record(Some("masked-server-frame"), "old words")]);
+        let changes = compare(&base, &other, Policy::Default);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].kind, ChangeKind::Changed);
+        assert!(
+            changes[0]
+                .to_string()
+                .ends_with("(findings reserved-bits -> masked-server-frame)"),
+            "{}",
+            changes[0]
+        );
+        // Against Autobahn's index.json there are no codes to compare.
+        let index = Baseline::parse(INDEX).expect("valid");
+        assert!(index.codes.is_empty());
+    }
+
+    const RECORD: &str = r#"{"target": "mine", "id": "1.1.1", "title": "t", "rfc": "r",
+        "outcome": "pass", "reason": "", "behavior": "OK", "behavior_close": "OK",
+        "expected": [], "observed": [], "close": {"closed_by_harness": true,
+        "failed_by_harness": false, "dropped_by_harness": false, "was_clean": true,
+        "local_code": 1000, "local_reason": "", "remote_code": 1000, "remote_reason": "",
+        "transport": "x", "close_handshake_timeout": false, "server_drop_timeout": false},
+        "findings": [], "started": "s", "duration_ms": 1, "timing_dependent": null,
+        "deviation": null}"#;
 
     #[test]
     fn reads_autobahn_index_json_and_ignores_durations() {

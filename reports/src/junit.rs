@@ -22,7 +22,11 @@ pub fn render(run: &RunReport) -> String {
                 if r.findings.is_empty() {
                     "none".into()
                 } else {
-                    r.findings.join("; ")
+                    r.findings
+                        .iter()
+                        .map(|f| format!("[{}] {}", f.code, f.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 }
             );
             let status = match r.outcome {

@@ -142,6 +142,9 @@ pub struct CaseRecord {
     pub outcome: Outcome,
     /// One line: why.
     pub reason: String,
+    /// Why, as stable codes: the parts of the reason, most important first.
+    #[serde(default)]
+    pub causes: Vec<Cause>,
     /// Autobahn's main verdict (absent when the case could not run).
     pub behavior: Option<Behavior>,
     /// Autobahn's close verdict (absent when the case could not run).
@@ -152,8 +155,8 @@ pub struct CaseRecord {
     pub observed: Vec<String>,
     /// The close details.
     pub close: CloseRecord,
-    /// Rules the peer broke on the wire, with their RFC section and byte offset.
-    pub findings: Vec<String>,
+    /// Rules the peer broke, each with its stable code, RFC section and place.
+    pub findings: Vec<Finding>,
     /// When the case started (RFC 3339, UTC).
     pub started: String,
     /// How long it took, in milliseconds.
@@ -174,6 +177,112 @@ pub struct CaseRecord {
     /// Trace entries left out beyond [`MAX_TRACE`].
     #[serde(default)]
     pub trace_dropped: usize,
+}
+
+/// A rule the peer broke, as data: what baselines compare and a user's CI matches on. The
+/// codes are listed in `docs/codes.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The stable code (`masked-server-frame`, `utf8-invalid`, …).
+    pub code: String,
+    /// The RFC section of the rule (`rfc6455#section-5.1`); absent for a local limit.
+    pub rfc: Option<String>,
+    /// Stream offset of the offending byte (bytes from the peer after the handshake).
+    pub offset: Option<u64>,
+    /// Stream offset of the frame it concerns.
+    pub frame: Option<u64>,
+    /// The finding in words, for people.
+    pub message: String,
+}
+
+/// Why a case got its verdicts, as a stable code (one per part of the reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    /// The events and the close were as expected.
+    AsExpected,
+    /// An informational case: what the peer did is recorded.
+    Recorded,
+    /// The events differ from every expected list.
+    EventsDiffer,
+    /// The events match only the NON-STRICT list.
+    NonStrictEvents,
+    /// A step judged the case itself (timing, the size probe, a ping flood).
+    StepVerdict,
+    /// The opening handshake never completed (or was judged, in section 0).
+    Handshake,
+    /// The wrong endpoint started the closing handshake.
+    WrongCloser,
+    /// The closing handshake was not clean.
+    UncleanClose,
+    /// No close reply within the close timeout.
+    CloseTimeout,
+    /// A close code the case does not allow.
+    WrongCloseCode,
+    /// The server did not close TCP after the closing handshake.
+    ServerKeptTcpOpen,
+    /// The peer broke a rule on the wire (see the findings).
+    BrokeRule,
+    /// The server stopped serving (a second connection failed).
+    ServerDied,
+    /// The case did not run (a `--param` it needs is missing).
+    NotRun,
+    /// The target could not be reached.
+    Unreachable,
+    /// The case could not build what it sends.
+    BadCase,
+}
+
+impl Cause {
+    /// Every cause.
+    pub const ALL: [Cause; 16] = [
+        Cause::AsExpected,
+        Cause::Recorded,
+        Cause::EventsDiffer,
+        Cause::NonStrictEvents,
+        Cause::StepVerdict,
+        Cause::Handshake,
+        Cause::WrongCloser,
+        Cause::UncleanClose,
+        Cause::CloseTimeout,
+        Cause::WrongCloseCode,
+        Cause::ServerKeptTcpOpen,
+        Cause::BrokeRule,
+        Cause::ServerDied,
+        Cause::NotRun,
+        Cause::Unreachable,
+        Cause::BadCase,
+    ];
+
+    /// What the cause means, in words (for the table of codes).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Cause::AsExpected => "the events and the close were as expected",
+            Cause::Recorded => "an informational case: what the peer did is recorded",
+            Cause::EventsDiffer => "the events differ from every expected list",
+            Cause::NonStrictEvents => "the events match only the NON-STRICT list",
+            Cause::StepVerdict => "a step judged the case (timing, the size probe, a ping flood)",
+            Cause::Handshake => "the opening handshake failed, or was what the case judged",
+            Cause::WrongCloser => "the wrong endpoint started the closing handshake",
+            Cause::UncleanClose => "the closing handshake was not clean",
+            Cause::CloseTimeout => "no close reply within the close timeout",
+            Cause::WrongCloseCode => "a close code the case does not allow",
+            Cause::ServerKeptTcpOpen => "the server did not close TCP after the closing handshake",
+            Cause::BrokeRule => "the peer broke a rule on the wire (see the findings)",
+            Cause::ServerDied => "the server stopped serving new connections",
+            Cause::NotRun => "the case did not run: a --param it needs is missing",
+            Cause::Unreachable => "the target could not be reached",
+            Cause::BadCase => "the case could not build what it sends",
+        }
+    }
+
+    /// The code as serialised.
+    pub fn code(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
 }
 
 /// The most trace entries a record keeps.

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! {
-//!   "schema": 1,                       // bumped on any incompatible change
+//!   "schema": 2,                       // bumped on any incompatible change (2: typed
+//!                                      // findings and causes with stable codes)
 //!   "tool": "wsconform", "tool_version": "0.1.0",
 //!   "case_set": "core-301",            // which library, and how many cases it holds
 //!   "started": "2026-11-25T15:40:00.123Z", "finished": "…",
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::CaseRecord;
 
 /// The version of the `report.json` layout.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// One target of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! come from the `wsconform-cases` crate; `--cases-dir` loads a user's own. Every error names
 //! the file, the line and the problem.
 
+pub mod generate;
 mod handshake;
 mod model;
 mod select;

@@ -40,6 +40,9 @@ pub enum Command {
         after_help = "Examples:\n  wsconform diff expected/index.json wsconform-report/report.json\n  wsconform diff old/results.jsonl new/results.jsonl --strict"
     )]
     Diff(DiffArgs),
+    /// Print the stable codes of findings and of causes (the table in docs/codes.md), as
+    /// they appear in report.json and results.jsonl.
+    Codes,
     /// Serve the embedded tokio-tungstenite echo server on 127.0.0.1 until killed (for
     /// benchmarks and for trying a client); prints "LISTENING <port>".
     Echo(EchoArgs),

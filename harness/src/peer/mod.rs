@@ -108,6 +108,11 @@ impl ReferenceServer {
         &self.session
     }
 
+    /// Consumes the server, keeping its session.
+    pub fn into_session(self) -> Session {
+        self.session
+    }
+
     /// Bytes read at `now`.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         if self.shutdown {
@@ -269,6 +274,8 @@ impl ReferenceServer {
         self.shutdown = true;
     }
 }
+
+pub mod pair;
 
 #[cfg(test)]
 mod tests;

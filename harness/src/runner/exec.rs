@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
-use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Outcome};
+use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Cause, Outcome};
 
 use super::machine::{Action, CaseMachine, Timeouts};
 use super::open;
@@ -75,6 +75,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         let mut record = base_record(name, case, started);
         // No verdicts: the case did not run (left out of Autobahn's files, skipped in JUnit).
         record.outcome = Outcome::NotRun;
+        record.causes = vec![Cause::NotRun];
         record.reason = match too_big {
             Some((limit, max)) => format!(
                 "not run: --param max_message={limit} is at or above the {max} bytes this case may send"
@@ -100,6 +101,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         Err(e) => {
             let mut record = base_record(name, case, started);
             record.outcome = Outcome::Unreachable;
+            record.causes = vec![Cause::Unreachable];
             record.reason = format!("target unreachable: {e}");
             return CaseRun {
                 record,
@@ -129,6 +131,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
                 record.behavior_close = Some(close);
                 record.outcome = verdict::outcome(opts.policy, behavior, close);
                 record.reason = c.judgement.reason;
+                record.causes = vec![Cause::Handshake];
                 record.observed = vec![c.answer.describe()];
                 record.http_request = Some(c.request);
                 drop(held);
@@ -147,6 +150,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
                 record.behavior = Some(Behavior::Failed);
                 record.behavior_close = Some(BehaviorClose::Failed);
                 record.reason = format!("the case cannot build its request: {e}");
+                record.causes = vec![Cause::BadCase];
                 return CaseRun {
                     record,
                     unreachable: None,
@@ -178,6 +182,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         record.behavior_close = Some(close);
         record.outcome = verdict::outcome(opts.policy, behavior, close);
         record.reason = format!("opening handshake failed: {failure}");
+        record.causes = vec![Cause::Handshake];
         record.duration_ms = clock.elapsed().as_millis() as u64;
         let log = driver.into_log();
         attach_trace(&mut record, &log);
@@ -256,6 +261,9 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
             record.outcome = Outcome::Info;
         }
         record.reason = format!("{}; then {}", first.reason, record.reason);
+        if first.behavior != Behavior::Ok {
+            record.causes.insert(0, Cause::Handshake);
+        }
     }
     if let Some(e) = &result.dead {
         died(

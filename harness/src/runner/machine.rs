@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use wsconform_reports::Behavior;
 
+use super::finding::{Finding, FindingKind};
 use super::limit::{FloodTally, LimitProbe};
 use super::observed::{Observed, expected_lists};
 use super::verdict::CloseFacts;
@@ -130,8 +131,8 @@ pub struct MachineResult {
     pub facts: CloseFacts,
     /// A verdict the script set itself (9.x), with its text.
     pub script_verdict: Option<(Behavior, String)>,
-    /// Rules the peer broke, as text.
-    pub findings: Vec<String>,
+    /// Rules the peer broke.
+    pub findings: Vec<Finding>,
     /// The close the harness sent.
     pub local_close: Option<(Option<u16>, String)>,
     /// The close the peer sent.
@@ -164,7 +165,7 @@ pub struct CaseMachine {
     frame_key: Option<([u8; 4], usize)>,
     actions: VecDeque<Action>,
     script_verdict: Option<(Behavior, String)>,
-    findings: Vec<String>,
+    findings: Vec<Finding>,
     local_close: Option<(Option<u16>, String)>,
     remote_close: Option<(Option<u16>, String)>,
     transport: Option<Closure>,
@@ -363,7 +364,7 @@ impl CaseMachine {
     /// A rule the peer broke. As in Autobahn, the harness fails the connection: close 1002
     /// (1007 for invalid UTF-8) while open, or TCP closed if already closing.
     pub fn handle_violation(&mut self, now: Instant, violation: Violation) {
-        self.findings.push(violation.to_string());
+        self.findings.push(Finding::from(violation.clone()));
         if violation.frame.is_none() {
             // End-of-stream findings: the connection is already gone.
             return;
@@ -449,9 +450,8 @@ impl CaseMachine {
                 } else {
                     // RFC 6455 §5.5.1: "After both sending and receiving a Close message
                     // [...] The server MUST close the underlying TCP connection immediately".
-                    self.findings.push(
-                        "the server started the closing handshake, got the reply, and did not close TCP (RFC 6455 §5.5.1, §7.1.1)".to_owned(),
-                    );
+                    self.findings
+                        .push(Finding::of(FindingKind::ServerKeptTcpOpen));
                 }
                 self.abort();
                 return;

@@ -6,6 +6,7 @@
 //! - [`handshake`]: the verdict on a crafted opening handshake (section 0);
 //! - [`limit`]: the message-size probe and the ping-flood tally;
 //! - [`observed`]: the recorded events and the expected lists;
+//! - [`finding`]: what the peer did wrong, typed, with stable codes;
 //! - [`record`]: a case's record, its reason and its wire trace.
 //!
 //! The async edge, over the tokio driver of `crate::net` (the `net` feature):
@@ -15,6 +16,7 @@
 
 #[cfg(feature = "net")]
 pub mod exec;
+pub mod finding;
 pub mod handshake;
 pub mod limit;
 pub mod machine;

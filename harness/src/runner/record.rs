@@ -4,8 +4,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use wsconform_reports::{Behavior, CaseRecord, CloseRecord, Outcome};
+use wsconform_reports::{Behavior, CaseRecord, Cause, CloseRecord, Outcome};
 
+use super::finding::Finding;
 use super::machine::MachineResult;
 use super::observed::{Observed, expected_lists, show_list};
 use super::verdict::{self, Policy, ReasonInput};
@@ -17,6 +18,7 @@ pub fn died(record: &mut CaseRecord, why: &str) {
     record.behavior = Some(Behavior::Failed);
     record.outcome = Outcome::Fail;
     record.reason = format!("{why}; {}", record.reason);
+    record.causes.insert(0, Cause::ServerDied);
 }
 
 /// A record with the case's identity and nothing judged yet.
@@ -50,6 +52,7 @@ fn record_of(
         rfc: case.rfc.clone(),
         outcome: Outcome::Fail,
         reason: String::new(),
+        causes: Vec::new(),
         behavior: None,
         behavior_close: None,
         expected,
@@ -165,7 +168,7 @@ pub fn judge(
         .transport
         .map(|c| c.to_string())
         .unwrap_or_else(|| "open".into());
-    let reason = verdict::reason(&ReasonInput {
+    let reason = verdict::explain(&ReasonInput {
         behavior,
         close,
         script_reason: result.script_verdict.as_ref().map(|(_, t)| t.as_str()),
@@ -181,7 +184,8 @@ pub fn judge(
     record.behavior = Some(behavior);
     record.behavior_close = Some(close);
     record.outcome = verdict::outcome(policy, behavior, close);
-    record.reason = reason;
+    record.reason = reason.text;
+    record.causes = reason.causes;
     if behavior == Behavior::Informational
         && let Some(after) = result.ended_after
     {
@@ -192,7 +196,7 @@ pub fn judge(
         ));
     }
     record.observed = result.observed.iter().map(ToString::to_string).collect();
-    record.findings = result.findings.clone();
+    record.findings = result.findings.iter().map(Finding::to_record).collect();
     record.duration_ms = duration.as_millis() as u64;
     let f = &result.facts;
     record.close = CloseRecord {

@@ -1,11 +1,12 @@
 //! The verdict rules: Autobahn's two verdicts (`autobahn-cases.md` §3.4), and wsconform's
 //! combined outcome and one-line reason on top of them. Pure functions, tested rule by rule.
 
-use wsconform_reports::{Behavior, BehaviorClose};
+use wsconform_reports::{Behavior, BehaviorClose, Cause};
 /// The policy and the outcome rule live with the results model, so that baselines judge old
 /// verdicts the same way.
 pub use wsconform_reports::{Policy, outcome};
 
+use super::finding::Finding;
 use super::observed::{Observed, show_list};
 use crate::cases::CloseExpect;
 
@@ -150,8 +151,8 @@ pub struct ReasonInput<'a> {
     pub facts: &'a CloseFacts,
     /// What ended TCP, in words.
     pub transport: &'a str,
-    /// Rules the peer broke, as text.
-    pub findings: &'a [String],
+    /// Rules the peer broke.
+    pub findings: &'a [Finding],
 }
 
 fn who(by_harness: bool) -> &'static str {
@@ -170,12 +171,26 @@ fn code_list(codes: &[u16]) -> String {
         .join(" or ")
 }
 
+/// Why, as stable codes and as one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// The causes, most important first (one per part of the text).
+    pub causes: Vec<Cause>,
+    /// One line.
+    pub text: String,
+}
+
 /// One line that says why, most important first: the events, then the close.
 pub fn reason(r: &ReasonInput<'_>) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    explain(r).text
+}
+
+/// The causes and the line that say why, most important first: the events, then the close.
+pub fn explain(r: &ReasonInput<'_>) -> Reason {
+    let mut parts: Vec<(Cause, String)> = Vec::new();
     let events_ok = r.observed == r.ok;
     if let Some(script) = r.script_reason {
-        parts.push(script.to_owned());
+        parts.push((Cause::StepVerdict, script.to_owned()));
     } else {
         match r.behavior {
             // Failed for its events (not only because a close rule is fatal here).
@@ -184,15 +199,18 @@ pub fn reason(r: &ReasonInput<'_>) -> String {
                 if let Some(ns) = r.non_strict {
                     expected.push_str(&format!(" (or, non-strict, {})", show_list(ns)));
                 }
-                parts.push(format!(
-                    "expected {expected}; got {}",
-                    show_list(r.observed)
+                parts.push((
+                    Cause::EventsDiffer,
+                    format!("expected {expected}; got {}", show_list(r.observed)),
                 ));
             }
-            Behavior::NonStrict => parts.push(format!(
-                "non-strict: got {} where a strict server gives {}",
-                show_list(r.observed),
-                show_list(r.ok)
+            Behavior::NonStrict => parts.push((
+                Cause::NonStrictEvents,
+                format!(
+                    "non-strict: got {} where a strict server gives {}",
+                    show_list(r.observed),
+                    show_list(r.ok)
+                ),
             )),
             _ => {}
         }
@@ -200,7 +218,7 @@ pub fn reason(r: &ReasonInput<'_>) -> String {
     let f = r.facts;
     match r.close {
         BehaviorClose::Failed if !f.opened => {
-            parts.push("opening handshake never completed".into())
+            parts.push((Cause::Handshake, "opening handshake never completed".into()))
         }
         BehaviorClose::Failed => {
             let mut text = format!(
@@ -211,26 +229,36 @@ pub fn reason(r: &ReasonInput<'_>) -> String {
                 text.push_str(&format!(" (close {})", code_list(&r.expect.codes)));
             }
             text.push_str(&format!("; {} did", who(f.closed_by_me)));
-            parts.push(text);
+            parts.push((Cause::WrongCloser, text));
         }
-        BehaviorClose::Unclean => parts.push(format!(
-            "closing handshake not clean: {}",
-            if f.close_handshake_timeout {
-                "no close reply within the close timeout".to_owned()
+        BehaviorClose::Unclean => {
+            let (cause, why) = if f.close_handshake_timeout {
+                (
+                    Cause::CloseTimeout,
+                    "no close reply within the close timeout".to_owned(),
+                )
             } else if !f.remote_closed {
-                format!("no close frame from the server; {}", r.transport)
+                (
+                    Cause::UncleanClose,
+                    format!("no close frame from the server; {}", r.transport),
+                )
             } else {
-                r.transport.to_owned()
-            }
+                (Cause::UncleanClose, r.transport.to_owned())
+            };
+            parts.push((cause, format!("closing handshake not clean: {why}")));
+        }
+        BehaviorClose::WrongCode => parts.push((
+            Cause::WrongCloseCode,
+            format!(
+                "expected close {} or none; server sent {}",
+                code_list(&r.expect.codes),
+                f.remote_code.map_or("none".into(), |c| c.to_string())
+            ),
         )),
-        BehaviorClose::WrongCode => parts.push(format!(
-            "expected close {} or none; server sent {}",
-            code_list(&r.expect.codes),
-            f.remote_code.map_or("none".into(), |c| c.to_string())
-        )),
-        BehaviorClose::FailedByClient => parts.push(
+        BehaviorClose::FailedByClient => parts.push((
+            Cause::ServerKeptTcpOpen,
             "the server did not close TCP after the closing handshake; the harness had to".into(),
-        ),
+        )),
         BehaviorClose::Ok | BehaviorClose::Informational => {}
     }
     if parts.is_empty() {
@@ -248,9 +276,9 @@ pub fn reason(r: &ReasonInput<'_>) -> String {
             (true, None) => r.transport.to_owned(),
         };
         if r.behavior == Behavior::Informational {
-            parts.push(format!("recorded {events}; {close}"));
+            parts.push((Cause::Recorded, format!("recorded {events}; {close}")));
         } else {
-            parts.push(format!("{events} as expected; {close}"));
+            parts.push((Cause::AsExpected, format!("{events} as expected; {close}")));
         }
     }
     if let Some(first) = r.findings.first() {
@@ -259,9 +287,16 @@ pub fn reason(r: &ReasonInput<'_>) -> String {
         } else {
             String::new()
         };
-        parts.push(format!("server broke a rule: {first}{more}"));
+        parts.push((
+            Cause::BrokeRule,
+            format!("server broke a rule: {}{more}", first.to_record().message),
+        ));
     }
-    parts.join("; ")
+    let (causes, texts): (Vec<Cause>, Vec<String>) = parts.into_iter().unzip();
+    Reason {
+        causes,
+        text: texts.join("; "),
+    }
 }
 
 #[cfg(test)]

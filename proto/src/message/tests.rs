@@ -300,3 +300,34 @@ fn the_extension_decodes_messages_that_carry_its_bits_and_utf8_is_checked_after(
         })]
     ));
 }
+
+#[test]
+fn invalid_utf8_is_reported_while_the_frame_still_arrives() {
+    // Autobahn 6.4.3: one text frame in three chops, the invalid byte in the second; a
+    // fail-fast endpoint knows at the second chop. Masked, as a server reads it.
+    let bytes = RawFrame::text(*b"abc\xffdef")
+        .masked([1, 2, 3, 4])
+        .to_bytes();
+    let mut r = Reader::new(
+        DecoderConfig {
+            side: crate::Side::Server,
+            ..DecoderConfig::default()
+        },
+        MessageConfig::default(),
+    );
+    let (head, rest) = bytes.split_at(6 + 2);
+    assert!(read(head, &mut r).is_empty(), "\"ab\" is fine so far");
+    let (middle, last) = rest.split_at(3);
+    assert_eq!(
+        read(middle, &mut r),
+        [Inbound::Violation(Violation {
+            offset: 6 + 3,
+            frame: Some(0),
+            kind: ViolationKind::InvalidUtf8InText { message_offset: 3 },
+        })]
+    );
+    // The rest of the frame: withheld, and not reported again.
+    r.feed(last);
+    let end: Vec<_> = std::iter::from_fn(|| r.poll()).collect();
+    assert!(matches!(&end[..], [Inbound::Frame(_)]), "{end:?}");
+}

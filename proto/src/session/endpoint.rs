@@ -64,7 +64,7 @@ pub enum HandshakeFailure {
     /// The response could not be read.
     #[error("unreadable handshake response: {0}")]
     Unreadable(ResponseError),
-    /// The request could not be read (server side).
+    /// The request could not be read (server side); the error response is queued.
     #[error("unreadable handshake request: {0}")]
     BadRequest(RequestError),
     /// The response breaks §4.1 (including a status other than 101).
@@ -403,7 +403,14 @@ impl Session {
                 self.head.drain(..len);
                 self.events.push_back(SessionEvent::Request(request));
             }
-            Err(e) => self.fail(HandshakeFailure::BadRequest(e)),
+            Err(e) => {
+                // RFC 6455 §4.2.1: a request that does not match "MUST" get "an HTTP
+                // response with an appropriate error code (such as 400 Bad Request)"; one
+                // that cannot be read is answered here (431 for one too large, RFC 6585 §5).
+                self.send_preamble(e.refusal().response());
+                self.head.clear();
+                self.fail(HandshakeFailure::BadRequest(e));
+            }
         }
     }
 

@@ -74,10 +74,30 @@ impl Reader {
     /// The next thing read, or `None` when more bytes are needed.
     pub fn poll(&mut self) -> Option<Inbound> {
         while self.out.is_empty() {
-            let item = self.decoder.poll()?;
-            self.handle(item);
+            match self.decoder.poll() {
+                Some(item) => self.handle(item),
+                None => {
+                    self.peek();
+                    break;
+                }
+            }
         }
         self.out.pop_front()
+    }
+
+    /// Fail-fast: the first bytes of a text frame still arriving may already be invalid
+    /// UTF-8 (see [`Assembler::peek`]).
+    fn peek(&mut self) {
+        let Some((header, start, masked)) = self.decoder.arriving() else {
+            return;
+        };
+        if self.rejected == Some(start) {
+            return;
+        }
+        if self.assembler.peek(start, &header, masked) {
+            self.rejected = Some(start);
+            self.drain_assembler();
+        }
     }
 
     /// Reports what the end of the stream leaves unfinished (a partial frame, a fragmented
@@ -101,24 +121,43 @@ impl Reader {
                 self.out.push_back(Inbound::Violation(v));
             }
             Item::Frame(frame) => {
-                self.out.push_back(Inbound::Frame(FrameRecord::of(&frame)));
+                let record = FrameRecord::of(&frame);
                 let rejected = self.rejected == Some(frame.offset);
                 if rejected {
                     self.rejected = None;
                 }
                 self.assembler.handle_frame(frame, rejected);
-                self.drain_assembler();
+                // A frame's violations come before its record, whether they were found
+                // while it arrived or once it was complete: the same order in any chunking.
+                let mut deliveries = Vec::new();
+                while let Some(d) = self.assembler.poll() {
+                    deliveries.push(d);
+                }
+                let (faults, rest): (Vec<_>, Vec<_>) = deliveries
+                    .into_iter()
+                    .partition(|d| matches!(d, Delivery::Violation(_)));
+                for d in faults {
+                    self.push_delivery(d);
+                }
+                self.out.push_back(Inbound::Frame(record));
+                for d in rest {
+                    self.push_delivery(d);
+                }
             }
         }
     }
 
     fn drain_assembler(&mut self) {
         while let Some(delivery) = self.assembler.poll() {
-            self.out.push_back(match delivery {
-                Delivery::Control(frame) => Inbound::Control(frame),
-                Delivery::Message(message) => Inbound::Message(message),
-                Delivery::Violation(v) => Inbound::Violation(v),
-            });
+            self.push_delivery(delivery);
         }
+    }
+
+    fn push_delivery(&mut self, delivery: Delivery) {
+        self.out.push_back(match delivery {
+            Delivery::Control(frame) => Inbound::Control(frame),
+            Delivery::Message(message) => Inbound::Message(message),
+            Delivery::Violation(v) => Inbound::Violation(v),
+        });
     }
 }

@@ -215,6 +215,99 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
+    /// Every kind, with sample fields: for the table of codes.
+    pub fn samples() -> Vec<ViolationKind> {
+        use crate::wire::CloseCode;
+        vec![
+            Self::MaskedFrameFromServer,
+            Self::UnmaskedFrameFromClient,
+            Self::ReservedBitsSet { rsv: Rsv::RSV2 },
+            Self::ReservedOpcode(OpCode::new(3)),
+            Self::FragmentedControlFrame(OpCode::PING),
+            Self::ControlFrameTooLong {
+                opcode: OpCode::PING,
+                len: 126,
+            },
+            Self::NonMinimalLength {
+                len: 5,
+                form: LengthForm::Bits16,
+            },
+            Self::LengthTopBitSet(1 << 63),
+            Self::ContinuationWithoutStart,
+            Self::DataFrameInFragmentedMessage(OpCode::TEXT),
+            Self::CloseOneBytePayload,
+            Self::InvalidCloseCode {
+                code: CloseCode(1005),
+                class: CloseCodeClass::Reserved,
+            },
+            Self::InvalidUtf8InCloseReason,
+            Self::InvalidUtf8InText { message_offset: 0 },
+            Self::FrameTooLarge {
+                declared: 1 << 40,
+                cap: 64 << 20,
+            },
+            Self::TruncatedFrame { have: 1, need: 2 },
+            Self::UnfinishedMessage(OpCode::TEXT),
+            Self::MessageTooLarge { cap: 256 << 20 },
+            Self::ExtensionFailed {
+                extension: "permessage-deflate",
+                detail: "invalid deflate data".into(),
+            },
+        ]
+    }
+
+    /// The kind's stable code, for reports, baselines and a user's CI to match on. Codes
+    /// never change meaning; a new rule gets a new code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MaskedFrameFromServer => "masked-server-frame",
+            Self::UnmaskedFrameFromClient => "unmasked-client-frame",
+            Self::ReservedBitsSet { .. } => "reserved-bits",
+            Self::ReservedOpcode(_) => "reserved-opcode",
+            Self::FragmentedControlFrame(_) => "fragmented-control-frame",
+            Self::ControlFrameTooLong { .. } => "control-frame-too-long",
+            Self::NonMinimalLength { .. } => "non-minimal-length",
+            Self::LengthTopBitSet(_) => "length-top-bit",
+            Self::ContinuationWithoutStart => "continuation-without-start",
+            Self::DataFrameInFragmentedMessage(_) => "interleaved-data-frame",
+            Self::CloseOneBytePayload => "close-one-byte",
+            Self::InvalidCloseCode { .. } => "close-code-invalid",
+            Self::InvalidUtf8InCloseReason => "close-reason-utf8-invalid",
+            Self::InvalidUtf8InText { .. } => "utf8-invalid",
+            Self::FrameTooLarge { .. } => "frame-over-cap",
+            Self::TruncatedFrame { .. } => "truncated-frame",
+            Self::UnfinishedMessage(_) => "unfinished-message",
+            Self::MessageTooLarge { .. } => "message-over-cap",
+            Self::ExtensionFailed { .. } => "extension-failed",
+        }
+    }
+
+    /// The RFC section the rule is in (`rfc6455#section-5.1`), or `None` for a local limit or
+    /// the end of the stream.
+    pub fn rfc(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::MaskedFrameFromServer | Self::UnmaskedFrameFromClient => "rfc6455#section-5.1",
+            Self::ReservedBitsSet { .. }
+            | Self::ReservedOpcode(_)
+            | Self::NonMinimalLength { .. }
+            | Self::LengthTopBitSet(_) => "rfc6455#section-5.2",
+            Self::ContinuationWithoutStart | Self::DataFrameInFragmentedMessage(_) => {
+                "rfc6455#section-5.4"
+            }
+            Self::FragmentedControlFrame(_) | Self::ControlFrameTooLong { .. } => {
+                "rfc6455#section-5.5"
+            }
+            Self::CloseOneBytePayload | Self::InvalidUtf8InCloseReason => "rfc6455#section-5.5.1",
+            Self::InvalidCloseCode { .. } => "rfc6455#section-7.4",
+            Self::InvalidUtf8InText { .. } => "rfc6455#section-8.1",
+            Self::ExtensionFailed { .. } => "rfc6455#section-9",
+            Self::FrameTooLarge { .. }
+            | Self::TruncatedFrame { .. }
+            | Self::UnfinishedMessage(_)
+            | Self::MessageTooLarge { .. } => return None,
+        })
+    }
+
     /// The close code an endpoint sends when it fails the connection for this reason
     /// (RFC 6455 §7.4.1): 1007 for bad UTF-8, 1009 for an oversized frame, 1002 otherwise.
     pub fn close_code(&self) -> CloseCode {
@@ -345,6 +438,9 @@ pub struct Decoder {
     /// A large frame whose payload is arriving: bytes go straight into its payload buffer,
     /// copied once, instead of through `buf`.
     partial: Option<Partial>,
+    /// The frame (by stream offset) whose header rules were already reported, before its
+    /// payload was all there.
+    header_reported: Option<u64>,
     items: VecDeque<Item>,
 }
 
@@ -358,6 +454,7 @@ impl Decoder {
             offset: 0,
             skip: 0,
             partial: None,
+            header_reported: None,
             items: VecDeque::new(),
         }
     }
@@ -380,6 +477,25 @@ impl Decoder {
     /// Bytes received but not yet decoded.
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.pos
+    }
+
+    /// The frame whose payload is still arriving, if any: its header, its stream offset, and
+    /// the payload bytes received so far, masked as sent. For the message layer's fail-fast
+    /// checks (a text frame whose first bytes are already invalid UTF-8).
+    pub fn arriving(&self) -> Option<(FrameHeader, u64, &[u8])> {
+        if let Some(p) = &self.partial {
+            return Some((p.header, p.start, &p.payload));
+        }
+        if self.skip > 0 {
+            return None;
+        }
+        let h = self.parse_header()?;
+        let have = &self.buf[self.pos + h.header_len..];
+        (h.len <= self.config.max_frame_len && (have.len() as u64) < h.len).then_some((
+            h,
+            self.offset,
+            have,
+        ))
     }
 
     /// The streamed payload buffer's length and capacity, while a large frame is arriving.
@@ -500,6 +616,15 @@ impl Decoder {
         let total = h.header_len as u64 + h.len;
         let payload_start = self.pos + h.header_len;
         if ((self.buf.len() - self.pos) as u64) < total {
+            // What the header alone decides is reported now, not when (if ever) the payload
+            // is all there: an endpoint fails the connection on a bad header at once, and a
+            // peer that never sends the rest must not hide the fault.
+            if self.header_reported != Some(start) {
+                self.header_reported = Some(start);
+                for kind in self.check_header(&h) {
+                    self.push(start, Some(start), kind);
+                }
+            }
             if h.len >= STREAM_THRESHOLD {
                 // Take the header and the payload bytes buffered so far; the rest of the
                 // payload is appended in `feed` as it arrives.
@@ -528,7 +653,12 @@ impl Decoder {
         if let Some(key) = h.mask {
             apply_mask(&mut payload, key);
         }
-        let header_faults = self.check_header(&h);
+        let header_faults = if self.header_reported == Some(start) {
+            self.header_reported = None;
+            Vec::new()
+        } else {
+            self.check_header(&h)
+        };
         let payload_offset = start + h.header_len as u64;
         let frame = Frame {
             offset: start,

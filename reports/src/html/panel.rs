@@ -89,7 +89,12 @@ pub(super) fn panel(out: &mut String, run: &RunReport, t: &Target, r: &CaseRecor
     }
     if !r.findings.is_empty() {
         let _ = writeln!(out, "<h4>Findings</h4>\n<div class=\"findings\">");
-        list(out, &r.findings, "");
+        let lines: Vec<String> = r
+            .findings
+            .iter()
+            .map(|f| format!("[{}] {}", f.code, f.message))
+            .collect();
+        list(out, &lines, "");
         let _ = writeln!(out, "</div>");
     }
     for (label, note) in [

@@ -37,6 +37,7 @@ pub fn record(target: &str, id: &str, outcome: Outcome) -> CaseRecord {
         rfc: "rfc6455#section-5.2".into(),
         outcome,
         reason: "[text(\"Hello\")] as expected; server answered close 1000".into(),
+        causes: vec![wsconform_reports::Cause::AsExpected],
         behavior: Some(Behavior::Ok),
         behavior_close: Some(BehaviorClose::Ok),
         expected: vec!["ok: [text(\"Hello\")]".into()],

@@ -441,7 +441,9 @@ close = { by = "peer", codes = [1002], clean = true, drop_fatal = true }
     m.handle_closed(deadline, Closure::HarnessAbort);
     let r = m.finish();
     assert!(
-        r.findings.iter().any(|f| f.contains("did not close TCP")),
+        r.findings
+            .iter()
+            .any(|f| f.kind == crate::runner::finding::FindingKind::ServerKeptTcpOpen),
         "{:?}",
         r.findings
     );

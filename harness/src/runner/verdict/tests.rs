@@ -228,7 +228,12 @@ fn reason_lines() {
         line,
         "expected []; got [text(\"Hello, world!\")]; expected the server to close first (close 1002); the harness did"
     );
-    let line = reason(&ReasonInput {
+    let masked = crate::runner::finding::Finding::from(crate::wire::Violation {
+        offset: 0,
+        frame: Some(0),
+        kind: crate::wire::ViolationKind::MaskedFrameFromServer,
+    });
+    let why = explain(&ReasonInput {
         behavior: Behavior::Ok,
         close: BehaviorClose::Ok,
         script_reason: None,
@@ -238,10 +243,13 @@ fn reason_lines() {
         expect: &ok_close(),
         facts: &facts,
         transport: "peer closed TCP (FIN)",
-        findings: &["masked frame from a server (RFC 6455 §5.1) (byte 0)".into()],
+        findings: &[masked],
     });
     assert_eq!(
-        line,
+        why.text,
         "[text(\"Hello, world!\")] as expected; server answered close 1000; server broke a rule: masked frame from a server (RFC 6455 §5.1) (byte 0)"
     );
+    // One cause per part of the line, as stable codes.
+    assert_eq!(why.causes, [Cause::AsExpected, Cause::BrokeRule]);
+    assert_eq!(Cause::BrokeRule.code(), "broke-rule");
 }

@@ -222,6 +222,10 @@ fn a_server_flags_unmasked_client_frames_and_refuses_bad_requests() {
             _
         )))
     ));
+    let answer = s
+        .poll_transmit()
+        .expect("an answer to an unreadable request");
+    assert!(answer.starts_with(b"HTTP/1.1 400 "), "{answer:?}");
 }
 
 #[test]

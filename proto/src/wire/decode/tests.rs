@@ -403,3 +403,39 @@ fn a_streamed_payload_under_the_bound_is_reserved_once() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn header_faults_are_reported_before_the_payload_arrives_and_only_once() {
+    // RSV1 and a reserved opcode, declaring 69 payload bytes of which only 5 come: the
+    // header's faults are known, and reported, at once (the bytes "GE" of an HTTP request
+    // read as a frame header).
+    let bytes = b"GET / HT";
+    let mut d = Decoder::new(DecoderConfig::default());
+    d.feed(bytes);
+    let first: Vec<_> = std::iter::from_fn(|| d.poll()).collect();
+    let kinds: Vec<_> = first
+        .iter()
+        .map(|i| match i {
+            Item::Violation(v) => (v.offset, v.frame, v.kind.clone()),
+            Item::Frame(f) => panic!("no frame yet: {f:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                0,
+                Some(0),
+                ViolationKind::ReservedBitsSet { rsv: Rsv::RSV1 }
+            ),
+            (0, Some(0), ViolationKind::ReservedOpcode(OpCode::new(7))),
+        ]
+    );
+    // The rest of the frame: the frame comes, its header faults are not repeated.
+    d.feed(&[b'x'; 64]);
+    let rest: Vec<_> = std::iter::from_fn(|| d.poll()).collect();
+    assert!(
+        matches!(&rest[..], [Item::Frame(f)] if f.raw.payload.len() == 69),
+        "{rest:?}"
+    );
+}
