@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::model::{FrameSpec, Payload};
+use super::frame::{FrameSpec, Payload};
 use crate::Side;
 use crate::handshake::{Offer, Request, accept_key, generate_key, parse_extensions};
 use crate::session::Writer;

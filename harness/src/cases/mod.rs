@@ -6,6 +6,7 @@
 //! come from the `wsconform-cases` crate; `--cases-dir` loads a user's own. Every error names
 //! the file, the line and the problem.
 
+mod frame;
 pub mod generate;
 mod handshake;
 mod model;
@@ -17,15 +18,15 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use frame::{DeclaredLen, FrameSpec, MAX_PAYLOAD, OpcodeSpec, Payload, PayloadSpec, parse_hex};
 pub use handshake::fill;
 pub use handshake::{
     BuiltRequest, HandshakeExpect, HandshakeSpec, HeaderCheck, Pad, Params, RequestSpec, Trickle,
 };
 pub use model::{
-    AliveStep, ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, DeclaredLen, EventSpec,
-    Expect, FirstMessageStep, FrameSpec, MAX_PAYLOAD, MessageSpec, MessageStep, OpcodeSpec,
-    Payload, PayloadSpec, PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, Step, WaitStep,
-    WriteMode, parse_hex,
+    AliveStep, ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, EventSpec, Expect,
+    FirstMessageStep, MessageSpec, MessageStep, PingFloodStep, ProbeLimitStep, RoundtripStep,
+    SendStep, Step, WaitStep, WriteMode,
 };
 pub use select::{Selection, beyond_autobahn, compare_ids, matches, matches_anchored};
 

@@ -6,43 +6,14 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Cause, Outcome};
 
-use super::machine::{Action, CaseMachine, Timeouts};
+use super::machine::{Action, CaseMachine};
 use super::open;
+pub use super::options::RunOptions;
 use super::record::{attach_trace, base_record, died, judge};
-use super::verdict::{self, CloseFacts, Policy};
+use super::verdict::{self, CloseFacts};
 use crate::cases::Case;
-use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
+use crate::net::{ConnectError, Driver, Target, WriteShape, connect};
 use crate::session::{Closure, EventLog, SessionEvent};
-
-/// How cases run.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// TLS for `wss://`.
-    pub tls: TlsOptions,
-    /// DNS, TCP and TLS together.
-    pub connect_timeout: Duration,
-    /// The opening handshake (Autobahn's openHandshakeTimeout, 5 s).
-    pub open_handshake_timeout: Duration,
-    /// The harness's close timers.
-    pub timeouts: Timeouts,
-    /// Which verdicts fail.
-    pub policy: Policy,
-    /// Server-specific facts for the cases that need them (`--param name=value`).
-    pub params: crate::cases::Params,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        Self {
-            tls: TlsOptions::default(),
-            connect_timeout: Duration::from_secs(5),
-            open_handshake_timeout: Duration::from_secs(5),
-            timeouts: Timeouts::default(),
-            policy: Policy::Default,
-            params: crate::cases::Params::new(),
-        }
-    }
-}
 
 /// A case's result, and whether the target could be reached at all.
 #[derive(Debug)]

@@ -10,6 +10,7 @@
 //! - [`record`]: a case's record, its reason and its wire trace.
 //!
 //! The async edge, over the tokio driver of `crate::net` (the `net` feature):
+//! - [`options`]: how cases run (TLS, timeouts, policy, params);
 //! - [`exec`]: one case (connect, handshake, drive the machine, judge);
 //! - `open`: crafted handshakes, held connections and the alive check;
 //! - [`pool`]: many cases in parallel.
@@ -23,6 +24,8 @@ pub mod machine;
 pub mod observed;
 #[cfg(feature = "net")]
 mod open;
+#[cfg(feature = "net")]
+pub mod options;
 #[cfg(feature = "net")]
 pub mod pool;
 pub mod record;

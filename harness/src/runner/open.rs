@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::exec::RunOptions;
 use super::handshake::{self, Answer, Judgement};
+use super::options::RunOptions;
 use crate::cases::{Case, HandshakeSpec, fill};
 use crate::handshake::{ResponseProblem, parse_extensions};
 use crate::net::{Driver, Stream, Target, WriteShape, connect};
