@@ -1,15 +1,18 @@
-//! The smoke exchange (`wsconform smoke`): handshake, echo a text and a binary message,
-//! close — a quick check that a target is a working echo server before a full run.
+//! The smoke exchange (`wsconform smoke`): a quick check that a target is a working echo
+//! server before a full run. It is three built-in cases ([`smoke_cases`]), run by the same
+//! flow and machine as every case: a handshake and a close, a text echo, a binary echo.
 
 use std::fmt::Write;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use wsconform_reports::{CaseRecord, Finding, Outcome};
 
+use crate::cases::{Case, Params, parse_case_file};
 use crate::handshake::Response;
-use crate::net::{ConnectError, Driver, Target, TlsOptions, WriteShape, connect};
-use crate::session::{Closure, EventLog, HandshakeFailure, Masking, SessionEvent, render_trace};
-use crate::wire::{CloseCode, OpCode, RawFrame, Violation, parse_close_payload};
+use crate::net::{ConnectError, Target, TlsOptions, WriteShape};
+use crate::runner::machine::Timeouts;
+use crate::runner::{RunOptions, run_case};
+use crate::session::{EventKind, EventLog, HandshakeFailure, render_trace};
 
 /// The text message echoed: ASCII and multi-byte UTF-8.
 pub const TEXT: &str = "Hello, wsconform! κόσμε ✓ 🦀";
@@ -27,7 +30,7 @@ pub struct SmokeOptions {
     pub echo_timeout: Duration,
     /// How long to wait for the server's close frame, then for it to close TCP (Autobahn: 1 s).
     pub close_timeout: Duration,
-    /// How frames are written.
+    /// How frames are written (`chop` and `delay` apply to every write, the request's too).
     pub shape: WriteShape,
 }
 
@@ -55,57 +58,51 @@ pub enum SmokeError {
     Handshake(HandshakeFailure),
 }
 
-/// A step of the exchange: an id, a title and the RFC section it checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseInfo {
-    /// The id (`smoke.N`: the smoke steps are not cases, and stay apart from case ids).
-    pub id: &'static str,
-    /// One line.
-    pub title: &'static str,
-    /// The RFC anchor.
-    pub rfc: &'static str,
+/// The smoke cases, with `echo` as the wait for each echo (their kill timer). Ids `smoke.N`:
+/// they are not in the library, and stay apart from its ids.
+pub fn smoke_cases(echo: Duration) -> Vec<Case> {
+    let binary: String = (0..=255u8).map(|b| format!("{b:02x}")).collect();
+    let text = format!(
+        r#"
+[[case]]
+id = "smoke.1"
+title = "Opening handshake completes with 101 and a correct Sec-WebSocket-Accept; a close 1000 is answered and the server closes TCP"
+rfc = "rfc6455#section-4.2.2"
+steps = [ {{ close = {{ code = 1000, reason = "smoke done" }} }} ]
+
+[[case]]
+id = "smoke.2"
+title = "A masked text message is echoed back unmasked and unchanged"
+rfc = "rfc6455#section-5.6"
+kill = {echo}
+steps = [ {{ send = {{ frames = [ {{ opcode = "text", payload = "{TEXT}" }} ] }} }} ]
+expect.ok = [ {{ message = {{ opcode = "text", payload = "{TEXT}" }} }} ]
+
+[[case]]
+id = "smoke.3"
+title = "A masked binary message is echoed back unmasked and unchanged"
+rfc = "rfc6455#section-5.6"
+kill = {echo}
+steps = [ {{ send = {{ frames = [ {{ opcode = "binary", payload = {{ repeat_hex = "{binary}", len = 1024 }} }} ] }} }} ]
+expect.ok = [ {{ message = {{ opcode = "binary", payload = {{ repeat_hex = "{binary}", len = 1024 }} }} }} ]
+"#,
+        echo = echo.as_secs_f64().clamp(0.001, 3600.0),
+    );
+    // A constant text with one number in it: it parses, or the tests say so.
+    parse_case_file("smoke.toml", &text).unwrap_or_default()
 }
 
-impl CaseInfo {
-    /// The RFC section as a link.
-    pub fn rfc_url(&self) -> String {
-        wsconform_reports::rfc_url(self.rfc)
-    }
-}
-
-/// The four steps.
-pub const STEPS: [CaseInfo; 4] = [
-    CaseInfo {
-        id: "smoke.1",
-        title: "Opening handshake completes with 101 and a correct Sec-WebSocket-Accept",
-        rfc: "rfc6455#section-4.2.2",
-    },
-    CaseInfo {
-        id: "smoke.2",
-        title: "A masked text message is echoed back unmasked and unchanged",
-        rfc: "rfc6455#section-5.6",
-    },
-    CaseInfo {
-        id: "smoke.3",
-        title: "A masked binary message is echoed back unmasked and unchanged",
-        rfc: "rfc6455#section-5.6",
-    },
-    CaseInfo {
-        id: "smoke.4",
-        title: "A close 1000 is answered with a close frame and the TCP connection ends",
-        rfc: "rfc6455#section-5.5.1",
-    },
-];
-
-/// One step's result.
+/// One case's result.
 #[derive(Debug, Clone)]
 pub struct Step {
-    /// The case it is.
-    pub case: CaseInfo,
+    /// The case's record (id, title, RFC section, verdicts, reason, findings).
+    pub record: CaseRecord,
     /// Whether the server did what the case expects.
     pub passed: bool,
-    /// What was seen, in one line.
+    /// Why, in one line.
     pub detail: String,
+    /// The wire trace of its connection.
+    pub log: EventLog,
 }
 
 /// What the exchange saw.
@@ -113,275 +110,151 @@ pub struct Step {
 pub struct SmokeReport {
     /// The target.
     pub target: Target,
-    /// The handshake response.
+    /// The handshake response (of the first case).
     pub response: Response,
-    /// The steps, in order.
+    /// The cases, in order.
     pub steps: Vec<Step>,
     /// Every rule the server broke on the wire.
-    pub violations: Vec<Violation>,
-    /// The wire trace.
-    pub log: EventLog,
+    pub findings: Vec<Finding>,
 }
 
 impl SmokeReport {
-    /// Whether every step passed and the server broke no rule.
+    /// Whether every case passed and the server broke no rule.
     pub fn passed(&self) -> bool {
-        self.violations.is_empty() && self.steps.iter().all(|s| s.passed)
+        self.findings.is_empty() && self.steps.iter().all(|s| s.passed)
     }
 
-    /// The human-readable report: the steps, the violations, the trace.
+    /// The human-readable report: the cases, the findings, each connection's trace.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "smoke exchange with {}", self.target.url);
         for step in &self.steps {
             let mark = if step.passed { "pass" } else { "FAIL" };
+            let r = &step.record;
             let _ = writeln!(
                 out,
-                "  {mark}  {:<6} {}\n              {}  [{}]",
-                step.case.id,
-                step.case.title,
+                "  {mark}  {:<8} {}\n                {}  [{}]",
+                r.id,
+                r.title,
                 step.detail,
-                step.case.rfc_url()
+                wsconform_reports::rfc_url(&r.rfc)
             );
         }
-        for v in &self.violations {
-            let _ = writeln!(out, "  FAIL  server broke a rule: {v}");
+        for f in &self.findings {
+            let _ = writeln!(
+                out,
+                "  FAIL  server broke a rule: [{}] {}",
+                f.code, f.message
+            );
         }
         let _ = writeln!(out, "wire trace:");
-        out.push_str(&render_trace(&self.log, "  "));
+        for step in &self.steps {
+            let _ = writeln!(out, "  {}:", step.record.id);
+            out.push_str(&render_trace(&step.log, "    "));
+        }
         let verdict = if self.passed() { "passed" } else { "FAILED" };
         let _ = writeln!(
             out,
             "{verdict}: {}/{} steps passed, {} violation(s)",
             self.steps.iter().filter(|s| s.passed).count(),
             self.steps.len(),
-            self.violations.len()
+            self.findings.len()
         );
         out
     }
 }
 
+/// The run options the smoke cases use.
+fn run_options(opts: &SmokeOptions) -> RunOptions {
+    RunOptions {
+        tls: opts.tls.clone(),
+        connect_timeout: opts.connect_timeout,
+        open_handshake_timeout: opts.handshake_timeout,
+        timeouts: Timeouts {
+            close_handshake: opts.close_timeout,
+            server_drop: opts.close_timeout,
+            ..Timeouts::default()
+        },
+        params: Params::new(),
+        chop: opts.shape.chop.map(|n| (n, opts.shape.delay)),
+        ..RunOptions::default()
+    }
+}
+
 /// Runs the exchange against `target`.
 pub async fn run(target: &Target, opts: &SmokeOptions) -> Result<SmokeReport, SmokeError> {
-    let case = |id: &str| {
-        STEPS
-            .iter()
-            .find(|c| c.id == id)
-            .cloned()
-            .unwrap_or(STEPS[0].clone())
-    };
-    let stream = connect(target, &opts.tls, opts.connect_timeout).await?;
-    let mut driver = Driver::for_target(stream, target, opts.handshake_timeout, opts.shape);
-    let started = Instant::now();
-    let (response, _) = driver.handshake().await.map_err(SmokeError::Handshake)?;
-    let mut run = Exchange {
-        driver,
-        violations: Vec::new(),
-        steps: Vec::new(),
-    };
-    run.steps.push(Step {
-        case: case("smoke.1"),
-        passed: true,
-        detail: format!(
-            "{} {} in {:.1} ms; Sec-WebSocket-Accept matches",
-            response.status,
-            response.reason,
-            started.elapsed().as_secs_f64() * 1000.0
-        ),
-    });
-
-    let text_step = run
-        .echo(OpCode::TEXT, TEXT.as_bytes().to_vec(), opts.echo_timeout)
-        .await;
-    run.steps.push(Step {
-        case: case("smoke.2"),
-        passed: text_step.0,
-        detail: text_step.1,
-    });
-    let binary: Vec<u8> = (0..=255u8).cycle().take(1024).collect();
-    let binary_step = run.echo(OpCode::BINARY, binary, opts.echo_timeout).await;
-    run.steps.push(Step {
-        case: case("smoke.3"),
-        passed: binary_step.0,
-        detail: binary_step.1,
-    });
-    let close_step = run.close(opts.close_timeout).await;
-    run.steps.push(Step {
-        case: case("smoke.4"),
-        passed: close_step.0,
-        detail: close_step.1,
-    });
-
+    let run_opts = run_options(opts);
+    let mut steps = Vec::new();
+    let mut response = None;
+    for case in smoke_cases(opts.echo_timeout) {
+        let run = run_case("smoke", target, &case, &run_opts).await;
+        if let Some(e) = run.unreachable {
+            return Err(SmokeError::Connect(e));
+        }
+        if steps.is_empty()
+            && let Some(failure) = run.handshake
+        {
+            return Err(SmokeError::Handshake(failure));
+        }
+        if response.is_none() {
+            response = run.log.events().iter().find_map(|e| match &e.kind {
+                EventKind::HandshakeResponse(r) => Some(r.clone()),
+                _ => None,
+            });
+        }
+        steps.push(Step {
+            passed: run.record.outcome == Outcome::Pass,
+            detail: run.record.reason.clone(),
+            record: run.record,
+            log: run.log,
+        });
+    }
+    let findings = steps
+        .iter()
+        .flat_map(|s| s.record.findings.iter().cloned())
+        .collect();
+    let response = response.ok_or(SmokeError::Handshake(HandshakeFailure::Closed(
+        crate::session::Closure::TransportError,
+    )))?;
     Ok(SmokeReport {
         target: target.clone(),
         response,
-        steps: run.steps,
-        violations: run.violations,
-        log: run.driver.into_log(),
+        steps,
+        findings,
     })
 }
 
-/// The exchange in progress.
-struct Exchange {
-    driver: Driver,
-    violations: Vec<Violation>,
-    steps: Vec<Step>,
-}
-
-/// What waiting for a message ended with.
-enum Awaited {
-    Message(OpCode, Vec<u8>),
-    Close(Vec<u8>),
-    Closed(Closure),
-    Timeout,
-}
-
-impl Exchange {
-    /// Sends one masked message and checks that it comes back unchanged.
-    async fn echo(&mut self, opcode: OpCode, payload: Vec<u8>, wait: Duration) -> (bool, String) {
-        let frame = RawFrame::new(opcode, payload.clone());
-        self.driver.session_mut().send(frame, Masking::BySide);
-        if let Err(closure) = self.driver.flush().await {
-            return (false, format!("could not send: {closure}"));
-        }
-        let kind = if opcode == OpCode::TEXT {
-            "text"
-        } else {
-            "binary"
-        };
-        match self.next_message(Instant::now() + wait).await {
-            Awaited::Message(op, data) if op == opcode && data == payload => (
-                true,
-                format!("{} {kind} bytes echoed unchanged", data.len()),
-            ),
-            Awaited::Message(op, data) => (
-                false,
-                format!(
-                    "expected the {} {kind} bytes back; got {op} with {} bytes{}",
-                    payload.len(),
-                    data.len(),
-                    if op == opcode { " that differ" } else { "" }
-                ),
-            ),
-            Awaited::Close(p) => (
-                false,
-                format!("expected an echo; server closed: {}", close_text(&p)),
-            ),
-            Awaited::Closed(c) => (false, format!("expected an echo; {c}")),
-            Awaited::Timeout => (false, format!("no echo within {wait:?}")),
-        }
+/// Whether the server at `target` still serves a new connection: the text echo of the smoke
+/// exchange, judged as any case. A refused handshake counts as up (the server answered; the
+/// cases judge answers), and so does an answer that broke a frame rule (the server is
+/// serving; the cases' own checks catch the rule).
+pub async fn alive(target: &Target, opts: &SmokeOptions) -> Result<(), String> {
+    let Some(case) = smoke_cases(opts.echo_timeout).into_iter().nth(1) else {
+        return Err("no alive case".into());
+    };
+    let run = Box::pin(run_case("alive", target, &case, &run_options(opts))).await;
+    if let Some(e) = run.unreachable {
+        return Err(e.to_string());
     }
-
-    /// Sends close 1000 and checks that the server answers with a close frame and then closes
-    /// TCP itself (RFC 6455 §7.1.1: the server should close the TCP connection first).
-    async fn close(&mut self, wait: Duration) -> (bool, String) {
-        let frame = RawFrame::close(CloseCode::NORMAL, "smoke done");
-        self.driver.session_mut().send(frame, Masking::BySide);
-        if let Err(closure) = self.driver.flush().await {
-            return (false, format!("could not send the close: {closure}"));
-        }
-        let reply = loop {
-            match self.next_message(Instant::now() + wait).await {
-                Awaited::Close(p) => break p,
-                // Messages still in flight before the close are fine.
-                Awaited::Message(..) => {}
-                Awaited::Closed(c) => return (false, format!("no close frame in reply; {c}")),
-                Awaited::Timeout => {
-                    self.driver.abort();
-                    return (
-                        false,
-                        format!("no close frame within {wait:?}; harness aborted TCP"),
-                    );
-                }
-            }
-        };
-        let code = match parse_close_payload(&reply) {
-            Ok(p) => p.code,
-            Err(_) => {
-                return (
-                    false,
-                    format!("invalid close reply: {}", close_text(&reply)),
-                );
-            }
-        };
-        let code_ok = matches!(code, None | Some(CloseCode::NORMAL));
-        match self.wait_closed(Instant::now() + wait).await {
-            Some(closure @ Closure::PeerFin { .. }) => (
-                code_ok,
-                format!(
-                    "server answered close {}, then {closure}",
-                    close_text(&reply)
-                ),
-            ),
-            Some(closure) => (
-                false,
-                format!(
-                    "server answered close {}, then {closure}",
-                    close_text(&reply)
-                ),
-            ),
-            None => {
-                self.driver.abort();
-                (
-                    false,
-                    format!(
-                        "server answered close {} but did not close TCP within {wait:?}; harness aborted",
-                        close_text(&reply)
-                    ),
-                )
-            }
-        }
-    }
-
-    /// Reads until a whole data message, a close frame, the end, or the deadline. Pings are
-    /// answered; violations are collected (the message layer withholds the frames that broke
-    /// a rule).
-    async fn next_message(&mut self, deadline: Instant) -> Awaited {
-        loop {
-            match self.driver.next_event(deadline).await {
-                None => return Awaited::Timeout,
-                Some(SessionEvent::Violation(v)) => self.violations.push(v),
-                Some(SessionEvent::Closed(c)) => return Awaited::Closed(c),
-                Some(
-                    SessionEvent::Open { .. }
-                    | SessionEvent::Request(_)
-                    | SessionEvent::HandshakeFailed(_),
-                ) => {}
-                Some(SessionEvent::Message(m)) => return Awaited::Message(m.opcode, m.payload),
-                Some(SessionEvent::Control(frame)) => match frame.opcode() {
-                    OpCode::CLOSE => return Awaited::Close(frame.raw.payload),
-                    OpCode::PING => {
-                        let pong = RawFrame::pong(frame.raw.payload);
-                        self.driver.session_mut().send(pong, Masking::BySide);
-                        let _ = self.driver.flush().await;
-                    }
-                    _ => {}
-                },
-            }
-        }
-    }
-
-    /// Waits for the transport to end.
-    async fn wait_closed(&mut self, deadline: Instant) -> Option<Closure> {
-        loop {
-            match self.driver.next_event(deadline).await? {
-                SessionEvent::Closed(c) => return Some(c),
-                SessionEvent::Violation(v) => self.violations.push(v),
-                _ => {}
-            }
-        }
+    let served = run.record.outcome != Outcome::Fail
+        || !run.record.findings.is_empty()
+        || matches!(run.handshake, Some(HandshakeFailure::Rejected(_)));
+    if served {
+        Ok(())
+    } else {
+        Err(run.record.reason)
     }
 }
 
-/// A close payload in one line: `1000 "reason"`, or `(empty)`.
-fn close_text(payload: &[u8]) -> String {
-    match payload {
-        [] => "(empty)".into(),
-        [hi, lo, reason @ ..] => format!(
-            "{} {:?}",
-            u16::from_be_bytes([*hi, *lo]),
-            String::from_utf8_lossy(reason)
-        ),
-        _ => format!("{payload:02x?}"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_smoke_cases_parse() {
+        let cases = smoke_cases(Duration::from_millis(300));
+        let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["smoke.1", "smoke.2", "smoke.3"]);
+        assert_eq!(cases[1].kill, Some(0.3));
     }
 }

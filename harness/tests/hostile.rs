@@ -1,6 +1,7 @@
 //! The harness survives hostile servers: every wait is bounded, nothing is allocated from a
-//! length the peer declared, and the exchange still ends with a verdict. Each test scripts a
-//! tiny server that completes a real handshake and then misbehaves in one way.
+//! length the peer declared, and the case still ends with a verdict. Each test scripts a
+//! tiny server that completes a real handshake and then misbehaves in one way; the harness runs
+//! one case against it (the smoke exchange's text echo, with 300 ms timers).
 
 use std::time::{Duration, Instant};
 
@@ -8,8 +9,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wsconform::handshake::accept_key;
 use wsconform::net::Target;
-use wsconform::smoke::{self, SmokeOptions};
-use wsconform::wire::{RawFrame, ViolationKind};
+use wsconform::runner::machine::Timeouts;
+use wsconform::runner::{CaseRun, RunOptions, run_case};
+use wsconform::smoke;
+use wsconform::wire::RawFrame;
+use wsconform_reports::{Cause, Outcome};
 
 /// Reads the request head and answers a valid 101.
 async fn accept_handshake(tcp: &mut TcpStream) {
@@ -49,12 +53,26 @@ where
     url
 }
 
-fn quick() -> SmokeOptions {
-    SmokeOptions {
-        echo_timeout: Duration::from_millis(300),
-        close_timeout: Duration::from_millis(300),
-        ..SmokeOptions::default()
-    }
+/// The smoke exchange's text echo (one connection, one case) with 300 ms timers: the hostile
+/// servers serve one connection each.
+async fn echo_case(url: &str) -> CaseRun {
+    let case = smoke::smoke_cases(Duration::from_millis(300))
+        .into_iter()
+        .nth(1)
+        .expect("the text echo case");
+    let opts = RunOptions {
+        timeouts: Timeouts {
+            close_handshake: Duration::from_millis(300),
+            server_drop: Duration::from_millis(300),
+            ..Timeouts::default()
+        },
+        ..RunOptions::default()
+    };
+    run_case("hostile", &Target::parse(url).expect("url"), &case, &opts).await
+}
+
+fn has_code(run: &CaseRun, code: &str) -> bool {
+    run.record.findings.iter().any(|f| f.code == code)
 }
 
 #[tokio::test]
@@ -73,18 +91,14 @@ async fn masked_echo_is_reported_as_a_violation() {
         }
     })
     .await;
-    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
-        .await
-        .expect("runs");
-    assert!(!report.passed());
+    let run = echo_case(&url).await;
+    assert_eq!(run.record.outcome, Outcome::Fail, "{}", run.record.reason);
     assert!(
-        report
-            .violations
-            .iter()
-            .any(|v| v.kind == ViolationKind::MaskedFrameFromServer),
+        has_code(&run, "masked-server-frame"),
         "{:?}",
-        report.violations
+        run.record.findings
     );
+    assert!(run.record.causes.contains(&Cause::BrokeRule));
 }
 
 #[tokio::test]
@@ -100,23 +114,23 @@ async fn a_huge_declared_length_and_a_flood_end_in_bounded_time() {
     })
     .await;
     let started = Instant::now();
-    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
-        .await
-        .expect("runs");
-    // Three waits of 300 ms, plus slack: the flood cannot keep the exchange alive.
+    let run = echo_case(&url).await;
+    // The echo wait and the close timers, 300 ms each, plus slack: the flood cannot keep the
+    // case alive.
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
     );
-    assert!(!report.passed());
+    assert_eq!(run.record.outcome, Outcome::Fail);
+    let declared = (u64::MAX >> 1).to_string();
     assert!(
-        report
-            .violations
+        run.record
+            .findings
             .iter()
-            .any(|v| matches!(v.kind, ViolationKind::FrameTooLarge { declared, .. } if declared == u64::MAX >> 1)),
+            .any(|f| f.code == "frame-over-cap" && f.message.contains(&declared)),
         "{:?}",
-        report.violations
+        run.record.findings
     );
 }
 
@@ -133,27 +147,22 @@ async fn a_server_that_never_closes_is_aborted_after_the_close_timeout() {
     })
     .await;
     let started = Instant::now();
-    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
-        .await
-        .expect("runs");
+    let run = echo_case(&url).await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
     );
-    let close = report.steps.last().expect("close step");
-    assert!(!close.passed);
+    let r = &run.record;
+    // No echo within the kill timer (300 ms): the harness fails the connection; no close
+    // reply within the close timeout (300 ms): it aborts TCP.
+    assert_eq!(r.causes[0], Cause::EventsDiffer, "{}", r.reason);
+    assert!(r.causes.contains(&Cause::CloseTimeout), "{}", r.reason);
+    assert!(r.close.failed_by_harness && r.close.dropped_by_harness);
     assert!(
-        close
-            .detail
-            .contains("no close frame within 300ms; harness aborted TCP"),
+        r.reason.contains("no close reply within the close timeout"),
         "{}",
-        close.detail
-    );
-    assert!(
-        report.steps[1].detail.contains("no echo within 300ms"),
-        "{}",
-        report.steps[1].detail
+        r.reason
     );
 }
 
@@ -168,21 +177,18 @@ async fn a_server_that_resets_is_told_apart_from_one_that_closes() {
         drop(tcp);
     })
     .await;
-    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
-        .await
-        .expect("runs");
-    let text_step = &report.steps[1];
-    assert!(
-        text_step.detail.contains("peer reset TCP (RST)"),
+    let run = echo_case(&url).await;
+    assert_eq!(
+        run.record.close.transport, "peer reset TCP (RST)",
         "{}",
-        text_step.detail
+        run.record.reason
     );
 }
 
 #[tokio::test]
 async fn a_flood_of_frames_cannot_hold_a_wait_past_its_deadline() {
     let url = hostile(|mut tcp| async move {
-        // Unsolicited pongs are legal and ignored; send them without pause.
+        // Unsolicited pongs are legal; send them without pause.
         let pongs: Vec<u8> = (0..4096)
             .flat_map(|_| RawFrame::pong("x").to_bytes())
             .collect();
@@ -190,19 +196,13 @@ async fn a_flood_of_frames_cannot_hold_a_wait_past_its_deadline() {
     })
     .await;
     let started = Instant::now();
-    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
-        .await
-        .expect("runs");
+    let run = echo_case(&url).await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
     );
-    assert!(
-        report.steps[1].detail.contains("no echo within 300ms"),
-        "{}",
-        report.steps[1].detail
-    );
+    assert_eq!(run.record.outcome, Outcome::Fail, "{}", run.record.reason);
 }
 
 #[tokio::test]
@@ -214,10 +214,8 @@ async fn the_event_log_stays_bounded_under_a_flood() {
         while tcp.write_all(&pongs).await.is_ok() {}
     })
     .await;
-    let report = smoke::run(&Target::parse(&url).expect("url"), &quick())
-        .await
-        .expect("runs");
-    let log = &report.log;
+    let run = echo_case(&url).await;
+    let log = &run.log;
     assert!(
         log.events().len() <= wsconform::session::MAX_EVENTS + 16,
         "{}",
@@ -267,7 +265,6 @@ async fn answering(answer: &'static [u8], times: usize, conns: usize) -> String 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crafted_handshakes_end_in_bounded_time_against_silent_endless_and_garbage_answers() {
     use wsconform::cases::builtin;
-    use wsconform::runner::{RunOptions, run_case};
     use wsconform_reports::Behavior;
 
     let opts = RunOptions {

@@ -179,11 +179,11 @@ impl Assembler {
     }
 
     /// Fail-fast on a text frame that is still arriving (RFC 6455 §8.1; Autobahn 6.4.x):
-    /// validates `masked`, the first payload bytes (as sent) of the frame at `start` with
-    /// `header`, and reports invalid UTF-8 as soon as they show it, before the frame is
+    /// validates `masked`, the first payload bytes (as sent) of the frame at `start` (the
+    /// `index`-th) with `header`, and reports invalid UTF-8 as soon as they show it, before the frame is
     /// complete. Returns whether it reported (the caller then withholds the frame, as for any
     /// violation). Bytes already validated are not looked at again.
-    pub fn peek(&mut self, start: u64, header: &FrameHeader, masked: &[u8]) -> bool {
+    pub fn peek(&mut self, start: u64, index: u64, header: &FrameHeader, masked: &[u8]) -> bool {
         if !self.config.validate_utf8 {
             return false;
         }
@@ -223,7 +223,7 @@ impl Assembler {
             };
             self.violation(
                 at,
-                start,
+                (start, index),
                 ViolationKind::InvalidUtf8InText {
                     message_offset: offset,
                 },
@@ -254,7 +254,7 @@ impl Assembler {
             if self.current.is_none() {
                 self.violation(
                     frame.offset,
-                    frame.offset,
+                    (frame.offset, frame.index),
                     ViolationKind::ContinuationWithoutStart,
                 );
                 return;
@@ -266,7 +266,7 @@ impl Assembler {
             if self.current.is_some() {
                 self.violation(
                     frame.offset,
-                    frame.offset,
+                    (frame.offset, frame.index),
                     ViolationKind::DataFrameInFragmentedMessage(opcode),
                 );
                 rejected = true;
@@ -293,6 +293,7 @@ impl Assembler {
             self.push(Violation {
                 offset: end.max(self.end),
                 frame: None,
+                frame_index: None,
                 kind: ViolationKind::UnfinishedMessage(message.opcode),
             });
         }
@@ -302,10 +303,11 @@ impl Assembler {
         self.out.push_back(Delivery::Violation(violation));
     }
 
-    fn violation(&mut self, offset: u64, frame: u64, kind: ViolationKind) {
+    fn violation(&mut self, offset: u64, frame: (u64, u64), kind: ViolationKind) {
         self.push(Violation {
             offset,
-            frame: Some(frame),
+            frame: Some(frame.0),
+            frame_index: Some(frame.1),
             kind,
         });
     }
@@ -368,7 +370,7 @@ impl Assembler {
         }
         let dropped = rejected || !faults.is_empty();
         for (offset, kind) in faults {
-            self.violation(offset, frame.offset, kind);
+            self.violation(offset, (frame.offset, frame.index), kind);
         }
         if dropped {
             message.data = None;
@@ -388,7 +390,7 @@ impl Assembler {
             payload,
             message.frames,
             message.offset,
-            frame.offset,
+            (frame.offset, frame.index),
         );
     }
 
@@ -401,7 +403,7 @@ impl Assembler {
         payload: Vec<u8>,
         frames: usize,
         offset: u64,
-        last: u64,
+        last: (u64, u64),
     ) {
         let decoded = !rsv.is_empty();
         let payload = match self.extension.as_mut() {
@@ -410,12 +412,12 @@ impl Assembler {
                 match ext.decode_message(rsv, &payload, self.config.max_message) {
                     Ok(p) => p,
                     Err(ExtensionError::TooLarge { limit }) => {
-                        self.violation(last, last, ViolationKind::MessageTooLarge { cap: limit });
+                        self.violation(last.0, last, ViolationKind::MessageTooLarge { cap: limit });
                         return;
                     }
                     Err(ExtensionError::Invalid(detail)) => {
                         self.violation(
-                            last,
+                            last.0,
                             last,
                             ViolationKind::ExtensionFailed {
                                 extension: name,
@@ -436,7 +438,7 @@ impl Assembler {
             && let Err(e) = std::str::from_utf8(&payload)
         {
             self.violation(
-                last,
+                last.0,
                 last,
                 ViolationKind::InvalidUtf8InText {
                     message_offset: e.valid_up_to(),

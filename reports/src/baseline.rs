@@ -316,6 +316,7 @@ mod tests {
                     rfc: None,
                     offset: Some(0),
                     frame: Some(0),
+                    frame_index: Some(0),
                     message: message.to_owned(),
                 })
                 .collect();

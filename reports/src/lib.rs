@@ -191,6 +191,9 @@ pub struct Finding {
     pub offset: Option<u64>,
     /// Stream offset of the frame it concerns.
     pub frame: Option<u64>,
+    /// That frame's place in the stream, from 0.
+    #[serde(default)]
+    pub frame_index: Option<u64>,
     /// The finding in words, for people.
     pub message: String,
 }

@@ -54,6 +54,7 @@ fn hostile() -> CaseRecord {
         rfc: Some("rfc6455#section-5.1".into()),
         offset: Some(0),
         frame: Some(0),
+        frame_index: Some(0),
         message: format!("masked frame from a server (RFC 6455 §5.1) (byte 0) {SCRIPT}"),
     }];
     r.timing_dependent = Some(format!("note {BREAKOUT}"));

@@ -20,6 +20,7 @@ fn fixture() -> RunReport {
         rfc: Some("rfc6455#section-5.1".into()),
         offset: Some(0),
         frame: Some(0),
+        frame_index: Some(0),
         message: "masked frame from a server (RFC 6455 §5.1) (byte 0)".into(),
     }];
     fail.causes = vec![

@@ -155,6 +155,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             Policy::Default
         },
         params,
+        chop: None,
     };
     // The selection: flags first, else the spec's.
     let selection = match (&args.cases, &args.exclude, &spec) {

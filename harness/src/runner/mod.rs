@@ -1,6 +1,8 @@
 //! The runner: interprets cases against targets and judges them.
 //!
 //! Sans-IO (pure functions of events and instants, unit-tested on a simulated clock):
+//! - [`flow`]: one case from its first byte to its record — the opening handshake (standard or
+//!   crafted, judged by section 0's rules), the machine, the record;
 //! - [`machine`]: the case interpreter (timers, close machinery, events, the script's steps);
 //! - [`verdict`]: Autobahn's verdict rules and wsconform's outcome and reason;
 //! - [`handshake`]: the verdict on a crafted opening handshake (section 0);
@@ -11,13 +13,14 @@
 //!
 //! The async edge, over the tokio driver of `crate::net` (the `net` feature):
 //! - [`options`]: how cases run (TLS, timeouts, policy, params);
-//! - [`exec`]: one case (connect, handshake, drive the machine, judge);
-//! - `open`: crafted handshakes, held connections and the alive check;
+//! - [`exec`]: one case (connect, then move bytes and time for its flow);
+//! - `open`: held connections and the alive check;
 //! - [`pool`]: many cases in parallel.
 
 #[cfg(feature = "net")]
 pub mod exec;
 pub mod finding;
+pub mod flow;
 pub mod handshake;
 pub mod limit;
 pub mod machine;

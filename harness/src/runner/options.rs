@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub policy: Policy,
     /// Server-specific facts for the cases that need them (`--param name=value`).
     pub params: crate::cases::Params,
+    /// Write everything in chops of this many bytes this far apart (`wsconform smoke --chop`).
+    pub chop: Option<(usize, Duration)>,
 }
 
 impl Default for RunOptions {
@@ -33,6 +35,7 @@ impl Default for RunOptions {
             timeouts: Timeouts::default(),
             policy: Policy::Default,
             params: crate::cases::Params::new(),
+            chop: None,
         }
     }
 }

@@ -167,6 +167,7 @@ fn the_end_of_the_stream_inside_a_message_is_reported() {
         [Inbound::Violation(Violation {
             offset: 3,
             frame: None,
+            frame_index: None,
             kind: ViolationKind::UnfinishedMessage(OpCode::TEXT),
         })]
     );
@@ -193,6 +194,7 @@ fn a_message_over_the_cap_is_reported_once_and_dropped() {
         [Inbound::Violation(Violation {
             offset: 8,
             frame: Some(8),
+            frame_index: Some(1),
             kind: ViolationKind::MessageTooLarge { cap: 10 },
         })]
     );
@@ -323,6 +325,7 @@ fn invalid_utf8_is_reported_while_the_frame_still_arrives() {
         [Inbound::Violation(Violation {
             offset: 6 + 3,
             frame: Some(0),
+            frame_index: Some(0),
             kind: ViolationKind::InvalidUtf8InText { message_offset: 3 },
         })]
     );

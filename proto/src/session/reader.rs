@@ -88,13 +88,13 @@ impl Reader {
     /// Fail-fast: the first bytes of a text frame still arriving may already be invalid
     /// UTF-8 (see [`Assembler::peek`]).
     fn peek(&mut self) {
-        let Some((header, start, masked)) = self.decoder.arriving() else {
+        let Some((header, start, index, masked)) = self.decoder.arriving() else {
             return;
         };
         if self.rejected == Some(start) {
             return;
         }
-        if self.assembler.peek(start, &header, masked) {
+        if self.assembler.peek(start, index, &header, masked) {
             self.rejected = Some(start);
             self.drain_assembler();
         }

@@ -56,6 +56,8 @@ impl Default for DecoderConfig {
 pub struct Frame {
     /// Stream offset of the frame's first header byte.
     pub offset: u64,
+    /// The frame's place in the stream, from 0 (frames skipped over the cap count too).
+    pub index: u64,
     /// The header fields and the unmasked payload. `length_form` is the concrete form seen on
     /// the wire (never `Minimal`), and `declared_len` is `None`.
     pub raw: RawFrame,
@@ -75,7 +77,7 @@ impl Frame {
 
 impl fmt::Debug for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "@{} {:?}", self.offset, self.raw)
+        write!(f, "#{}@{} {:?}", self.index, self.offset, self.raw)
     }
 }
 
@@ -98,6 +100,8 @@ pub struct Violation {
     /// Stream offset of the frame the violation concerns; the decoder reports a frame's
     /// violations just before the frame itself. `None` for the end of the stream.
     pub frame: Option<u64>,
+    /// The place in the stream of that frame, from 0 ([`Frame::index`]).
+    pub frame_index: Option<u64>,
     /// What was wrong.
     pub kind: ViolationKind,
 }
@@ -441,6 +445,8 @@ pub struct Decoder {
     /// The frame (by stream offset) whose header rules were already reported, before its
     /// payload was all there.
     header_reported: Option<u64>,
+    /// Frames completed or skipped so far: the index of the frame being read.
+    frames: u64,
     items: VecDeque<Item>,
 }
 
@@ -455,6 +461,7 @@ impl Decoder {
             skip: 0,
             partial: None,
             header_reported: None,
+            frames: 0,
             items: VecDeque::new(),
         }
     }
@@ -479,12 +486,12 @@ impl Decoder {
         self.buf.len() - self.pos
     }
 
-    /// The frame whose payload is still arriving, if any: its header, its stream offset, and
-    /// the payload bytes received so far, masked as sent. For the message layer's fail-fast
+    /// The frame whose payload is still arriving, if any: its header, its stream offset, its
+    /// index, and the payload bytes received so far, masked as sent. For the message layer's fail-fast
     /// checks (a text frame whose first bytes are already invalid UTF-8).
-    pub fn arriving(&self) -> Option<(FrameHeader, u64, &[u8])> {
+    pub fn arriving(&self) -> Option<(FrameHeader, u64, u64, &[u8])> {
         if let Some(p) = &self.partial {
-            return Some((p.header, p.start, &p.payload));
+            return Some((p.header, p.start, self.frames, &p.payload));
         }
         if self.skip > 0 {
             return None;
@@ -494,6 +501,7 @@ impl Decoder {
         (h.len <= self.config.max_frame_len && (have.len() as u64) < h.len).then_some((
             h,
             self.offset,
+            self.frames,
             have,
         ))
     }
@@ -568,10 +576,12 @@ impl Decoder {
         }
     }
 
+    /// Queues a violation of the frame being read (the `frames`-th), or of the stream.
     fn push(&mut self, offset: u64, frame: Option<u64>, kind: ViolationKind) {
         self.items.push_back(Item::Violation(Violation {
             offset,
             frame,
+            frame_index: frame.map(|_| self.frames),
             kind,
         }));
     }
@@ -609,6 +619,7 @@ impl Decoder {
             self.pos += h.header_len + take as usize;
             self.offset += h.header_len as u64 + take;
             self.skip = h.len - take;
+            self.frames += 1;
             return true;
         }
         // `len <= max_frame_len`. A small frame is copied out once all of it is buffered; a
@@ -662,6 +673,7 @@ impl Decoder {
         let payload_offset = start + h.header_len as u64;
         let frame = Frame {
             offset: start,
+            index: self.frames,
             raw: RawFrame {
                 fin: h.fin,
                 rsv: h.rsv,
@@ -679,6 +691,7 @@ impl Decoder {
             self.push(offset, Some(start), kind);
         }
         self.items.push_back(Item::Frame(frame));
+        self.frames += 1;
     }
 
     /// The §5 rules that the header alone decides.

@@ -36,7 +36,11 @@ fn written(m: &mut CaseMachine) -> (Vec<Frame>, bool) {
 }
 
 fn server_frame(offset: u64, raw: RawFrame) -> Frame {
-    Frame { offset, raw }
+    Frame {
+        offset,
+        index: 0,
+        raw,
+    }
 }
 
 /// Hands the machine what the session reads from `bytes`: through proto's message layer, as

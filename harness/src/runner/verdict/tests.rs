@@ -231,6 +231,7 @@ fn reason_lines() {
     let masked = crate::runner::finding::Finding::from(crate::wire::Violation {
         offset: 0,
         frame: Some(0),
+        frame_index: Some(0),
         kind: crate::wire::ViolationKind::MaskedFrameFromServer,
     });
     let why = explain(&ReasonInput {

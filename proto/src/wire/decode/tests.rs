@@ -70,6 +70,7 @@ fn unmasked_frame_from_client() {
     assert!(items.contains(&Item::Violation(Violation {
         offset: 0,
         frame: Some(0),
+        frame_index: Some(0),
         kind: ViolationKind::UnmaskedFrameFromClient
     })));
 }
@@ -243,6 +244,7 @@ fn finish_reports_truncation() {
         [Item::Violation(Violation {
             offset: 3,
             frame: None,
+            frame_index: None,
             kind: ViolationKind::TruncatedFrame { have: 7, need: 12 }
         })]
     );
@@ -312,6 +314,7 @@ fn large_frames_stream_their_payload_and_decode_the_same_in_any_chunking() {
         [Item::Violation(Violation {
             offset: 0,
             frame: None,
+            frame_index: None,
             kind: ViolationKind::TruncatedFrame {
                 have: 100_000,
                 need: 14 + 200_000
@@ -339,6 +342,7 @@ fn a_declared_length_alone_reserves_at_most_the_bound() {
             Some(Item::Violation(Violation {
                 offset: 0,
                 frame: None,
+                frame_index: None,
                 kind: ViolationKind::TruncatedFrame {
                     have: 20,
                     need: 10 + declared

@@ -1,0 +1,548 @@
+//! One case from its first byte to its record, sans-IO: the opening handshake (the standard
+//! request, or a crafted one judged by section 0's rules against its deadline), then the case
+//! machine, then the record. The async edge ([`super::exec`]) only moves bytes and time
+//! between the session and the transport and carries out the [`FlowAction`]s; so section 0
+//! runs on a simulated clock in tests, like every other section.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant, SystemTime};
+
+use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Cause, Outcome};
+
+use super::handshake::{self as judging, Answer, Judgement};
+use super::machine::{Action, CaseMachine, Timeouts};
+use super::record::{attach_trace, base_record, died, judge};
+use super::verdict::{self, CloseFacts, Policy};
+use crate::cases::{Case, HandshakeSpec, Params, Step, fill};
+use crate::handshake::{Extension, Request, ResponseProblem, parse_extensions};
+use crate::session::{Closure, EventLog, HandshakeFailure, Session, SessionConfig, SessionEvent};
+
+/// The settings a case runs with (the part of the run's options the flow needs).
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    /// The opening handshake's deadline for the standard request.
+    pub open_handshake_timeout: Duration,
+    /// The harness's close timers and the case's ceiling.
+    pub timeouts: Timeouts,
+    /// Which verdicts fail.
+    pub policy: Policy,
+    /// The server's facts (`--param`).
+    pub params: Params,
+    /// Write everything, the request included, in chops of this many bytes this far apart
+    /// (`wsconform smoke --chop`), whatever the case says.
+    pub chop: Option<(usize, Duration)>,
+}
+
+/// What the edge must do besides moving bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowAction {
+    /// Open `count` connections that each send `partial` (half a request) and stay open in
+    /// CONNECTING until the case ends.
+    Hold {
+        /// How many.
+        count: usize,
+        /// What each sends.
+        partial: Vec<u8>,
+    },
+    /// Write the request the session has queued, in writes of `chop` bytes `delay` apart,
+    /// within `bound`; call [`CaseFlow::request_begins`] before and
+    /// [`CaseFlow::request_written`] after.
+    SendRequest {
+        /// The chop size (a trickled request), if any.
+        chop: Option<usize>,
+        /// The pause between chops.
+        delay: Duration,
+        /// The longest the whole request may take to write.
+        bound: Duration,
+    },
+    /// What the case machine asked.
+    Machine(Action),
+}
+
+/// How a flow starts.
+#[derive(Debug)]
+pub enum Start {
+    /// The case runs: the flow, and the session to put on the transport.
+    Run(Box<CaseFlow>, Box<Session>),
+    /// The case does not run, or cannot: its record is final.
+    Done(Box<CaseRecord>),
+}
+
+/// A crafted opening handshake (section 0).
+#[derive(Debug)]
+struct Crafted {
+    spec: HandshakeSpec,
+    /// The request as the record shows it.
+    shown: String,
+    /// The extension offers of the request (for the permessage-deflate rules).
+    offers: Vec<Extension>,
+    host: String,
+    resource: String,
+    /// The deadline for the answer, counted from the request's last byte.
+    within: Duration,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Opening,
+    Running(Box<CaseMachine>),
+    Done,
+}
+
+/// One case in progress. See the module docs.
+#[derive(Debug)]
+pub struct CaseFlow {
+    name: String,
+    case: Case,
+    config: FlowConfig,
+    started: SystemTime,
+    /// When the request's first byte went out (times in the handshake reason count from it).
+    start: Instant,
+    max_message: Option<usize>,
+    crafted: Option<Crafted>,
+    phase: Phase,
+    /// A crafted handshake the server accepted, and the request shown.
+    accepted: Option<(Judgement, String)>,
+    /// Why the standard opening handshake failed, if it did.
+    failure: Option<HandshakeFailure>,
+    /// The record of a case that ended in its handshake.
+    record: Option<CaseRecord>,
+    actions: VecDeque<FlowAction>,
+}
+
+/// The most bytes of a crafted request kept in the record (a case may send 100 KiB of headers).
+const SHOWN_REQUEST: usize = 4096;
+
+fn shown_request(wire: &[u8]) -> String {
+    let mut text = String::from_utf8_lossy(&wire[..wire.len().min(SHOWN_REQUEST)]).into_owned();
+    if wire.len() > SHOWN_REQUEST {
+        text.push_str(&format!("\n… ({} bytes in all)", wire.len()));
+    }
+    text
+}
+
+impl CaseFlow {
+    /// Starts `case` (named `name` in its record) against the server at `host` (the Host
+    /// header) and `resource`, at `now`.
+    pub fn start(
+        name: &str,
+        case: &Case,
+        config: &FlowConfig,
+        host: &str,
+        resource: &str,
+        now: Instant,
+        started: SystemTime,
+    ) -> Start {
+        if let Some(record) = not_run(name, case, &config.params, started) {
+            return Start::Done(Box::new(record));
+        }
+        let max_message = config
+            .params
+            .get("max_message")
+            .and_then(|v| v.parse().ok());
+        let mut flow = CaseFlow {
+            name: name.to_owned(),
+            case: case.clone(),
+            config: config.clone(),
+            started,
+            start: now,
+            max_message,
+            crafted: None,
+            phase: Phase::Opening,
+            accepted: None,
+            failure: None,
+            record: None,
+            actions: VecDeque::new(),
+        };
+        let session = match &case.handshake {
+            None => {
+                let request = Request::new(host, resource);
+                let session_config = SessionConfig {
+                    handshake_timeout: config.open_handshake_timeout,
+                    ..SessionConfig::default()
+                };
+                flow.actions.push_back(FlowAction::SendRequest {
+                    chop: config.chop.map(|(n, _)| n),
+                    delay: config.chop.map_or(Duration::ZERO, |(_, d)| d),
+                    bound: config.timeouts.case_limit,
+                });
+                Session::client(&request, Session::offer_for(&request), session_config, now)
+            }
+            Some(spec) => match flow.craft(spec, host, resource, now) {
+                Ok(session) => session,
+                Err(e) => {
+                    let mut record = base_record(name, case, started);
+                    record.behavior = Some(Behavior::Failed);
+                    record.behavior_close = Some(BehaviorClose::Failed);
+                    record.reason = format!("the case cannot build its request: {e}");
+                    record.causes = vec![Cause::BadCase];
+                    return Start::Done(Box::new(record));
+                }
+            },
+        };
+        Start::Run(Box::new(flow), Box::new(session))
+    }
+
+    /// The session for a crafted request; queues the held connections and the request.
+    fn craft(
+        &mut self,
+        spec: &HandshakeSpec,
+        host: &str,
+        resource: &str,
+        now: Instant,
+    ) -> Result<Session, String> {
+        let built = spec.request.build(host, resource, &self.config.params)?;
+        if let Some(count) = spec.request.hold {
+            let partial = built.head[..built.head.len() / 2].to_vec();
+            self.actions.push_back(FlowAction::Hold { count, partial });
+        }
+        let mut wire = built.head.clone();
+        wire.extend_from_slice(&built.after);
+        if let Some(n) = spec.request.stop_after {
+            wire.truncate(n);
+        }
+        let mut request = built.request.clone();
+        request.raw(wire.clone());
+        let within = spec
+            .within
+            .map(Duration::from_secs_f64)
+            .unwrap_or(self.config.open_handshake_timeout);
+        let (chop, delay) = match spec.request.trickle {
+            Some(t) => (Some(t.bytes), Duration::from_secs_f64(t.every)),
+            None => (None, Duration::ZERO),
+        };
+        // The deadline for the answer is armed once the request is out
+        // (`request_written`); until then, the case's ceiling bounds it.
+        let session = Session::client(
+            &request,
+            built.offer(),
+            SessionConfig {
+                handshake_timeout: self.config.timeouts.case_limit,
+                ..SessionConfig::default()
+            },
+            now,
+        );
+        self.actions.push_back(FlowAction::SendRequest {
+            chop,
+            delay,
+            bound: self.config.timeouts.case_limit,
+        });
+        let offers = parse_extensions(
+            built
+                .request
+                .headers()
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
+                .map(|(_, v)| &v[..]),
+        )
+        .unwrap_or_default();
+        self.crafted = Some(Crafted {
+            spec: spec.clone(),
+            shown: shown_request(&wire),
+            offers,
+            host: host.to_owned(),
+            resource: resource.to_owned(),
+            within,
+        });
+        Ok(session)
+    }
+
+    /// The request's first byte goes out now (after any held connections were opened): the
+    /// times in a handshake reason count from here.
+    pub fn request_begins(&mut self, now: Instant) {
+        self.start = now;
+    }
+
+    /// The request is written (all of it, or as much as went before the bound): a crafted
+    /// request's deadline runs from now, from its last byte.
+    pub fn request_written(&mut self, now: Instant, session: &mut Session) {
+        if let Some(c) = &self.crafted {
+            let written = session.elapsed(now);
+            session.set_handshake_timeout(written + c.within);
+        }
+    }
+
+    /// Why the standard opening handshake failed, once it did (the CLI's exit code).
+    pub fn handshake_failure(&self) -> Option<&HandshakeFailure> {
+        self.failure.as_ref()
+    }
+
+    /// The next thing to do.
+    pub fn poll_action(&mut self) -> Option<FlowAction> {
+        if let Some(action) = self.actions.pop_front() {
+            return Some(action);
+        }
+        match &mut self.phase {
+            Phase::Running(m) => m.poll_action().map(FlowAction::Machine),
+            _ => None,
+        }
+    }
+
+    /// When [`CaseFlow::handle`] must be called with no event, at the latest.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Running(m) => m.poll_timeout(),
+            _ => None,
+        }
+    }
+
+    /// Until when the edge must not read (a `pause_reading` step), if now is in a pause.
+    pub fn reading_paused(&self, now: Instant) -> Option<Instant> {
+        match &self.phase {
+            Phase::Running(m) => m.reading_paused(now),
+            _ => None,
+        }
+    }
+
+    /// Whether the case is over.
+    pub fn is_done(&self) -> bool {
+        match &self.phase {
+            Phase::Done => true,
+            Phase::Running(m) => m.is_done(),
+            Phase::Opening => false,
+        }
+    }
+
+    /// The answer to an alive check the machine asked for.
+    pub fn handle_alive(&mut self, now: Instant, result: Result<(), String>) {
+        if let Phase::Running(m) = &mut self.phase {
+            m.handle_alive(now, result);
+        }
+    }
+
+    /// What the session said at `now` (`None`: a deadline passed, or, when `connected` is
+    /// false, the transport is gone).
+    pub fn handle(
+        &mut self,
+        now: Instant,
+        event: Option<SessionEvent>,
+        session: &Session,
+        connected: bool,
+    ) {
+        match &mut self.phase {
+            Phase::Running(m) => match event {
+                Some(SessionEvent::Message(message)) => m.handle_message(now, message),
+                Some(SessionEvent::Control(frame)) => m.handle_control(now, frame),
+                Some(SessionEvent::Violation(v)) => m.handle_violation(now, v),
+                Some(SessionEvent::Closed(c)) => m.handle_closed(now, c),
+                Some(
+                    SessionEvent::Open { .. }
+                    | SessionEvent::Request(_)
+                    | SessionEvent::HandshakeFailed(_),
+                ) => {}
+                None if !connected => m.handle_closed(now, Closure::TransportError),
+                None => m.handle_timeout(now),
+            },
+            Phase::Opening => match event {
+                Some(SessionEvent::Open { .. }) => self.opened(now, Ok(()), session),
+                Some(SessionEvent::HandshakeFailed(f)) => {
+                    self.actions.push_back(FlowAction::Machine(Action::Abort));
+                    self.opened(now, Err(f), session);
+                }
+                None if !connected => {
+                    let closed = HandshakeFailure::Closed(Closure::TransportError);
+                    self.opened(now, Err(closed), session);
+                }
+                _ => {}
+            },
+            Phase::Done => {}
+        }
+    }
+
+    /// The opening handshake ended, at `now`.
+    fn opened(&mut self, now: Instant, result: Result<(), HandshakeFailure>, session: &Session) {
+        let Some(crafted) = &self.crafted else {
+            match result {
+                Ok(()) => self.run_machine(now),
+                Err(failure) => self.handshake_failed(&failure),
+            }
+            return;
+        };
+        let after = now.saturating_duration_since(self.start);
+        let answer = match result {
+            Ok(()) => match session.response() {
+                Some(response) => Answer::Response {
+                    response: response.clone(),
+                    problems: Vec::new(),
+                    after,
+                },
+                None => Answer::Unreadable {
+                    error: "no response head".into(),
+                    after,
+                },
+            },
+            Err(HandshakeFailure::Rejected(problems)) => match session.response() {
+                Some(response) => Answer::Response {
+                    response: response.clone(),
+                    problems: problems
+                        .into_iter()
+                        .filter(|p| !matches!(p, ResponseProblem::NotSwitchingProtocols { .. }))
+                        .collect(),
+                    after,
+                },
+                None => Answer::Unreadable {
+                    error: "no response head".into(),
+                    after,
+                },
+            },
+            Err(HandshakeFailure::Closed(closure)) => Answer::Closed { closure, after },
+            Err(HandshakeFailure::Timeout(_)) => Answer::Silent { waited: after },
+            // Unreadable, and the server side's failures (a client never reports them).
+            Err(e) => Answer::Unreadable {
+                error: match e {
+                    HandshakeFailure::Unreadable(e) => e.to_string(),
+                    other => other.to_string(),
+                },
+                after,
+            },
+        };
+        let (host, resource, params) = (&crafted.host, &crafted.resource, &self.config.params);
+        let fill = |s: &str| fill(s, host, resource, "", params);
+        let judgement = judging::judge(
+            &crafted.spec,
+            &self.case.title,
+            &answer,
+            &crafted.offers,
+            &fill,
+        );
+        let shown = crafted.shown.clone();
+        if judgement.proceed {
+            self.accepted = Some((judgement, shown));
+            self.run_machine(now);
+            return;
+        }
+        let mut record = base_record(&self.name, &self.case, self.started);
+        let behavior = judgement.behavior;
+        let close = match behavior {
+            Behavior::Informational => BehaviorClose::Informational,
+            Behavior::Failed => BehaviorClose::Failed,
+            _ => BehaviorClose::Ok,
+        };
+        record.behavior = Some(behavior);
+        record.behavior_close = Some(close);
+        record.outcome = verdict::outcome(self.config.policy, behavior, close);
+        record.reason = judgement.reason;
+        record.causes = vec![Cause::Handshake];
+        record.observed = vec![answer.describe()];
+        record.http_request = Some(shown);
+        self.record = Some(record);
+        self.phase = Phase::Done;
+    }
+
+    fn handshake_failed(&mut self, failure: &HandshakeFailure) {
+        let mut record = base_record(&self.name, &self.case, self.started);
+        let (behavior, close) = verdict::tie(
+            &self.case.close,
+            self.case.informational,
+            &CloseFacts::default(),
+            Behavior::Failed,
+            BehaviorClose::Failed,
+        );
+        record.behavior = Some(behavior);
+        record.behavior_close = Some(close);
+        record.outcome = verdict::outcome(self.config.policy, behavior, close);
+        record.reason = format!("opening handshake failed: {failure}");
+        record.causes = vec![Cause::Handshake];
+        self.record = Some(record);
+        self.failure = Some(failure.clone());
+        self.phase = Phase::Done;
+    }
+
+    fn run_machine(&mut self, now: Instant) {
+        let machine =
+            CaseMachine::with_limit(&self.case, self.config.timeouts, self.max_message, now);
+        self.phase = Phase::Running(Box::new(machine));
+    }
+
+    /// The record, with the wire trace of `log`; `elapsed` is the case's duration.
+    pub fn finish(self, log: &EventLog, elapsed: Duration) -> CaseRecord {
+        let CaseFlow {
+            name,
+            case,
+            config,
+            started,
+            phase,
+            accepted,
+            record,
+            ..
+        } = self;
+        let mut record = match (record, phase) {
+            (Some(record), _) => record,
+            (None, Phase::Running(m)) => {
+                let result = m.finish();
+                let mut record = judge(&name, &case, &result, config.policy, started, elapsed);
+                if let Some((first, request)) = accepted {
+                    record.http_request = Some(request);
+                    if first.behavior == Behavior::Informational {
+                        record.behavior = Some(Behavior::Informational);
+                        record.behavior_close = Some(BehaviorClose::Informational);
+                        record.outcome = Outcome::Info;
+                    }
+                    record.reason = format!("{}; then {}", first.reason, record.reason);
+                    if first.behavior != Behavior::Ok {
+                        record.causes.insert(0, Cause::Handshake);
+                    }
+                }
+                if let Some(e) = &result.dead {
+                    died(
+                        &mut record,
+                        &format!("a second connection was not served during the case: {e}"),
+                    );
+                }
+                record
+            }
+            // Not reached: a flow without a record is still running.
+            (None, _) => base_record(&name, &case, started),
+        };
+        record.duration_ms = elapsed.as_millis() as u64;
+        attach_trace(&mut record, log);
+        record
+    }
+}
+
+/// The record of a case that cannot run against this target: a `--param` it needs is
+/// missing, or the declared size limit is beyond what it may send.
+pub fn not_run(
+    name: &str,
+    case: &Case,
+    params: &Params,
+    started: SystemTime,
+) -> Option<CaseRecord> {
+    let missing: Vec<&str> = case
+        .needs
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !params.contains_key(*n))
+        .collect();
+    let max_message: Option<usize> = params.get("max_message").and_then(|v| v.parse().ok());
+    let too_big = case.steps.iter().find_map(|s| match s {
+        Step::ProbeLimit(p) if p.known_limit => {
+            max_message.filter(|m| *m >= p.max).map(|m| (m, p.max))
+        }
+        _ => None,
+    });
+    if missing.is_empty() && too_big.is_none() {
+        return None;
+    }
+    let mut record = base_record(name, case, started);
+    // No verdicts: the case did not run (left out of Autobahn's files, skipped in JUnit).
+    record.outcome = Outcome::NotRun;
+    record.causes = vec![Cause::NotRun];
+    record.reason = match too_big {
+        Some((limit, max)) => format!(
+            "not run: --param max_message={limit} is at or above the {max} bytes this case may send"
+        ),
+        None => format!(
+            "not run: needs {}",
+            missing
+                .iter()
+                .map(|n| format!("--param {n}=… ({})", crate::cases::param_help(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Some(record)
+}
+
+#[cfg(test)]
+mod tests;
