@@ -21,7 +21,7 @@ struct Input<'a> {
     /// The frame cap, kept small so oversized-frame skipping is reached often.
     cap: u16,
     /// A message extension claims RSV1 on first frames (as permessage-deflate does).
-    permessage_deflate: bool,
+    message_rsv1: bool,
     /// Extension RSV bits (only the low three are used).
     rsv: u8,
     validate_utf8: bool,
@@ -39,7 +39,7 @@ fuzz_target!(|input: Input<'_>| {
             Side::Client
         },
         max_frame_len: u64::from(input.cap),
-        message_rsv: if input.permessage_deflate {
+        message_rsv: if input.message_rsv1 {
             Rsv::RSV1
         } else {
             Rsv::NONE

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    wsconform_proto::fuzzing::frame_differential(data);
+    wsconform::fuzzing::frame_differential(data);
 });

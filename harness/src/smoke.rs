@@ -1,21 +1,21 @@
 //! The smoke exchange (`wsconform smoke`): a quick check that a target is a working echo
-//! server before a full run. It is three built-in cases ([`smoke_cases`]), run by the same
-//! flow and machine as every case: a handshake and a close, a text echo, a binary echo.
+//! server before a full run. It is the three built-in smoke cases ([`smoke_cases`]), run by
+//! the same flow and machine as every case: a handshake and a close, a text echo, a binary
+//! echo.
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use wsconform_reports::{CaseRecord, Finding, Outcome};
 
-use crate::cases::{Case, Params, parse_case_file};
+use crate::cases::Params;
 use crate::handshake::Response;
 use crate::net::{ConnectError, Target, TlsOptions, WriteShape};
 use crate::runner::machine::Timeouts;
 use crate::runner::{RunOptions, run_case};
 use crate::session::{EventKind, EventLog, HandshakeFailure, render_trace};
 
-/// The text message echoed: ASCII and multi-byte UTF-8.
-pub const TEXT: &str = "Hello, wsconform! κόσμε ✓ 🦀";
+pub use crate::cases::smoke::{TEXT, smoke_cases};
 
 /// Settings for the exchange.
 #[derive(Debug, Clone)]
@@ -56,40 +56,6 @@ pub enum SmokeError {
     /// The opening handshake failed.
     #[error("opening handshake failed: {0}")]
     Handshake(HandshakeFailure),
-}
-
-/// The smoke cases, with `echo` as the wait for each echo (their kill timer). Ids `smoke.N`:
-/// they are not in the library, and stay apart from its ids.
-pub fn smoke_cases(echo: Duration) -> Vec<Case> {
-    let binary: String = (0..=255u8).map(|b| format!("{b:02x}")).collect();
-    let text = format!(
-        r#"
-[[case]]
-id = "smoke.1"
-title = "Opening handshake completes with 101 and a correct Sec-WebSocket-Accept; a close 1000 is answered and the server closes TCP"
-rfc = "rfc6455#section-4.2.2"
-steps = [ {{ close = {{ code = 1000, reason = "smoke done" }} }} ]
-
-[[case]]
-id = "smoke.2"
-title = "A masked text message is echoed back unmasked and unchanged"
-rfc = "rfc6455#section-5.6"
-kill = {echo}
-steps = [ {{ send = {{ frames = [ {{ opcode = "text", payload = "{TEXT}" }} ] }} }} ]
-expect.ok = [ {{ message = {{ opcode = "text", payload = "{TEXT}" }} }} ]
-
-[[case]]
-id = "smoke.3"
-title = "A masked binary message is echoed back unmasked and unchanged"
-rfc = "rfc6455#section-5.6"
-kill = {echo}
-steps = [ {{ send = {{ frames = [ {{ opcode = "binary", payload = {{ repeat_hex = "{binary}", len = 1024 }} }} ] }} }} ]
-expect.ok = [ {{ message = {{ opcode = "binary", payload = {{ repeat_hex = "{binary}", len = 1024 }} }} }} ]
-"#,
-        echo = echo.as_secs_f64().clamp(0.001, 3600.0),
-    );
-    // A constant text with one number in it: it parses, or the tests say so.
-    parse_case_file("smoke.toml", &text).unwrap_or_default()
 }
 
 /// One case's result.
@@ -222,39 +188,4 @@ pub async fn run(target: &Target, opts: &SmokeOptions) -> Result<SmokeReport, Sm
         steps,
         findings,
     })
-}
-
-/// Whether the server at `target` still serves a new connection: the text echo of the smoke
-/// exchange, judged as any case. A refused handshake counts as up (the server answered; the
-/// cases judge answers), and so does an answer that broke a frame rule (the server is
-/// serving; the cases' own checks catch the rule).
-pub async fn alive(target: &Target, opts: &SmokeOptions) -> Result<(), String> {
-    let Some(case) = smoke_cases(opts.echo_timeout).into_iter().nth(1) else {
-        return Err("no alive case".into());
-    };
-    let run = Box::pin(run_case("alive", target, &case, &run_options(opts))).await;
-    if let Some(e) = run.unreachable {
-        return Err(e.to_string());
-    }
-    let served = run.record.outcome != Outcome::Fail
-        || !run.record.findings.is_empty()
-        || matches!(run.handshake, Some(HandshakeFailure::Rejected(_)));
-    if served {
-        Ok(())
-    } else {
-        Err(run.record.reason)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_smoke_cases_parse() {
-        let cases = smoke_cases(Duration::from_millis(300));
-        let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["smoke.1", "smoke.2", "smoke.3"]);
-        assert_eq!(cases[1].kill, Some(0.3));
-    }
 }

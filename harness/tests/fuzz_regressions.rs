@@ -8,15 +8,15 @@
 //! pass vacuously, and reports every failing file, not just the first.
 //!
 //! The fuzz targets `frame_decode`, `frame_roundtrip` and `utf8_stream` read their bytes
-//! through `arbitrary`, which this crate does not depend on. So the replay reads every file by
+//! through `arbitrary` structs that live in the fuzz crate. So the replay reads every file by
 //! the simple, fixed rule below, the same for seeds and crash inputs; a crash whose structured
 //! fields matter (a cut list, a decoder option) is committed as the bytes this rule needs, or
 //! pinned as a named test at the end of this file (see the README).
 //!
 //! | target | how a file is replayed |
 //! |---|---|
-//! | `frame_decode` | the bytes are the stream; for each role, with the default config and with a 16-byte cap + permessage-deflate + RSV2 + no UTF-8 check, whole vs pieces of 1, 2, 3, 7 bytes and the cycle 1, 2, 3, 7 |
-//! | `frame_roundtrip` | the frames the bytes decode to (client role, at most 8) round-tripped in their wire forms; then the whole file as the payload of one frame in each of the four length forms, masked and not, with FIN/RSV/opcode from the first byte |
+//! | `frame_decode` | the bytes are the stream, through the decoder and through the message layer; for each side, with the default config and with a 16-byte cap + permessage-deflate + RSV2 + no UTF-8 check, whole vs pieces of 1, 2, 3, 7 bytes and the cycle 1, 2, 3, 7 |
+//! | `frame_roundtrip` | the frames the bytes decode to (client side, at most 8) round-tripped in their wire forms; then the whole file as the payload of one frame in each of the four length forms, masked and not, with FIN/RSV/opcode from the first byte |
 //! | `frame_differential` | the bytes, and each prefix of up to 14 bytes (every partial header) |
 //! | `utf8_stream` | the bytes whole, in 1-byte pieces and in 3-byte pieces |
 //! | `handshake_response` | the bytes with `max_bytes` 16384 and `max_headers` 64, then the limit pairs the fuzz target derives from the length |

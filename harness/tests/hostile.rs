@@ -1,5 +1,5 @@
-//! The harness survives hostile servers: every wait is bounded, nothing is allocated from a
-//! length the peer declared, and the case still ends with a verdict. Each test scripts a
+//! The harness survives hostile servers: every wait is bounded, no more than 1 MiB is
+//! allocated from a length the peer only declared, and the case still ends with a verdict. Each test scripts a
 //! tiny server that completes a real handshake and then misbehaves in one way; the harness runs
 //! one case against it (the smoke exchange's text echo, with 300 ms timers).
 
@@ -179,7 +179,7 @@ async fn a_server_that_resets_is_told_apart_from_one_that_closes() {
     .await;
     let run = echo_case(&url).await;
     assert_eq!(
-        run.record.close.transport, "peer reset TCP (RST)",
+        run.record.close.transport_code, "peer-reset",
         "{}",
         run.record.reason
     );

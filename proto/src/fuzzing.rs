@@ -7,8 +7,6 @@
 
 #![allow(missing_docs)]
 
-use std::io::Cursor;
-
 use crate::handshake::{
     Offer, Response, ResponseError, ResponseLimits, check_response, parse_extensions,
     parse_response, pmd,
@@ -17,7 +15,7 @@ use crate::message::MessageConfig;
 use crate::session::{Inbound, Reader};
 use crate::wire::{
     Decoder, DecoderConfig, Item, LengthForm, OpCode, RawFrame, Rsv, Side, Utf8Status,
-    Utf8Validator, parse_header,
+    Utf8Validator,
 };
 
 /// Decodes `data` whole and in the pieces `cuts` gives, frames alone and through the message
@@ -175,85 +173,6 @@ pub fn frame_roundtrip(frames: &[FrameSpec]) {
             assert_eq!(frame.offset, *offset);
         }
     }
-}
-
-/// What a header decodes to, in the fields both decoders report.
-#[derive(Debug, PartialEq, Eq)]
-struct HeaderView {
-    fin: bool,
-    rsv: [bool; 3],
-    opcode: u8,
-    mask: Option<[u8; 4]>,
-    len: u64,
-    header_len: u64,
-}
-
-/// Differential check of our header decoding against tungstenite's `FrameHeader::parse`.
-///
-/// Where both accept a complete header, every field agrees. tungstenite is deliberately looser
-/// in documented ways, which this function tolerates and `tests/differential.rs` pins:
-///
-/// 1. it reports "incomplete" before it checks the opcode, so for a reserved opcode with a
-///    partial header it says `Ok(None)` where we say "need more bytes" too (we report the
-///    opcode only once the header is complete — both wait);
-/// 2. it rejects reserved opcodes with an error, where we decode the frame and report
-///    [`crate::wire::ViolationKind::ReservedOpcode`];
-/// 3. it accepts non-minimal lengths and a 64-bit length with the top bit set, which we
-///    decode and report as violations.
-pub fn frame_differential(data: &[u8]) {
-    use tungstenite::protocol::frame::FrameHeader;
-
-    let ours = our_header(data);
-    let mut cursor = Cursor::new(data);
-    let theirs = FrameHeader::parse(&mut cursor);
-    match (ours, theirs) {
-        (Some(ours), Ok(Some((h, len)))) => {
-            let view = HeaderView {
-                fin: h.is_final,
-                rsv: [h.rsv1, h.rsv2, h.rsv3],
-                opcode: u8::from(h.opcode),
-                mask: h.mask,
-                len,
-                header_len: cursor.position(),
-            };
-            assert_eq!(ours, view, "header fields disagree");
-        }
-        (None, Ok(None)) => {}
-        // Looseness 2: tungstenite errors on reserved opcodes; we decode them.
-        (Some(ours), Err(_)) => {
-            assert!(
-                OpCode::new(ours.opcode).is_reserved(),
-                "tungstenite rejected a header we accept: {ours:?}"
-            );
-        }
-        (None, Err(_)) => {
-            // tungstenite rejected a partial header: it only does so for reserved opcodes
-            // once the length bytes are there; we wait for the whole header.
-            let opcode = data.first().map(|b| b & 0x0F).unwrap_or(0);
-            assert!(
-                OpCode::new(opcode).is_reserved(),
-                "tungstenite rejected a partial header"
-            );
-        }
-        (Some(ours), Ok(None)) => {
-            panic!("tungstenite wants more bytes for a header we decoded: {ours:?}")
-        }
-        (None, Ok(Some(h))) => panic!("tungstenite decoded a header we consider incomplete: {h:?}"),
-    }
-}
-
-/// Our header decoding: the decoder's own header parser.
-fn our_header(data: &[u8]) -> Option<HeaderView> {
-    let h = parse_header(data)?;
-    let rsv = h.rsv.bits();
-    Some(HeaderView {
-        fin: h.fin,
-        rsv: [rsv & 0b100 != 0, rsv & 0b010 != 0, rsv & 0b001 != 0],
-        opcode: h.opcode.value(),
-        mask: h.mask,
-        len: h.len,
-        header_len: h.header_len as u64,
-    })
 }
 
 /// Feeds `data` to the streaming validator in the pieces `cuts` gives and checks the verdict

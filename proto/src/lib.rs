@@ -7,13 +7,14 @@
 //! - [`wire`]: the RFC 6455 wire format — frame encoder (any bit pattern) and incremental
 //!   decoder (typed violations with byte offsets), masking, streaming UTF-8, close codes.
 //! - [`handshake`]: the opening handshake (RFC 6455 §4) — a request builder that can write any
-//!   request, a bounded response parser and the client's checks of §4.1; permessage-deflate
-//!   negotiation rules (RFC 7692 §7).
+//!   request, a bounded response parser and the client's checks of §4.1, the server's checks
+//!   of §4.2.1 with typed refusals; permessage-deflate negotiation rules (RFC 7692 §7).
 //! - [`message`]: the one message layer — frames to messages, control frames in the middle of
 //!   a message, §5.4 order, UTF-8 on the message as the application sees it, and the
 //!   [`message::Extension`] hook.
-//! - [`session`]: the client session that ties them together and keeps the timestamped event
-//!   log.
+//! - [`session`]: the session for either [`Side`] that ties them together: the opening
+//!   handshake, the reader (decoder and message layer), masking by side, the timestamped
+//!   event log.
 //!
 //! Every protocol violation is a typed value; nothing here panics on input a peer controls.
 

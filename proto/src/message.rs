@@ -360,7 +360,7 @@ impl Assembler {
                 _ => {}
             }
         }
-        if message.len > self.config.max_message && message.data.is_some() {
+        if message.len > self.config.max_message && message.data.is_some() && !rejected {
             faults.push((
                 frame.offset,
                 ViolationKind::MessageTooLarge {

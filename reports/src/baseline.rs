@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::{Behavior, BehaviorClose, CaseRecord, Outcome, Policy, RunReport, outcome};
+use crate::{Behavior, BehaviorClose, CaseRecord, Finding, Outcome, Policy, RunReport, outcome};
 
 /// A case's two verdicts.
 pub type Verdicts = (Option<Behavior>, Option<BehaviorClose>);
@@ -114,10 +114,13 @@ impl Baseline {
                 .entry(r.target.clone())
                 .or_default()
                 .insert(r.id.clone(), (r.behavior, r.behavior_close));
-            codes.entry(r.target.clone()).or_default().insert(
-                r.id.clone(),
-                r.findings.iter().map(|f| f.code.clone()).collect(),
-            );
+            // A schema-1 file's findings have no codes: nothing to compare.
+            if !r.findings.iter().any(Finding::is_untyped) {
+                codes.entry(r.target.clone()).or_default().insert(
+                    r.id.clone(),
+                    r.findings.iter().map(|f| f.code.clone()).collect(),
+                );
+            }
         }
         Baseline { targets, codes }
     }
@@ -339,6 +342,17 @@ mod tests {
         // Against Autobahn's index.json there are no codes to compare.
         let index = Baseline::parse(INDEX).expect("valid");
         assert!(index.codes.is_empty());
+        // A schema-1 line (findings as text) still loads, with verdicts and no codes.
+        let old = RECORD
+            .replace(
+                r#""findings": []"#,
+                r#""findings": ["masked frame from a server (RFC 6455 §5.1) (byte 0)"]"#,
+            )
+            .replace('\n', " ");
+        let base = Baseline::parse(&format!("{old}\n{old}")).expect("a schema-1 baseline loads");
+        assert_eq!(base.targets["mine"].len(), 1);
+        assert!(base.codes.is_empty());
+        assert_eq!(compare(&base, &other, Policy::Default), []);
     }
 
     const RECORD: &str = r#"{"target": "mine", "id": "1.1.1", "title": "t", "rfc": "r",

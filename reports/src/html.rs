@@ -451,7 +451,7 @@ mod tests {
         assert_eq!(slug("Hostile/1.0 \"<x>\""), "hostile-1-0-x");
         assert_eq!(slug("<>"), "target");
         let run = RunReport {
-            schema: 1,
+            schema: crate::SCHEMA,
             tool: String::new(),
             tool_version: String::new(),
             case_set: String::new(),

@@ -121,6 +121,10 @@ pub struct CloseRecord {
     pub remote_reason: Option<String>,
     /// How TCP ended, in words ("peer closed TCP (FIN)").
     pub transport: String,
+    /// How TCP ended, as a stable code (`peer-fin`, `peer-reset`, `harness-abort`, …; `open`
+    /// when it had not ended).
+    #[serde(default)]
+    pub transport_code: String,
     /// No close reply within the close timeout.
     pub close_handshake_timeout: bool,
     /// The server did not close TCP after the closing handshake within the drop timeout.
@@ -155,7 +159,9 @@ pub struct CaseRecord {
     pub observed: Vec<String>,
     /// The close details.
     pub close: CloseRecord,
-    /// Rules the peer broke, each with its stable code, RFC section and place.
+    /// Rules the peer broke, each with its stable code, RFC section and place. (Schema 1
+    /// wrote them as text; such files still load, with no code.)
+    #[serde(deserialize_with = "findings_any_schema")]
     pub findings: Vec<Finding>,
     /// When the case started (RFC 3339, UTC).
     pub started: String,
@@ -196,6 +202,38 @@ pub struct Finding {
     pub frame_index: Option<u64>,
     /// The finding in words, for people.
     pub message: String,
+}
+
+impl Finding {
+    /// Whether the finding came from a schema-1 file, which had text and no code.
+    pub fn is_untyped(&self) -> bool {
+        self.code.is_empty()
+    }
+}
+
+/// Findings as schema 2 writes them, or as schema 1 did (text only: no code, no place).
+fn findings_any_schema<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Finding>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum AnySchema {
+        Typed(Finding),
+        Text(String),
+    }
+    let items: Vec<AnySchema> = Vec::deserialize(d)?;
+    Ok(items
+        .into_iter()
+        .map(|item| match item {
+            AnySchema::Typed(f) => f,
+            AnySchema::Text(message) => Finding {
+                code: String::new(),
+                rfc: None,
+                offset: None,
+                frame: None,
+                frame_index: None,
+                message,
+            },
+        })
+        .collect())
 }
 
 /// Why a case got its verdicts, as a stable code (one per part of the reason).
@@ -273,18 +311,34 @@ impl Cause {
             Cause::ServerKeptTcpOpen => "the server did not close TCP after the closing handshake",
             Cause::BrokeRule => "the peer broke a rule on the wire (see the findings)",
             Cause::ServerDied => "the server stopped serving new connections",
-            Cause::NotRun => "the case did not run: a --param it needs is missing",
+            Cause::NotRun => {
+                "the case did not run: a --param it needs is missing, or max_message is beyond what it may send"
+            }
             Cause::Unreachable => "the target could not be reached",
             Cause::BadCase => "the case could not build what it sends",
         }
     }
 
-    /// The code as serialised.
-    pub fn code(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+    /// The code, as serialised.
+    pub fn code(self) -> &'static str {
+        match self {
+            Cause::AsExpected => "as-expected",
+            Cause::Recorded => "recorded",
+            Cause::EventsDiffer => "events-differ",
+            Cause::NonStrictEvents => "non-strict-events",
+            Cause::StepVerdict => "step-verdict",
+            Cause::Handshake => "handshake",
+            Cause::WrongCloser => "wrong-closer",
+            Cause::UncleanClose => "unclean-close",
+            Cause::CloseTimeout => "close-timeout",
+            Cause::WrongCloseCode => "wrong-close-code",
+            Cause::ServerKeptTcpOpen => "server-kept-tcp-open",
+            Cause::BrokeRule => "broke-rule",
+            Cause::ServerDied => "server-died",
+            Cause::NotRun => "not-run",
+            Cause::Unreachable => "unreachable",
+            Cause::BadCase => "bad-case",
+        }
     }
 }
 

@@ -120,6 +120,10 @@ fn frame(u: &mut Unstructured<'_>) -> Result<String> {
     if u.ratio(1, 10)? {
         fields.push(format!("length_bits = {}", u.choose(&[16, 64])?));
     }
+    if u.ratio(1, 30)? {
+        // A length that lies: the peer reads the next frames as this one's payload, or waits.
+        fields.push(format!("declared_len = {}", u.int_in_range(0..=200u16)?));
+    }
     Ok(format!("{{ {} }}", fields.join(", ")))
 }
 

@@ -11,6 +11,7 @@ pub mod generate;
 mod handshake;
 mod model;
 mod select;
+pub mod smoke;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -46,7 +46,8 @@ pub enum Command {
     /// Serve the embedded tokio-tungstenite echo server on 127.0.0.1 until killed (for
     /// benchmarks and for trying a client); prints "LISTENING <port>".
     Echo(EchoArgs),
-    /// A quick smoke exchange: handshake, echo a text and a binary message, close.
+    /// A quick smoke exchange: three built-in cases (handshake and close, a text echo, a
+    /// binary echo), each on its own connection, each with its verdict and wire trace.
     #[command(
         after_help = "Examples:\n  wsconform smoke\n  wsconform smoke ws://127.0.0.1:9001/ --chop 1"
     )]

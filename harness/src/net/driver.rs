@@ -7,8 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use super::connect::Stream;
-use crate::handshake::{Negotiated, Response};
-use crate::session::{Closure, EventLog, HandshakeFailure, Session, SessionEvent};
+use crate::session::{Closure, EventLog, Session, SessionEvent};
 
 /// The size of one read. Reads never grow from a peer-declared length.
 const READ_CHUNK: usize = 64 * 1024;
@@ -63,27 +62,6 @@ impl Driver {
             shape,
             buf: vec![0; READ_CHUNK],
         }
-    }
-
-    /// A driver for a session that will send the standard RFC 6455 §4.1 request for
-    /// `target`, with the handshake bounded by `handshake_timeout`.
-    pub fn for_target(
-        stream: Stream,
-        target: &super::Target,
-        handshake_timeout: Duration,
-        shape: WriteShape,
-    ) -> Self {
-        let request = crate::handshake::Request::new(&target.host_header(), &target.resource);
-        let session = Session::client(
-            &request,
-            Session::offer_for(&request),
-            crate::session::SessionConfig {
-                handshake_timeout,
-                ..crate::session::SessionConfig::default()
-            },
-            Instant::now().into_std(),
-        );
-        Self::new(stream, session, shape)
     }
 
     /// The session.
@@ -260,41 +238,6 @@ impl Driver {
                 return self.session.poll_event();
             }
         }
-    }
-
-    /// Sends the request and waits for the handshake to finish, bounded by the session's
-    /// handshake timeout.
-    pub async fn handshake(&mut self) -> Result<(Response, Negotiated), HandshakeFailure> {
-        if let Err(closure) = self.flush().await {
-            return Err(HandshakeFailure::Closed(closure));
-        }
-        let far = Instant::now() + Duration::from_secs(24 * 3600);
-        loop {
-            match self.next_event(far).await {
-                Some(SessionEvent::Open {
-                    response,
-                    negotiated,
-                }) => return Ok((response, negotiated)),
-                Some(SessionEvent::HandshakeFailed(failure)) => {
-                    self.abort();
-                    return Err(failure);
-                }
-                Some(_) => {}
-                None => return Err(HandshakeFailure::Closed(Closure::TransportError)),
-            }
-        }
-    }
-
-    /// Leaves a connection that did its job: a close 1000, a short wait (200 ms) for the
-    /// reply, then TCP dropped.
-    pub async fn leave(&mut self) {
-        let close = crate::wire::RawFrame::close(crate::wire::CloseCode::NORMAL, "");
-        self.session.send(close, crate::session::Masking::BySide);
-        let _ = self.flush().await;
-        let _ = self
-            .next_event(Instant::now() + Duration::from_millis(200))
-            .await;
-        self.abort();
     }
 
     /// Closes our side in order (TCP FIN; TLS close_notify first).

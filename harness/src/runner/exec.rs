@@ -12,10 +12,12 @@ use super::flow::{CaseFlow, FlowAction, FlowConfig, Start, not_run};
 use super::machine::Action;
 use super::open;
 pub use super::options::RunOptions;
-use super::record::{base_record, died};
+use super::record::base_record;
 use crate::cases::Case;
+use crate::cases::smoke::smoke_cases;
+use crate::handshake::Response;
 use crate::net::{ConnectError, Driver, Target, WriteShape, connect};
-use crate::session::{EventLog, HandshakeFailure};
+use crate::session::{Closure, EventKind, EventLog, HandshakeFailure};
 
 /// A case's result, and whether the target could be reached at all.
 #[derive(Debug)]
@@ -126,7 +128,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
                 FlowAction::Machine(Action::Abort) => driver.abort(),
                 FlowAction::Machine(Action::Shutdown) => driver.shutdown().await,
                 FlowAction::Machine(Action::CheckAlive) => {
-                    let alive = open::alive(target, opts).await;
+                    let alive = alive(target, opts).await;
                     flow.handle_alive(Instant::now().into_std(), alive);
                 }
             }
@@ -158,26 +160,47 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     let elapsed = clock.elapsed();
     drop(held);
     let alive = if case.check_alive {
-        Some(open::alive(target, opts).await)
+        Some(alive(target, opts).await)
     } else {
         None
     };
     let log = driver.into_log();
     let handshake = flow.handshake_failure().cloned();
-    let mut record = flow.finish(&log, elapsed);
-    // A server that no longer answers a fresh connection fails the case, whatever else it saw.
-    match alive {
-        Some(Ok(())) => record
-            .reason
-            .push_str("; alive afterwards (a new connection echoed)"),
-        Some(Err(e)) => died(&mut record, &format!("the server did not survive: {e}")),
-        None => {}
-    }
+    let record = flow.finish(&log, elapsed, alive);
     CaseRun {
         record,
         unreachable: None,
         log,
         handshake,
+    }
+}
+
+/// Whether the server at `target` still serves a new connection: the smoke text-echo case
+/// (a handshake, an echo, a clean close), with the run's connect and handshake timeouts and
+/// 5 s for the echo. A refused handshake counts as up (the server answered; the cases judge
+/// answers), and so does an echo that broke a frame rule (the server is serving; the cases'
+/// own checks catch the rule). A connection that ends or stalls does not.
+pub async fn alive(target: &Target, opts: &RunOptions) -> Result<(), String> {
+    let Some(case) = smoke_cases(Duration::from_secs(5)).into_iter().nth(1) else {
+        return Err("no alive case".into());
+    };
+    let opts = RunOptions {
+        params: Default::default(),
+        chop: None,
+        ..opts.clone()
+    };
+    // Boxed: a case's alive step runs a case.
+    let run = Box::pin(run_case("alive", target, &case, &opts)).await;
+    if let Some(e) = run.unreachable {
+        return Err(format!("on a new connection: {e}"));
+    }
+    let served = run.record.outcome != Outcome::Fail
+        || run.record.findings.iter().any(|f| f.frame.is_some())
+        || matches!(run.handshake, Some(HandshakeFailure::Rejected(_)));
+    if served {
+        Ok(())
+    } else {
+        Err(format!("on a new connection: {}", run.record.reason))
     }
 }
 
@@ -189,26 +212,36 @@ pub enum ProbeError {
     Connect(#[from] ConnectError),
     /// No WebSocket.
     #[error("opening handshake failed: {0}")]
-    Handshake(crate::session::HandshakeFailure),
+    Handshake(HandshakeFailure),
 }
 
-/// Checks that `target` accepts a WebSocket connection (connect and handshake, then abort);
+/// Checks that `target` accepts a WebSocket connection (the smoke handshake-and-close case);
 /// returns the response head, whose `Server` header names the agent when nothing else does.
-pub async fn probe(
-    target: &Target,
-    opts: &RunOptions,
-) -> Result<crate::handshake::Response, ProbeError> {
-    let stream = connect(target, &opts.tls, opts.connect_timeout).await?;
-    let mut driver = Driver::for_target(
-        stream,
-        target,
-        opts.open_handshake_timeout,
-        WriteShape::default(),
-    );
-    let result = driver.handshake().await;
-    if let Ok((response, _)) = &result {
-        driver.leave().await;
-        return Ok(response.clone());
+pub async fn probe(target: &Target, opts: &RunOptions) -> Result<Response, ProbeError> {
+    let Some(case) = smoke_cases(Duration::from_secs(5)).into_iter().next() else {
+        return Err(ProbeError::Handshake(HandshakeFailure::Closed(
+            Closure::TransportError,
+        )));
+    };
+    let opts = RunOptions {
+        params: Default::default(),
+        ..opts.clone()
+    };
+    let run = run_case("probe", target, &case, &opts).await;
+    if let Some(e) = run.unreachable {
+        return Err(ProbeError::Connect(e));
     }
-    result.map(|(r, _)| r).map_err(ProbeError::Handshake)
+    if let Some(failure) = run.handshake {
+        return Err(ProbeError::Handshake(failure));
+    }
+    run.log
+        .events()
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::HandshakeResponse(r) => Some(r.clone()),
+            _ => None,
+        })
+        .ok_or(ProbeError::Handshake(HandshakeFailure::Closed(
+            Closure::TransportError,
+        )))
 }

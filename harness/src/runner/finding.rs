@@ -117,6 +117,10 @@ pub fn codes_doc() -> String {
     for cause in wsconform_reports::Cause::ALL {
         out.push_str(&format!("- `{}`: {}\n", cause.code(), cause.meaning()));
     }
+    out.push_str("\n## How TCP ended (`close.transport_code`)\n\n- `open`: it had not ended when the case did\n");
+    for closure in crate::session::Closure::ALL {
+        out.push_str(&format!("- `{}`: {closure}\n", closure.code()));
+    }
     out
 }
 

@@ -454,8 +454,14 @@ impl CaseFlow {
         self.phase = Phase::Running(Box::new(machine));
     }
 
-    /// The record, with the wire trace of `log`; `elapsed` is the case's duration.
-    pub fn finish(self, log: &EventLog, elapsed: Duration) -> CaseRecord {
+    /// The record, with the wire trace of `log`; `elapsed` is the case's duration, and
+    /// `alive` the result of the check after a `check_alive` case (a fresh connection served).
+    pub fn finish(
+        self,
+        log: &EventLog,
+        elapsed: Duration,
+        alive: Option<Result<(), String>>,
+    ) -> CaseRecord {
         let CaseFlow {
             name,
             case,
@@ -494,6 +500,15 @@ impl CaseFlow {
             // Not reached: a flow without a record is still running.
             (None, _) => base_record(&name, &case, started),
         };
+        // A server that no longer answers a fresh connection fails the case, whatever else
+        // it saw.
+        match alive {
+            Some(Ok(())) => record
+                .reason
+                .push_str("; alive afterwards (a new connection echoed)"),
+            Some(Err(e)) => died(&mut record, &format!("the server did not survive: {e}")),
+            None => {}
+        }
         record.duration_ms = elapsed.as_millis() as u64;
         attach_trace(&mut record, log);
         record

@@ -21,9 +21,9 @@ use super::observed::{Observed, expected_lists};
 use super::verdict::CloseFacts;
 use crate::Side;
 use crate::cases::{Case, Payload, WriteMode};
+use crate::message::Message;
 use crate::session::{Closure, Masking, Writer};
 use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Violation};
-use wsconform_proto::message::Message;
 
 /// The harness's own timeouts (Autobahn's defaults; every one can be set from the CLI).
 #[derive(Debug, Clone, Copy)]

@@ -13,8 +13,9 @@
 //!
 //! The async edge, over the tokio driver of `crate::net` (the `net` feature):
 //! - [`options`]: how cases run (TLS, timeouts, policy, params);
-//! - [`exec`]: one case (connect, then move bytes and time for its flow);
-//! - `open`: held connections and the alive check;
+//! - [`exec`]: one case (connect, then move bytes and time for its flow), the alive check and
+//!   the probe (the smoke cases, run the same way);
+//! - `open`: held connections;
 //! - [`pool`]: many cases in parallel.
 
 #[cfg(feature = "net")]
@@ -35,7 +36,7 @@ pub mod record;
 pub mod verdict;
 
 #[cfg(feature = "net")]
-pub use exec::{CaseRun, ProbeError, RunOptions, probe, run_case};
+pub use exec::{CaseRun, ProbeError, RunOptions, alive, probe, run_case};
 pub use machine::{Action, CaseMachine, MachineResult, Timeouts};
 #[cfg(feature = "net")]
 pub use pool::{Plan, TargetSpec, default_jobs, run_plan};

@@ -209,6 +209,7 @@ pub fn judge(
         remote_code: result.remote_close.as_ref().and_then(|c| c.0),
         remote_reason: result.remote_close.as_ref().map(|c| c.1.clone()),
         transport,
+        transport_code: result.transport.map_or("open", |c| c.code()).to_owned(),
         close_handshake_timeout: f.close_handshake_timeout,
         server_drop_timeout: f.server_drop_timeout,
     };

@@ -180,11 +180,6 @@ pub struct Reason {
     pub text: String,
 }
 
-/// One line that says why, most important first: the events, then the close.
-pub fn reason(r: &ReasonInput<'_>) -> String {
-    explain(r).text
-}
-
 /// The causes and the line that say why, most important first: the events, then the close.
 pub fn explain(r: &ReasonInput<'_>) -> Reason {
     let mut parts: Vec<(Cause, String)> = Vec::new();

@@ -244,20 +244,10 @@ impl Session {
         self.reader.excuse(excused);
     }
 
-    /// The writer, for callers that build bytes themselves (the case interpreter).
-    pub fn writer(&mut self) -> &mut Writer {
-        &mut self.writer
-    }
-
     /// Queues a frame to send, masked as the side requires (or as `masking` overrides).
     pub fn send(&mut self, frame: RawFrame, masking: Masking) {
         let bytes = self.writer.encode(frame, masking);
         self.transmit.push_back(bytes);
-    }
-
-    /// Queues a frame to send exactly as it is (its mask included).
-    pub fn send_frame(&mut self, frame: &RawFrame) {
-        self.transmit.push_back(frame.to_bytes());
     }
 
     /// Queues raw bytes to send.
@@ -388,12 +378,19 @@ impl Session {
     }
 
     fn read_request(&mut self, at: Duration, data: &[u8]) {
-        self.head.extend_from_slice(data);
         if self.request.is_some() {
-            // Read, not answered yet: what follows waits for the answer (bounded by the
-            // frame decoder once the session opens, and by the caller's deadline before).
+            // Read, not answered yet: what follows waits for the answer, up to a bound (a
+            // client that floods before the 101 is refused, RFC 6585 §5).
+            if self.head.len() + data.len() > self.config.request_limits.max_bytes {
+                let e = RequestError::TooLarge(self.config.request_limits.max_bytes);
+                self.head.clear();
+                self.fail(HandshakeFailure::BadRequest(e));
+            } else {
+                self.head.extend_from_slice(data);
+            }
             return;
         }
+        self.head.extend_from_slice(data);
         match parse_request(&self.head, self.config.request_limits) {
             Ok(None) => {}
             Ok(Some((request, len))) => {

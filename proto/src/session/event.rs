@@ -42,6 +42,36 @@ pub enum Closure {
     TransportError,
 }
 
+impl Closure {
+    /// Every closure, for the table of codes.
+    pub const ALL: [Closure; 6] = [
+        Closure::PeerFin {
+            tls_close_notify: None,
+        },
+        Closure::PeerFin {
+            tls_close_notify: Some(false),
+        },
+        Closure::PeerReset,
+        Closure::HarnessFin,
+        Closure::HarnessAbort,
+        Closure::TransportError,
+    ];
+
+    /// The stable code (`close.transport_code` in reports).
+    pub fn code(self) -> &'static str {
+        match self {
+            Closure::PeerFin {
+                tls_close_notify: Some(false),
+            } => "peer-fin-no-close-notify",
+            Closure::PeerFin { .. } => "peer-fin",
+            Closure::PeerReset => "peer-reset",
+            Closure::HarnessFin => "harness-fin",
+            Closure::HarnessAbort => "harness-abort",
+            Closure::TransportError => "transport-error",
+        }
+    }
+}
+
 impl fmt::Display for Closure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -3,7 +3,8 @@
 //! Nothing in this module does I/O or reads a clock. The encoder can write *any* frame,
 //! including every invalid form a test needs ([`RawFrame`]); the [`Decoder`] reads anything a
 //! peer sends, reports each violation of [RFC 6455 §5] as a typed [`Violation`] with its byte
-//! offset, and never allocates from a length the peer merely declared.
+//! offset, and never allocates more than `min(declared, 1 MiB)` from a length the peer merely
+//! declared (beyond that, memory follows the bytes that came).
 //!
 //! [RFC 6455 §5]: https://www.rfc-editor.org/rfc/rfc6455#section-5
 

@@ -80,7 +80,7 @@ fn a_refused_crafted_request_is_judged_by_its_rule() {
     events(&mut flow, &mut session, t1);
     assert!(flow.is_done());
     let log = session.log().clone();
-    let record = flow.finish(&log, Duration::from_millis(20));
+    let record = flow.finish(&log, Duration::from_millis(20), None);
     assert_eq!(record.behavior, Some(Behavior::Ok), "{}", record.reason);
     assert_eq!(record.causes, [Cause::Handshake]);
     assert!(record.observed[0].contains("426"), "{:?}", record.observed);
@@ -112,7 +112,7 @@ fn a_silent_server_fails_at_the_deadline_counted_from_the_requests_last_byte() {
     events(&mut flow, &mut session, deadline);
     assert!(flow.is_done());
     let log = session.log().clone();
-    let record = flow.finish(&log, Duration::from_secs(8));
+    let record = flow.finish(&log, Duration::from_secs(8), None);
     assert_eq!(record.behavior, Some(Behavior::Failed), "{}", record.reason);
     assert!(
         record.observed[0].starts_with("no answer within 8.00 s"),
@@ -157,7 +157,7 @@ fn an_accepted_crafted_request_runs_the_case_machine_and_the_handshake_verdict_l
     events(&mut flow, &mut session, t0);
     assert!(flow.is_done());
     let log = session.log().clone();
-    let record = flow.finish(&log, Duration::ZERO);
+    let record = flow.finish(&log, Duration::ZERO, None);
     assert_eq!(
         (record.behavior, record.behavior_close),
         (Some(Behavior::Ok), Some(BehaviorClose::Ok)),
@@ -182,7 +182,7 @@ fn a_standard_handshake_refused_ends_the_case_with_its_reason() {
     assert!(flow.is_done());
     assert_eq!(flow.poll_action(), Some(FlowAction::Machine(Action::Abort)));
     let log = session.log().clone();
-    let record = flow.finish(&log, Duration::ZERO);
+    let record = flow.finish(&log, Duration::ZERO, None);
     assert_eq!(record.behavior, Some(Behavior::Failed));
     assert!(
         record.reason.starts_with("opening handshake failed"),

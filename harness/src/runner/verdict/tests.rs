@@ -212,7 +212,7 @@ fn reason_lines() {
         remote_closed: true,
         ..CloseFacts::default()
     };
-    let line = reason(&ReasonInput {
+    let line = explain(&ReasonInput {
         behavior: Behavior::Failed,
         close: BehaviorClose::Failed,
         script_reason: None,
@@ -223,7 +223,8 @@ fn reason_lines() {
         facts: &facts,
         transport: "peer closed TCP (FIN)",
         findings: &[],
-    });
+    })
+    .text;
     assert_eq!(
         line,
         "expected []; got [text(\"Hello, world!\")]; expected the server to close first (close 1002); the harness did"

@@ -239,3 +239,21 @@ fn a_server_waits_for_the_request_only_until_the_handshake_timeout() {
         Some(SessionEvent::HandshakeFailed(HandshakeFailure::Timeout(_)))
     ));
 }
+
+#[test]
+fn a_server_bounds_what_it_keeps_before_it_answers() {
+    let (t0, request, mut s) = server();
+    s.handle_input(t0, &request.to_bytes());
+    assert!(matches!(s.poll_event(), Some(SessionEvent::Request(_))));
+    // Not answered yet; the client floods.
+    for _ in 0..8 {
+        s.handle_input(t0, &[0u8; 4096]);
+    }
+    assert!(matches!(
+        s.poll_event(),
+        Some(SessionEvent::HandshakeFailed(HandshakeFailure::BadRequest(
+            RequestError::TooLarge(_)
+        )))
+    ));
+    assert_eq!(s.state(), SessionState::Done);
+}
