@@ -20,6 +20,7 @@
 //! | `frame_differential` | the bytes, and each prefix of up to 14 bytes (every partial header) |
 //! | `utf8_stream` | the bytes whole, in 1-byte pieces and in 3-byte pieces |
 //! | `handshake_response` | the bytes with `max_bytes` 16384 and `max_headers` 64, then the limit pairs the fuzz target derives from the length |
+//! | `handshake_request` | the bytes with the limit and piece-size triples the fuzz target derives from the length |
 //! | `stateful` | the bytes as they are (the target reads them through `arbitrary` itself) |
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use wsconform::fuzzing::{
     FrameSpec, case_file, decode_chunks, frame_decode, frame_differential, frame_roundtrip,
-    handshake_response, stateful, utf8_stream,
+    handshake_request_derived, handshake_response, stateful, utf8_stream,
 };
 use wsconform::message::MessageConfig;
 use wsconform::wire::{DecoderConfig, Item, LengthForm, Rsv, Side};
@@ -231,4 +232,9 @@ fn stateful_on_random_inputs() {
         let data: Vec<u8> = (0..rng.usize(0..800)).map(|_| rng.u8(..)).collect();
         stateful(&data);
     }
+}
+
+#[test]
+fn handshake_request_inputs() {
+    replay("handshake_request", handshake_request_derived);
 }

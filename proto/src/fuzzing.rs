@@ -258,3 +258,84 @@ pub fn handshake_head(
     }
     None
 }
+
+/// [`handshake_request`] under the limits and piece sizes the fuzz target derives from the
+/// input's length, so that the size and header-count boundaries are hit exactly (the target
+/// and the replay of its inputs both call this).
+pub fn handshake_request_derived(data: &[u8]) {
+    let len = u16::try_from(data.len()).unwrap_or(u16::MAX);
+    for (max_bytes, max_headers, cut) in [
+        (16_384, 100, 255),
+        (len, 8, 1),
+        (len.saturating_sub(1), 2, 7),
+        (64, 0, 3),
+    ] {
+        handshake_request(data, max_bytes, max_headers, cut);
+    }
+}
+
+/// The server side of the opening handshake on arbitrary bytes: the bounded request parser
+/// under small limits (no panic, the limits hold), the §4.2.1 checks on every complete head
+/// (an answer: a 101 or a refusal with an error status), and a server session fed the bytes in
+/// pieces of `cut` (no panic; it either asks for an answer, fails with a bounded error, or
+/// waits — and never keeps more than its limit).
+pub fn handshake_request(data: &[u8], max_bytes: u16, max_headers: u8, cut: u8) {
+    use crate::handshake::server::{
+        RequestError, RequestLimits, ServerConfig, check_request, parse_request,
+    };
+    use crate::session::{Session, SessionConfig, SessionEvent};
+
+    let limits = RequestLimits {
+        max_bytes: usize::from(max_bytes).max(16),
+        max_headers: usize::from(max_headers).min(64),
+    };
+    match parse_request(data, limits) {
+        Ok(Some((head, len))) => {
+            assert!(
+                len <= data.len() && len <= limits.max_bytes,
+                "consumed past the limit"
+            );
+            assert!(head.headers.len() <= limits.max_headers);
+            let config = ServerConfig {
+                subprotocols: vec!["chat".into()],
+                forbidden_origins: vec!["http://evil.example".into()],
+                ..ServerConfig::default()
+            };
+            match check_request(&head, &config) {
+                Ok(accepted) => {
+                    let response = accepted.response(&accepted.accept(), None);
+                    assert!(response.starts_with(b"HTTP/1.1 101 "));
+                }
+                Err(refusal) => {
+                    assert!((400..500).contains(&refusal.status));
+                    assert!(refusal.response().ends_with(b"\r\n\r\n"));
+                }
+            }
+        }
+        Ok(None) => assert!(data.len() < limits.max_bytes, "incomplete past the limit"),
+        Err(RequestError::TooLarge(limit)) => assert_eq!(limit, limits.max_bytes),
+        Err(RequestError::TooManyHeaders(limit)) => assert_eq!(limit, limits.max_headers),
+        Err(RequestError::Malformed) => {}
+    }
+    // A server session, fed in pieces, as a transport would.
+    let t0 = std::time::Instant::now();
+    let mut session = Session::server(
+        SessionConfig {
+            request_limits: limits,
+            ..SessionConfig::default()
+        },
+        t0,
+    );
+    for piece in data.chunks(usize::from(cut).max(1)) {
+        session.handle_input(t0, piece);
+        while let Some(event) = session.poll_event() {
+            if let SessionEvent::Request(head) = event {
+                match check_request(&head, &ServerConfig::default()) {
+                    Ok(a) => session.accept(t0, a.response(&a.accept(), None)),
+                    Err(r) => session.refuse(r.response()),
+                }
+            }
+        }
+    }
+    while session.poll_transmit().is_some() {}
+}

@@ -360,7 +360,14 @@ impl Assembler {
                 _ => {}
             }
         }
-        if message.len > self.config.max_message && message.data.is_some() && !rejected {
+        // One fault a frame: the cap is checked only where the frame broke nothing else, so
+        // that what is reported does not depend on when the bytes came (a fail-fast UTF-8
+        // fault found while the frame arrived withholds it before the cap is looked at).
+        if message.len > self.config.max_message
+            && message.data.is_some()
+            && !rejected
+            && faults.is_empty()
+        {
             faults.push((
                 frame.offset,
                 ViolationKind::MessageTooLarge {

@@ -13,6 +13,7 @@ use super::machine::Action;
 use super::open;
 pub use super::options::RunOptions;
 use super::record::base_record;
+use crate::Side;
 use crate::cases::Case;
 use crate::cases::smoke::smoke_cases;
 use crate::handshake::Response;
@@ -42,6 +43,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         policy: opts.policy,
         params: opts.params.clone(),
         chop: opts.chop,
+        side: Side::Client,
     };
     if let Some(record) = not_run(name, case, &opts.params, started) {
         // Nothing is sent to the target.
@@ -140,8 +142,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
             // Back-pressure: the peer's bytes stay in the kernel until the pause ends.
             let wake = flow.poll_timeout().unwrap_or(until).min(until);
             tokio::time::sleep_until(Instant::from_std(wake)).await;
-            let session = driver.session();
-            flow.handle(Instant::now().into_std(), None, session, true);
+            flow.handle(Instant::now().into_std(), None, driver.session_mut(), true);
             continue;
         }
         let deadline = flow
@@ -153,7 +154,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         flow.handle(
             Instant::now().into_std(),
             event,
-            driver.session(),
+            driver.session_mut(),
             connected,
         );
     }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::handshake::ResponseProblem;
 use crate::wire::{Violation, ViolationKind};
 
 /// The kinds of findings.
@@ -11,6 +12,9 @@ use crate::wire::{Violation, ViolationKind};
 pub enum FindingKind {
     /// A frame or message rule (proto's decoder and message layer).
     Wire(ViolationKind),
+    /// A 101 that breaks the client's checks of RFC 6455 §4.1 (a wrong accept, an
+    /// extension or subprotocol never offered, …).
+    Handshake(ResponseProblem),
     /// RFC 6455 §5.5.1, §7.1.1: the server started the closing handshake, got the reply,
     /// and did not close TCP.
     ServerKeptTcpOpen,
@@ -24,6 +28,12 @@ impl FindingKind {
             .map(FindingKind::Wire)
             .collect();
         all.push(FindingKind::ServerKeptTcpOpen);
+        all.extend(
+            ResponseProblem::samples()
+                .into_iter()
+                .filter(|p| !matches!(p, ResponseProblem::NotSwitchingProtocols { .. }))
+                .map(FindingKind::Handshake),
+        );
         all
     }
 
@@ -31,6 +41,7 @@ impl FindingKind {
     pub fn code(&self) -> &'static str {
         match self {
             FindingKind::Wire(kind) => kind.code(),
+            FindingKind::Handshake(problem) => problem.code(),
             FindingKind::ServerKeptTcpOpen => "server-kept-tcp-open",
         }
     }
@@ -39,6 +50,7 @@ impl FindingKind {
     pub fn rfc(&self) -> Option<&'static str> {
         match self {
             FindingKind::Wire(kind) => kind.rfc(),
+            FindingKind::Handshake(problem) => Some(problem.rfc()),
             FindingKind::ServerKeptTcpOpen => Some("rfc6455#section-7.1.1"),
         }
     }
@@ -48,6 +60,9 @@ impl fmt::Display for FindingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FindingKind::Wire(kind) => kind.fmt(f),
+            FindingKind::Handshake(problem) => {
+                write!(f, "{problem} (RFC 6455 §4.1: the client MUST fail the connection)")
+            }
             FindingKind::ServerKeptTcpOpen => f.write_str(
                 "the server started the closing handshake, got the reply, and did not close TCP (RFC 6455 §5.5.1, §7.1.1)",
             ),
@@ -151,6 +166,16 @@ mod tests {
         // numbered, and the numbers must all appear among the samples.
         let number = |k: &FindingKind| match k {
             FindingKind::ServerKeptTcpOpen => 0,
+            FindingKind::Handshake(p) => match p {
+                ResponseProblem::NotSwitchingProtocols { .. } => 99,
+                ResponseProblem::NotHttp11(_) => 20,
+                ResponseProblem::BadUpgrade(_) => 21,
+                ResponseProblem::BadConnection(_) => 22,
+                ResponseProblem::BadAccept { .. } => 23,
+                ResponseProblem::ExtensionNotOffered(_) => 24,
+                ResponseProblem::MalformedExtensions(_) => 25,
+                ResponseProblem::BadSubprotocol(_) => 26,
+            },
             FindingKind::Wire(w) => match w {
                 ViolationKind::MaskedFrameFromServer => 1,
                 ViolationKind::UnmaskedFrameFromClient => 2,
@@ -174,7 +199,8 @@ mod tests {
             },
         };
         let numbers: std::collections::BTreeSet<u32> = samples.iter().map(number).collect();
-        assert_eq!(numbers, (0..=19).collect());
+        // Every kind but the status of a refusal (an answer, not a finding).
+        assert_eq!(numbers, (0..=26).collect());
         assert!(codes.iter().all(|c| {
             c.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

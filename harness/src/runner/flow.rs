@@ -9,11 +9,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Cause, Outcome};
 
+use super::finding::{Finding, FindingKind};
 use super::handshake::{self as judging, Answer, Judgement};
 use super::machine::{Action, CaseMachine, Timeouts};
 use super::record::{attach_trace, base_record, died, judge};
 use super::verdict::{self, CloseFacts, Policy};
+use crate::Side;
 use crate::cases::{Case, HandshakeSpec, Params, Step, fill};
+use crate::handshake::server::{RequestHead, ServerConfig, check_request};
 use crate::handshake::{Extension, Request, ResponseProblem, parse_extensions};
 use crate::session::{Closure, EventLog, HandshakeFailure, Session, SessionConfig, SessionEvent};
 
@@ -31,6 +34,10 @@ pub struct FlowConfig {
     /// Write everything, the request included, in chops of this many bytes this far apart
     /// (`wsconform smoke --chop`), whatever the case says.
     pub chop: Option<(usize, Duration)>,
+    /// The side the harness plays: the client (`wsconform run`), or the server, accepting a
+    /// client under test (RFC 6455 §4.2: a strict check of its request, then the case as the
+    /// server: unmasked frames, TCP closed first).
+    pub side: Side,
 }
 
 /// What the edge must do besides moving bytes.
@@ -155,6 +162,13 @@ impl CaseFlow {
             actions: VecDeque::new(),
         };
         let session = match &case.handshake {
+            None if config.side == Side::Server => Session::server(
+                SessionConfig {
+                    handshake_timeout: config.open_handshake_timeout,
+                    ..SessionConfig::default()
+                },
+                now,
+            ),
             None => {
                 let request = Request::new(host, resource);
                 let session_config = SessionConfig {
@@ -316,7 +330,7 @@ impl CaseFlow {
         &mut self,
         now: Instant,
         event: Option<SessionEvent>,
-        session: &Session,
+        session: &mut Session,
         connected: bool,
     ) {
         match &mut self.phase {
@@ -335,6 +349,7 @@ impl CaseFlow {
             },
             Phase::Opening => match event {
                 Some(SessionEvent::Open { .. }) => self.opened(now, Ok(()), session),
+                Some(SessionEvent::Request(head)) => self.answer(now, &head, session),
                 Some(SessionEvent::HandshakeFailed(f)) => {
                     self.actions.push_back(FlowAction::Machine(Action::Abort));
                     self.opened(now, Err(f), session);
@@ -346,6 +361,26 @@ impl CaseFlow {
                 _ => {}
             },
             Phase::Done => {}
+        }
+    }
+
+    /// Server side: the client's request, checked strictly (RFC 6455 §4.2.1) and answered; a
+    /// valid one opens the session and starts the case, a bad one fails it.
+    fn answer(&mut self, now: Instant, head: &RequestHead, session: &mut Session) {
+        let config = ServerConfig {
+            resources: Vec::new(),
+            ..ServerConfig::default()
+        };
+        match check_request(head, &config) {
+            Ok(accepted) => {
+                session.accept(now, accepted.response(&accepted.accept(), None));
+                self.run_machine(now);
+            }
+            Err(refusal) => {
+                session.refuse(refusal.response());
+                let failure = format!("the client's request was refused: {}", refusal.problem);
+                self.handshake_failed_with(failure, HandshakeFailure::Refused);
+            }
         }
     }
 
@@ -405,6 +440,14 @@ impl CaseFlow {
             &crafted.offers,
             &fill,
         );
+        // A 101 that breaks §4.1 is a finding, whatever the case expected of the request.
+        let findings: Vec<wsconform_reports::Finding> = match &answer {
+            Answer::Response { problems, .. } => problems
+                .iter()
+                .map(|p| Finding::of(FindingKind::Handshake(p.clone())).to_record())
+                .collect(),
+            _ => Vec::new(),
+        };
         let shown = crafted.shown.clone();
         if judgement.proceed {
             self.accepted = Some((judgement, shown));
@@ -425,11 +468,19 @@ impl CaseFlow {
         record.causes = vec![Cause::Handshake];
         record.observed = vec![answer.describe()];
         record.http_request = Some(shown);
+        record.findings = findings;
         self.record = Some(record);
         self.phase = Phase::Done;
     }
 
     fn handshake_failed(&mut self, failure: &HandshakeFailure) {
+        self.handshake_failed_with(
+            format!("opening handshake failed: {failure}"),
+            failure.clone(),
+        );
+    }
+
+    fn handshake_failed_with(&mut self, reason: String, failure: HandshakeFailure) {
         let mut record = base_record(&self.name, &self.case, self.started);
         let (behavior, close) = verdict::tie(
             &self.case.close,
@@ -441,16 +492,29 @@ impl CaseFlow {
         record.behavior = Some(behavior);
         record.behavior_close = Some(close);
         record.outcome = verdict::outcome(self.config.policy, behavior, close);
-        record.reason = format!("opening handshake failed: {failure}");
+        record.reason = reason;
         record.causes = vec![Cause::Handshake];
+        if let HandshakeFailure::Rejected(problems) = &failure {
+            // A 101 that breaks §4.1; a status other than 101 is an answer, not a finding.
+            record.findings = problems
+                .iter()
+                .filter(|p| !matches!(p, ResponseProblem::NotSwitchingProtocols { .. }))
+                .map(|p| Finding::of(FindingKind::Handshake(p.clone())).to_record())
+                .collect();
+        }
         self.record = Some(record);
-        self.failure = Some(failure.clone());
+        self.failure = Some(failure);
         self.phase = Phase::Done;
     }
 
     fn run_machine(&mut self, now: Instant) {
-        let machine =
-            CaseMachine::with_limit(&self.case, self.config.timeouts, self.max_message, now);
+        let machine = CaseMachine::for_side(
+            self.config.side,
+            &self.case,
+            self.config.timeouts,
+            self.max_message,
+            now,
+        );
         self.phase = Phase::Running(Box::new(machine));
     }
 

@@ -186,6 +186,50 @@ pub enum ResponseProblem {
     BadSubprotocol(String),
 }
 
+impl ResponseProblem {
+    /// One of each kind, for the table of codes.
+    pub fn samples() -> Vec<ResponseProblem> {
+        vec![
+            Self::NotSwitchingProtocols {
+                status: 200,
+                reason: "OK".into(),
+            },
+            Self::NotHttp11(0),
+            Self::BadUpgrade(None),
+            Self::BadConnection(None),
+            Self::BadAccept {
+                expected: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into(),
+                got: Vec::new(),
+            },
+            Self::ExtensionNotOffered("x-unknown".into()),
+            Self::MalformedExtensions(HeaderSyntaxError::NotAscii),
+            Self::BadSubprotocol("x-unknown".into()),
+        ]
+    }
+
+    /// The stable code, for reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotSwitchingProtocols { .. } => "status-not-101",
+            Self::NotHttp11(_) => "response-not-http11",
+            Self::BadUpgrade(_) => "upgrade-invalid",
+            Self::BadConnection(_) => "connection-invalid",
+            Self::BadAccept { .. } => "accept-mismatch",
+            Self::ExtensionNotOffered(_) => "extension-not-offered",
+            Self::MalformedExtensions(_) => "extensions-malformed",
+            Self::BadSubprotocol(_) => "subprotocol-not-offered",
+        }
+    }
+
+    /// The RFC section of the rule.
+    pub fn rfc(&self) -> &'static str {
+        match self {
+            Self::MalformedExtensions(_) => "rfc6455#section-9.1",
+            _ => "rfc6455#section-4.1",
+        }
+    }
+}
+
 /// Checks a response against the client's §4.1 rules. Returns what was agreed, or every
 /// problem found.
 pub fn check_response(

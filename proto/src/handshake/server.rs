@@ -116,7 +116,8 @@ pub fn parse_request(
 /// What a server serves: the §4.2.1 checks that depend on the application.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The resource names served (§4.2.2 /resource name/); others get 404.
+    /// The resource names served (§4.2.2 /resource name/); others get 404. Empty: every
+    /// resource is served (a test server that takes its instructions from the path).
     pub resources: Vec<String>,
     /// The subprotocols the server speaks, in its order of preference (§4.2.2 /subprotocol/).
     pub subprotocols: Vec<String>,
@@ -314,7 +315,7 @@ pub fn check_request(request: &RequestHead, config: &ServerConfig) -> Result<Acc
     // fragment "MUST NOT be used". §4.2.2 /resource name/: "If the requested service is not
     // available, the server MUST send an appropriate HTTP error code (such as 404)".
     let path = resource_path(&request.target).ok_or(Refusal::new(400, P::BadTarget))?;
-    if !config.resources.iter().any(|r| r == path) {
+    if !config.resources.is_empty() && !config.resources.iter().any(|r| r == path) {
         return Err(Refusal::new(404, P::NotFound));
     }
     // §4.2.1 item 2, RFC 9112 §3.2: exactly one Host header, with a valid value.

@@ -25,11 +25,16 @@ fn config() -> FlowConfig {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect(),
         chop: None,
+        side: crate::Side::Client,
     }
 }
 
 fn start(c: &Case, t0: Instant) -> (Box<CaseFlow>, Box<Session>) {
-    match CaseFlow::start("sim", c, &config(), "h:1", "/", t0, SystemTime::UNIX_EPOCH) {
+    start_with(c, &config(), t0)
+}
+
+fn start_with(c: &Case, config: &FlowConfig, t0: Instant) -> (Box<CaseFlow>, Box<Session>) {
+    match CaseFlow::start("sim", c, config, "h:1", "/", t0, SystemTime::UNIX_EPOCH) {
         Start::Run(flow, session) => (flow, session),
         Start::Done(record) => panic!("did not run: {}", record.reason),
     }
@@ -55,6 +60,25 @@ fn act(flow: &mut CaseFlow, session: &mut Session, now: Instant) -> Vec<u8> {
         }
     }
     sent
+}
+
+/// The peer ends TCP (FIN); the case must be over, clean, with OK verdicts.
+fn fin_and_finish(mut flow: Box<CaseFlow>, session: &mut Session, now: Instant) -> CaseRecord {
+    let fin = Closure::PeerFin {
+        tls_close_notify: None,
+    };
+    session.handle_closed(now, fin);
+    events(&mut flow, session, now);
+    assert!(flow.is_done());
+    let log = session.log().clone();
+    let record = flow.finish(&log, Duration::ZERO, None);
+    assert_eq!(
+        (record.behavior, record.behavior_close),
+        (Some(Behavior::Ok), Some(BehaviorClose::Ok)),
+        "{}",
+        record.reason
+    );
+    record
 }
 
 /// Hands every session event to the flow.
@@ -148,22 +172,7 @@ fn an_accepted_crafted_request_runs_the_case_machine_and_the_handshake_verdict_l
         t0,
         &crate::wire::RawFrame::close(crate::wire::CloseCode::NORMAL, "").to_bytes(),
     );
-    session.handle_closed(
-        t0,
-        Closure::PeerFin {
-            tls_close_notify: None,
-        },
-    );
-    events(&mut flow, &mut session, t0);
-    assert!(flow.is_done());
-    let log = session.log().clone();
-    let record = flow.finish(&log, Duration::ZERO, None);
-    assert_eq!(
-        (record.behavior, record.behavior_close),
-        (Some(Behavior::Ok), Some(BehaviorClose::Ok)),
-        "{}",
-        record.reason
-    );
+    let record = fin_and_finish(flow, &mut session, t0);
     assert!(
         record.reason.starts_with("accepted (101)"),
         "{}",
@@ -212,4 +221,122 @@ fn a_case_missing_a_param_does_not_start() {
         Start::Done(record) => assert_eq!(record.outcome, Outcome::NotRun),
         Start::Run(..) => panic!("a case that needs a param ran without it"),
     }
+}
+
+#[test]
+fn a_101_that_breaks_section_4_1_is_a_finding_with_its_code() {
+    let t0 = Instant::now();
+    let c = case("1.1.1");
+    let (mut flow, mut session) = start(&c, t0);
+    act(&mut flow, &mut session, t0);
+    session.handle_input(
+        t0,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n",
+    );
+    events(&mut flow, &mut session, t0);
+    assert!(flow.is_done());
+    let log = session.log().clone();
+    let record = flow.finish(&log, Duration::ZERO, None);
+    assert_eq!(record.behavior, Some(Behavior::Failed));
+    let codes: Vec<&str> = record.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["accept-mismatch"]);
+    assert_eq!(
+        record.findings[0].rfc.as_deref(),
+        Some("rfc6455#section-4.1")
+    );
+}
+
+#[test]
+fn as_the_server_the_flow_checks_the_request_and_runs_the_case_unmasked() {
+    // 1.1.2's script as the server (Autobahn's fuzzingserver mode): our text goes out
+    // unmasked, the client under test echoes it masked, we close and close TCP first.
+    let t0 = Instant::now();
+    let c = case("1.1.2");
+    let server_config = FlowConfig {
+        side: crate::Side::Server,
+        ..config()
+    };
+    let (mut flow, mut server) = start_with(&c, &server_config, t0);
+    assert_eq!(flow.poll_action(), None, "a server sends nothing first");
+    // The client under test: proto's client session, echoing by hand.
+    let request = Request::new("h:1", "/runCase?case=2&agent=x");
+    let mut client = Session::client(
+        &request,
+        Session::offer_for(&request),
+        SessionConfig::default(),
+        t0,
+    );
+    let mut to_server = Vec::new();
+    while let Some(bytes) = client.poll_transmit() {
+        to_server.extend(bytes);
+    }
+    server.handle_input(t0, &to_server);
+    events(&mut flow, &mut server, t0);
+    assert!(!flow.is_done(), "the request is valid: the case runs");
+    // What the server sent: the 101, then the case's frame, unmasked.
+    let mut to_client = Vec::new();
+    while let Some(bytes) = server.poll_transmit() {
+        to_client.extend(bytes);
+    }
+    to_client.extend(act(&mut flow, &mut server, t0));
+    client.handle_input(t0, &to_client);
+    let message = std::iter::from_fn(|| client.poll_event())
+        .find_map(|e| match e {
+            SessionEvent::Message(m) => Some(m),
+            _ => None,
+        })
+        .expect("the case's message reached the client");
+    let payload_len = message.payload.len();
+    // The client echoes it (masked, as a client must).
+    client.send(
+        crate::wire::RawFrame::new(message.opcode, message.payload),
+        crate::session::Masking::BySide,
+    );
+    let echo = client.poll_transmit().expect("echo");
+    assert_ne!(echo[1] & 0x80, 0, "the client masks");
+    server.handle_input(t0, &echo);
+    events(&mut flow, &mut server, t0);
+    // Auto-close: our close, unmasked.
+    let close = act(&mut flow, &mut server, t0);
+    assert_eq!((close[0], close[1] & 0x80), (0x88, 0), "an unmasked close");
+    server.handle_input(
+        t0,
+        &crate::wire::RawFrame::close(crate::wire::CloseCode::NORMAL, "")
+            .masked([1, 2, 3, 4])
+            .to_bytes(),
+    );
+    events(&mut flow, &mut server, t0);
+    assert_eq!(
+        flow.poll_action(),
+        Some(FlowAction::Machine(Action::Shutdown))
+    );
+    fin_and_finish(flow, &mut server, t0);
+    assert!(payload_len > 0);
+}
+
+#[test]
+fn as_the_server_a_bad_request_fails_the_client() {
+    let t0 = Instant::now();
+    let server_config = FlowConfig {
+        side: crate::Side::Server,
+        ..config()
+    };
+    let (mut flow, mut server) = start_with(&case("1.1.1"), &server_config, t0);
+    // No Sec-WebSocket-Key: RFC 6455 §4.2.1 item 5.
+    server.handle_input(
+        t0,
+        b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    events(&mut flow, &mut server, t0);
+    assert!(flow.is_done());
+    let refusal = server.poll_transmit().expect("a refusal is written");
+    assert!(refusal.starts_with(b"HTTP/1.1 400 "));
+    let log = server.log().clone();
+    let record = flow.finish(&log, Duration::ZERO, None);
+    assert_eq!(record.behavior, Some(Behavior::Failed));
+    assert!(
+        record.reason.contains("Sec-WebSocket-Key"),
+        "{}",
+        record.reason
+    );
 }
