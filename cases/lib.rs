@@ -18,6 +18,13 @@ pub struct CaseFile {
     pub source: &'static str,
 }
 
+/// The smoke cases (`wsconform smoke`, the probe before a run, the alive check): not part of
+/// the library, never selected by a run.
+pub const SMOKE: CaseFile = CaseFile {
+    name: "smoke.toml",
+    source: include_str!("smoke.toml"),
+};
+
 /// Every built-in case file: section 0 (the opening handshake), Autobahn's core sections
 /// 1-10, and sections 14-17 beyond Autobahn (masking, length encodings, limits, server closes).
 pub const BUILTIN: &[CaseFile] = &[

@@ -15,7 +15,7 @@ use crate::runner::machine::Timeouts;
 use crate::runner::{RunOptions, run_case};
 use crate::session::{EventKind, EventLog, HandshakeFailure, render_trace};
 
-pub use crate::cases::smoke::{TEXT, smoke_cases};
+pub use crate::cases::smoke::smoke_cases;
 
 /// Settings for the exchange.
 #[derive(Debug, Clone)]

@@ -49,14 +49,7 @@ fn hostile() -> CaseRecord {
     r.close.remote_code = Some(1002);
     r.close.remote_reason = Some(BREAKOUT.into());
     r.close.local_reason = Some(SCRIPT.into());
-    r.findings = vec![wsconform_reports::Finding {
-        code: "masked-server-frame".into(),
-        rfc: Some("rfc6455#section-5.1".into()),
-        offset: Some(0),
-        frame: Some(0),
-        frame_index: Some(0),
-        message: format!("masked frame from a server (RFC 6455 §5.1) (byte 0) {SCRIPT}"),
-    }];
+    r.findings = vec![common::masked_frame_finding(&format!(" {SCRIPT}"))];
     r.timing_dependent = Some(format!("note {BREAKOUT}"));
     r.http_request = Some("GET / HTTP/1.1\r\nHost: 127.0.0.1:9002\r\n\r\n".into());
     r.http_response = Some(format!(

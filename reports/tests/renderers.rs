@@ -15,14 +15,7 @@ fn fixture() -> RunReport {
     fail.observed = vec![];
     fail.expected = vec!["ok: []".into()];
     fail.close.remote_reason = Some("<img src=x onerror=alert(1)>".into());
-    fail.findings = vec![wsconform_reports::Finding {
-        code: "masked-server-frame".into(),
-        rfc: Some("rfc6455#section-5.1".into()),
-        offset: Some(0),
-        frame: Some(0),
-        frame_index: Some(0),
-        message: "masked frame from a server (RFC 6455 §5.1) (byte 0)".into(),
-    }];
+    fail.findings = vec![common::masked_frame_finding("")];
     fail.causes = vec![
         wsconform_reports::Cause::WrongCloser,
         wsconform_reports::Cause::BrokeRule,

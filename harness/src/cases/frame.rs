@@ -7,7 +7,8 @@ use serde::Deserialize;
 use crate::session::Masking;
 use crate::wire::{CloseCode, LengthForm, OpCode, RawFrame, Rsv};
 
-fn yes() -> bool {
+/// The default of the case format's `true` flags (`fin`, `auto_close`).
+pub(super) fn yes() -> bool {
     true
 }
 

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::frame::{FrameSpec, OpcodeSpec, Payload};
+use super::frame::{FrameSpec, OpcodeSpec, Payload, yes};
 use super::handshake::HandshakeSpec;
 
 /// One case.
@@ -66,10 +66,6 @@ pub struct Case {
     /// How the connection must close (default `"ok"`).
     #[serde(default = "CloseExpect::harness_closes")]
     pub close: CloseExpect,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// One thing the harness does.

@@ -1,16 +1,20 @@
-//! A case run entirely in memory on a simulated clock: the case machine on proto's client
-//! session against the reference server, bytes handed across by hand (the quinn-proto `Pair`
-//! shape). No sockets, no runtime, no sleeping: what the stateful fuzz target runs, and what
-//! a live fuzzer asks for a prediction.
+//! A case run entirely in memory on a simulated clock: the case's flow (the same
+//! [`CaseFlow`] `wsconform run` uses, handshake and machine included) on proto's client session
+//! against the reference server, bytes handed across by hand (the quinn-proto `Pair` shape).
+//! No sockets, no runtime, no sleeping: what the stateful fuzz target runs, and what a live
+//! fuzzer asks for a prediction. Only the transport is modelled here; every rule is the flow's.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use wsconform_reports::CaseRecord;
 
 use super::{Faults, PeerAction, ReferenceServer};
 use crate::Side;
-use crate::cases::Case;
-use crate::handshake::Request;
-use crate::runner::machine::{Action, CaseMachine, MachineResult, Timeouts};
-use crate::session::{Closure, EventLog, Session, SessionConfig, SessionEvent, Writer};
+use crate::cases::{Case, Params};
+use crate::runner::flow::{CaseFlow, FlowAction, FlowConfig, Start};
+use crate::runner::machine::{Action, Timeouts};
+use crate::runner::verdict::Policy;
+use crate::session::{Closure, EventLog, Session};
 
 /// The most rounds a pair runs (each moves every queued byte both ways or advances the clock):
 /// a bound on any script, however it loops.
@@ -23,116 +27,129 @@ pub struct PairRun {
     pub client: EventLog,
     /// The server side's log.
     pub server: EventLog,
-    /// The case machine's result, if the opening handshake succeeded.
-    pub result: Option<MachineResult>,
+    /// The case's record, as `wsconform run` would write it.
+    pub record: CaseRecord,
     /// Simulated time from the start to the end.
     pub elapsed: Duration,
 }
 
-/// Runs `case` (its steps, after a standard handshake) against the reference server with
-/// `faults`, with masking keys from `seed`, starting at `start` on a simulated clock.
+/// Runs `case` against the reference server with `faults`, with masking keys from `seed`,
+/// starting at `start` on a simulated clock.
 pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairRun {
-    let mut now = start;
-    let request = Request::new("reference.invalid", "/");
-    let mut client = Session::client(
-        &request,
-        Session::offer_for(&request),
-        SessionConfig::default(),
-        now,
-    );
-    let mut server = ReferenceServer::new(faults, now);
-    let mut machine: Option<CaseMachine> = None;
-    let mut server_gone = false;
-    let mut client_gone = false;
-    let timeouts = Timeouts {
-        case_limit: Duration::from_secs(60),
-        ..Timeouts::default()
+    let config = FlowConfig {
+        open_handshake_timeout: Duration::from_secs(5),
+        timeouts: Timeouts {
+            case_limit: Duration::from_secs(60),
+            ..Timeouts::default()
+        },
+        policy: Policy::Default,
+        params: Params::new(),
+        chop: None,
+        side: Side::Client,
+        seed: Some(seed),
     };
+    let host = "reference.invalid";
+    let (mut flow, mut client) = match CaseFlow::start(
+        "pair",
+        case,
+        &config,
+        host,
+        "/",
+        start,
+        SystemTime::UNIX_EPOCH,
+    ) {
+        Start::Run(flow, session) => (flow, *session),
+        Start::Done(record) => {
+            return PairRun {
+                client: EventLog::default(),
+                server: EventLog::default(),
+                record: *record,
+                elapsed: Duration::ZERO,
+            };
+        }
+    };
+    let mut server = ReferenceServer::new(faults, start);
+    let mut now = start;
+    // Bytes for the client that wait out a `pause_reading` step (a socket's buffer).
+    let mut unread: Vec<u8> = Vec::new();
+    let (mut client_gone, mut server_gone) = (false, false);
     for _ in 0..MAX_ROUNDS {
+        if flow.is_done() {
+            break;
+        }
         let mut moved = false;
-        // The machine's writes go out through the client session.
-        if let Some(m) = machine.as_mut() {
-            while let Some(action) = m.poll_action() {
-                match action {
-                    Action::Write { pieces, chop } => {
-                        for piece in pieces {
-                            match chop {
-                                Some(n) => piece
-                                    .chunks(n.max(1))
-                                    .for_each(|c| client.send_raw(c.to_vec())),
-                                None => client.send_raw(piece),
-                            }
+        while let Some(action) = flow.poll_action() {
+            moved = true;
+            match action {
+                FlowAction::SendRequest { .. } => {
+                    flow.request_begins(now);
+                    send(now, &mut client, &mut server, server_gone);
+                    flow.request_written(now, &mut client);
+                }
+                FlowAction::Machine(Action::Write { pieces, chop }) => {
+                    for piece in pieces {
+                        match chop {
+                            Some(n) => piece
+                                .chunks(n.max(1))
+                                .for_each(|c| client.send_raw(c.to_vec())),
+                            None => client.send_raw(piece),
                         }
                     }
-                    Action::Abort | Action::Shutdown => {
+                }
+                // The client's abort: both ends see the connection go.
+                FlowAction::Machine(Action::Abort | Action::Shutdown) => {
+                    if !client_gone {
                         client_gone = true;
                         client.handle_closed(now, Closure::HarnessAbort);
-                        if !server_gone {
-                            server.handle_closed(now, Closure::PeerReset);
-                            server_gone = true;
-                        }
                     }
-                    Action::CheckAlive => m.handle_alive(now, Ok(())),
+                    if !server_gone {
+                        server_gone = true;
+                        server.handle_closed(now, Closure::PeerReset);
+                    }
                 }
-                moved = true;
+                // A second connection to the reference server is always served.
+                FlowAction::Machine(Action::CheckAlive) => flow.handle_alive(now, Ok(())),
+                FlowAction::Hold { .. } => {}
             }
         }
-        while let Some(bytes) = client.poll_transmit() {
-            client.on_sent(now, &bytes);
-            if !server_gone {
-                server.handle_input(now, &bytes);
-            }
-            moved = true;
-        }
+        moved |= send(now, &mut client, &mut server, server_gone);
         while let Some(bytes) = server.poll_transmit() {
             server.on_sent(now, &bytes);
+            unread.extend_from_slice(&bytes);
+            moved = true;
+        }
+        if !unread.is_empty() && flow.reading_paused(now).is_none() {
             if !client_gone {
-                client.handle_input(now, &bytes);
+                client.handle_input(now, &unread);
             }
+            unread.clear();
             moved = true;
         }
         if server.poll_action() == Some(PeerAction::Shutdown) && !server_gone {
-            // The server closed TCP first: the client reads the end of the stream.
+            // The server closed TCP first: once its last bytes are read, the client reads the
+            // end of the stream.
             server_gone = true;
-            if !client_gone {
-                client_gone = true;
-                let fin = Closure::PeerFin {
-                    tls_close_notify: None,
-                };
-                client.handle_closed(now, fin);
-            }
+            moved = true;
+        }
+        if server_gone && !client_gone && unread.is_empty() {
+            client_gone = true;
+            let fin = Closure::PeerFin {
+                tls_close_notify: None,
+            };
+            client.handle_closed(now, fin);
             moved = true;
         }
         while let Some(event) = client.poll_event() {
             moved = true;
-            match (event, machine.as_mut()) {
-                (SessionEvent::Open { .. }, None) => {
-                    let writer = Writer::with_seed(Side::Client, seed);
-                    machine = Some(CaseMachine::build(writer, case, timeouts, None, now));
-                }
-                (SessionEvent::HandshakeFailed(_), None) => {
-                    return finish(client, server, None, now - start);
-                }
-                (SessionEvent::Message(msg), Some(m)) => m.handle_message(now, msg),
-                (SessionEvent::Control(frame), Some(m)) => m.handle_control(now, frame),
-                (SessionEvent::Violation(v), Some(m)) => m.handle_violation(now, v),
-                (SessionEvent::Closed(c), Some(m)) => m.handle_closed(now, c),
-                (SessionEvent::Closed(_), None) => {
-                    return finish(client, server, None, now - start);
-                }
-                _ => {}
-            }
-        }
-        if machine.as_ref().is_some_and(CaseMachine::is_done) {
-            let result = machine.map(CaseMachine::finish);
-            return finish(client, server, result, now - start);
+            flow.handle(now, Some(event), &mut client, !client_gone);
         }
         if moved {
             continue;
         }
         // Nothing to move: the clock jumps to the next deadline of either side.
         let next = [
-            machine.as_ref().and_then(CaseMachine::poll_timeout),
+            flow.poll_timeout(),
+            flow.reading_paused(now),
             client.poll_timeout(),
             (!server_gone).then(|| server.poll_timeout()).flatten(),
         ]
@@ -143,28 +160,32 @@ pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairR
             break;
         };
         now = now.max(next);
-        if let Some(m) = machine.as_mut() {
-            m.handle_timeout(now);
-        }
         client.handle_timeout(now);
         if !server_gone {
             server.handle_timeout(now);
         }
+        flow.handle(now, None, &mut client, !client_gone);
     }
-    let result = machine.map(CaseMachine::finish);
-    finish(client, server, result, now - start)
-}
-
-fn finish(
-    client: Session,
-    server: ReferenceServer,
-    result: Option<MachineResult>,
-    elapsed: Duration,
-) -> PairRun {
+    let elapsed = now - start;
+    let record = flow.finish(client.log(), elapsed, None);
     PairRun {
         client: client.into_log(),
         server: server.into_session().into_log(),
-        result,
+        record,
         elapsed,
     }
+}
+
+/// Hands everything the client queued to the server (if it is still there). Whether anything
+/// moved.
+fn send(now: Instant, client: &mut Session, server: &mut ReferenceServer, gone: bool) -> bool {
+    let mut moved = false;
+    while let Some(bytes) = client.poll_transmit() {
+        client.on_sent(now, &bytes);
+        if !gone {
+            server.handle_input(now, &bytes);
+        }
+        moved = true;
+    }
+    moved
 }

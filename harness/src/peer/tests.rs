@@ -8,12 +8,7 @@ use crate::session::SessionState;
 fn connect(faults: Faults) -> (Instant, Session, ReferenceServer) {
     let t0 = Instant::now();
     let request = Request::new("h:1", "/");
-    let mut client = Session::client(
-        &request,
-        Session::offer_for(&request),
-        SessionConfig::default(),
-        t0,
-    );
+    let mut client = Session::client_for(&request, SessionConfig::default(), t0);
     let mut server = ReferenceServer::new(faults, t0);
     pump(t0, &mut client, &mut server);
     (t0, client, server)

@@ -44,6 +44,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         params: opts.params.clone(),
         chop: opts.chop,
         side: Side::Client,
+        seed: None,
     };
     if let Some(record) = not_run(name, case, &opts.params, started) {
         // Nothing is sent to the target.

@@ -18,7 +18,9 @@ use crate::Side;
 use crate::cases::{Case, HandshakeSpec, Params, Step, fill};
 use crate::handshake::server::{RequestHead, ServerConfig, check_request};
 use crate::handshake::{Extension, Request, ResponseProblem, parse_extensions};
-use crate::session::{Closure, EventLog, HandshakeFailure, Session, SessionConfig, SessionEvent};
+use crate::session::{
+    Closure, EventLog, HandshakeFailure, Session, SessionConfig, SessionEvent, Writer,
+};
 
 /// The settings a case runs with (the part of the run's options the flow needs).
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct FlowConfig {
     /// client under test (RFC 6455 §4.2: a strict check of its request, then the case as the
     /// server: unmasked frames, TCP closed first).
     pub side: Side,
+    /// Masking keys from this seed (reproducible runs: the fuzzers), or fresh random ones.
+    pub seed: Option<u64>,
 }
 
 /// What the edge must do besides moving bytes.
@@ -180,7 +184,16 @@ impl CaseFlow {
                     delay: config.chop.map_or(Duration::ZERO, |(_, d)| d),
                     bound: config.timeouts.case_limit,
                 });
-                Session::client(&request, Session::offer_for(&request), session_config, now)
+                Session::client_for(&request, session_config, now)
+            }
+            // A crafted request is the client's: section 0 tests servers.
+            Some(_) if config.side == Side::Server => {
+                let mut record = base_record(name, case, started);
+                record.outcome = Outcome::NotRun;
+                record.causes = vec![Cause::NotRun];
+                record.reason =
+                    "not run: a crafted opening request is for testing servers".to_owned();
+                return Start::Done(Box::new(record));
             }
             Some(spec) => match flow.craft(spec, host, resource, now) {
                 Ok(session) => session,
@@ -409,10 +422,7 @@ impl CaseFlow {
             Err(HandshakeFailure::Rejected(problems)) => match session.response() {
                 Some(response) => Answer::Response {
                     response: response.clone(),
-                    problems: problems
-                        .into_iter()
-                        .filter(|p| !matches!(p, ResponseProblem::NotSwitchingProtocols { .. }))
-                        .collect(),
+                    problems: broken_101(&problems).cloned().collect(),
                     after,
                 },
                 None => Answer::Unreadable {
@@ -441,11 +451,8 @@ impl CaseFlow {
             &fill,
         );
         // A 101 that breaks §4.1 is a finding, whatever the case expected of the request.
-        let findings: Vec<wsconform_reports::Finding> = match &answer {
-            Answer::Response { problems, .. } => problems
-                .iter()
-                .map(|p| Finding::of(FindingKind::Handshake(p.clone())).to_record())
-                .collect(),
+        let findings = match &answer {
+            Answer::Response { problems, .. } => handshake_findings(problems),
             _ => Vec::new(),
         };
         let shown = crafted.shown.clone();
@@ -495,12 +502,7 @@ impl CaseFlow {
         record.reason = reason;
         record.causes = vec![Cause::Handshake];
         if let HandshakeFailure::Rejected(problems) = &failure {
-            // A 101 that breaks §4.1; a status other than 101 is an answer, not a finding.
-            record.findings = problems
-                .iter()
-                .filter(|p| !matches!(p, ResponseProblem::NotSwitchingProtocols { .. }))
-                .map(|p| Finding::of(FindingKind::Handshake(p.clone())).to_record())
-                .collect();
+            record.findings = handshake_findings(problems);
         }
         self.record = Some(record);
         self.failure = Some(failure);
@@ -508,8 +510,13 @@ impl CaseFlow {
     }
 
     fn run_machine(&mut self, now: Instant) {
-        let machine = CaseMachine::for_side(
-            self.config.side,
+        let side = self.config.side;
+        let writer = match self.config.seed {
+            Some(seed) => Writer::with_seed(side, seed),
+            None => Writer::new(side),
+        };
+        let machine = CaseMachine::build(
+            writer,
             &self.case,
             self.config.timeouts,
             self.max_message,
@@ -577,6 +584,21 @@ impl CaseFlow {
         attach_trace(&mut record, log);
         record
     }
+}
+
+/// The problems of a 101 among `problems`: a status other than 101 is an answer (the server
+/// refused), not a rule it broke.
+fn broken_101(problems: &[ResponseProblem]) -> impl Iterator<Item = &ResponseProblem> {
+    problems
+        .iter()
+        .filter(|p| !matches!(p, ResponseProblem::NotSwitchingProtocols { .. }))
+}
+
+/// RFC 6455 §4.1: the problems of a 101 as findings, with their codes.
+fn handshake_findings(problems: &[ResponseProblem]) -> Vec<wsconform_reports::Finding> {
+    broken_101(problems)
+        .map(|p| Finding::of(FindingKind::Handshake(p.clone())).to_record())
+        .collect()
 }
 
 /// The record of a case that cannot run against this target: a `--param` it needs is

@@ -179,6 +179,12 @@ impl Session {
         session
     }
 
+    /// A client session that will send the standard `request` and checks the 101 against
+    /// what it offered (its accept key, [`Session::offer_for`]).
+    pub fn client_for(request: &Request, config: SessionConfig, now: Instant) -> Self {
+        Self::client(request, Self::offer_for(request), config, now)
+    }
+
     /// A server session waiting for a request, started at `now`.
     pub fn server(config: SessionConfig, now: Instant) -> Self {
         Self::new(

@@ -63,3 +63,15 @@ pub fn record(target: &str, id: &str, outcome: Outcome) -> CaseRecord {
         trace_dropped: 0,
     }
 }
+
+/// A masked-frame finding on the first frame, its message followed by `tail`.
+pub fn masked_frame_finding(tail: &str) -> wsconform_reports::Finding {
+    wsconform_reports::Finding {
+        code: "masked-server-frame".into(),
+        rfc: Some("rfc6455#section-5.1".into()),
+        offset: Some(0),
+        frame: Some(0),
+        frame_index: Some(0),
+        message: format!("masked frame from a server (RFC 6455 §5.1) (byte 0){tail}"),
+    }
+}

@@ -26,6 +26,7 @@ fn config() -> FlowConfig {
         .collect(),
         chop: None,
         side: crate::Side::Client,
+        seed: None,
     }
 }
 
@@ -260,12 +261,7 @@ fn as_the_server_the_flow_checks_the_request_and_runs_the_case_unmasked() {
     assert_eq!(flow.poll_action(), None, "a server sends nothing first");
     // The client under test: proto's client session, echoing by hand.
     let request = Request::new("h:1", "/runCase?case=2&agent=x");
-    let mut client = Session::client(
-        &request,
-        Session::offer_for(&request),
-        SessionConfig::default(),
-        t0,
-    );
+    let mut client = Session::client_for(&request, SessionConfig::default(), t0);
     let mut to_server = Vec::new();
     while let Some(bytes) = client.poll_transmit() {
         to_server.extend(bytes);

@@ -9,12 +9,7 @@ use crate::wire::OpCode;
 fn start(host: &str) -> (Instant, Request, Session) {
     let t0 = Instant::now();
     let request = Request::new(host, "/");
-    let session = Session::client(
-        &request,
-        Session::offer_for(&request),
-        SessionConfig::default(),
-        t0,
-    );
+    let session = Session::client_for(&request, SessionConfig::default(), t0);
     (t0, request, session)
 }
 
