@@ -9,6 +9,8 @@
 
 #![deny(missing_docs)]
 
+pub mod data;
+
 /// One embedded case file.
 #[derive(Debug, Clone, Copy)]
 pub struct CaseFile {

@@ -12,6 +12,8 @@
 //! - [`message`]: the one message layer — frames to messages, control frames in the middle of
 //!   a message, §5.4 order, UTF-8 on the message as the application sees it, and the
 //!   [`message::Extension`] hook.
+//! - [`deflate`]: permessage-deflate (RFC 7692) — a strict inflater with an exact window
+//!   and bounded output, compression on zlib-rs, the extension for either side.
 //! - [`session`]: the session for either [`Side`] that ties them together: the opening
 //!   handshake, the reader (decoder and message layer), masking by side, the timestamped
 //!   event log.
@@ -45,6 +47,7 @@ impl Side {
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod deflate;
 pub mod handshake;
 pub mod message;
 pub mod session;

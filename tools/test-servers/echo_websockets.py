@@ -4,8 +4,8 @@ Usage: python3 echo_websockets.py [PORT]   (0 or nothing: a free port)
 
 Prints "LISTENING <port>" on stdout once it accepts connections, then echoes every message
 until it is killed. Settings follow the library's own Autobahn compliance server
-(compliance/autobahn/server.py): messages up to 32 MiB, no compression until the
-permessage-deflate cases land.
+(compliance/autobahn/server.py): messages up to 32 MiB, permessage-deflate on (the
+library's default, as its users run it).
 
 As an application would, it serves one path (`/`; others get 404), refuses the Origin
 http://forbidden.example (403) and supports the subprotocol `chat`: the facts the section 0
@@ -51,7 +51,7 @@ async def main():
         "127.0.0.1",
         port,
         max_size=2**25,
-        compression=None,
+        compression="deflate",
         subprotocols=["chat"],
         select_subprotocol=select_subprotocol,
         process_request=process_request,

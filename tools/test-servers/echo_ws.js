@@ -4,7 +4,7 @@
 //
 // Prints "LISTENING <port>" on stdout once it accepts connections, then echoes every message
 // (text as text, binary as binary) until it is killed. Settings follow ws's own Autobahn
-// server (test/autobahn-server.js): no compression until the permessage-deflate cases land.
+// server (test/autobahn-server.js): permessage-deflate on, with ws's default options.
 // As an application would, it serves one path (`/`; others get 404), refuses the Origin
 // http://forbidden.example (403) and supports the subprotocol `chat` (the section 0 cases'
 // --param values).
@@ -17,7 +17,7 @@ const port = Number(process.argv[2] || 0);
 const wss = new WebSocketServer({
   host: '127.0.0.1',
   port,
-  perMessageDeflate: false,
+  perMessageDeflate: true,
   maxPayload: 64 * 1024 * 1024,
   handleProtocols: (protocols) => (protocols.has('chat') ? 'chat' : false),
   verifyClient: (info, done) => {
