@@ -28,7 +28,7 @@ pub const SMOKE: CaseFile = CaseFile {
 };
 
 /// Every built-in case file: section 0 (the opening handshake), Autobahn's core sections
-/// 1-10, and sections 14-17 beyond Autobahn (masking, length encodings, limits, server closes).
+/// 1-10, its permessage-deflate sections 12 and 13, and sections 14-17 beyond Autobahn (masking, length encodings, limits, server closes).
 pub const BUILTIN: &[CaseFile] = &[
     CaseFile {
         name: "00-handshake.toml",
@@ -69,6 +69,14 @@ pub const BUILTIN: &[CaseFile] = &[
     CaseFile {
         name: "10-misc.toml",
         source: include_str!("10-misc.toml"),
+    },
+    CaseFile {
+        name: "12-deflate.toml",
+        source: include_str!("12-deflate.toml"),
+    },
+    CaseFile {
+        name: "13-deflate-params.toml",
+        source: include_str!("13-deflate-params.toml"),
     },
     CaseFile {
         name: "14-masking.toml",

@@ -1,7 +1,7 @@
 //! wsconform: a WebSocket conformance harness and fuzzer.
 //!
 //! The protocol itself — the wire codec, the opening handshake and the session — is the
-//! sans-IO crate [`wsconform_proto`], re-exported here as [`wire`], [`handshake`],
+//! sans-IO crate [`wsconform_proto`], re-exported here as [`wire`], [`deflate`], [`handshake`],
 //! [`message`] and [`session`]. This crate holds what runs cases on top of it:
 //!
 //! - [`cases`]: the case library as data — loading, families, selection.
@@ -23,7 +23,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
-pub use wsconform_proto::{Side, handshake, message, session, wire};
+pub use wsconform_proto::{Side, deflate, handshake, message, session, wire};
 
 pub mod cases;
 #[cfg(feature = "net")]

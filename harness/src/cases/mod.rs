@@ -25,9 +25,9 @@ pub use handshake::{
     BuiltRequest, HandshakeExpect, HandshakeSpec, HeaderCheck, Pad, Params, RequestSpec, Trickle,
 };
 pub use model::{
-    AliveStep, ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, EventSpec, Expect,
-    FirstMessageStep, MessageSpec, MessageStep, PingFloodStep, ProbeLimitStep, RoundtripStep,
-    SendStep, Step, WaitStep, WriteMode,
+    AliveStep, ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, DEFAULT_DEFLATE_OFFER,
+    DeflateSpec, EventSpec, Expect, FirstMessageStep, MessageSpec, MessageStep, PingFloodStep,
+    ProbeLimitStep, RoundtripStep, SendStep, SeriesStep, Step, WaitStep, WriteMode,
 };
 pub use select::{Selection, beyond_autobahn, compare_ids, matches, matches_anchored};
 
@@ -220,6 +220,9 @@ fn validate(case: &Case) -> Result<(), String> {
                     ));
                 }
             }
+            Step::SendMessage(m) if m.compress && case.deflate.is_none() => {
+                return Err("send_message.compress needs a [deflate] table".into());
+            }
             Step::SendMessage(m) => {
                 m.payload.validate()?;
                 if m.fragment == 0 {
@@ -246,6 +249,18 @@ fn validate(case: &Case) -> Result<(), String> {
             }
             Step::PingFlood(p) if p.count == 0 || p.count > 100_000 => {
                 return Err("ping_flood.count must be 1–100000".into());
+            }
+            Step::Series(s) => {
+                if wsconform_cases::data::get(&s.data).is_none() {
+                    return Err(format!(
+                        "series.data {:?} is not one of {}",
+                        s.data,
+                        wsconform_cases::data::NAMES.join(", ")
+                    ));
+                }
+                if s.len == 0 || s.len > 16 << 20 || s.count == 0 || s.count > 100_000 {
+                    return Err("series.len must be 1 to 16 MiB and series.count 1–100000".into());
+                }
             }
             _ => {}
         }
@@ -313,6 +328,7 @@ fn seconds_of(case: &Case) -> Vec<(&'static str, f64)> {
             Step::Roundtrip(r) => out.push(("roundtrip.within", r.within)),
             Step::PingFlood(p) => out.push(("ping_flood.within", p.within)),
             Step::ProbeLimit(p) => out.push(("probe_limit.within", p.within)),
+            Step::Series(s) => out.push(("series.within", s.within)),
             _ => {}
         }
     }

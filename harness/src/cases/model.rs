@@ -53,6 +53,10 @@ pub struct Case {
     /// harness sends a valid request and the case starts after the 101.
     #[serde(default)]
     pub handshake: Option<HandshakeSpec>,
+    /// permessage-deflate (RFC 7692): the harness offers it in its request, and uses it when
+    /// the server accepts.
+    #[serde(default)]
+    pub deflate: Option<DeflateSpec>,
     /// After the case, the server must still complete a handshake and echo a message on a
     /// fresh connection (it survived); otherwise the case fails whatever else it saw.
     #[serde(default)]
@@ -101,6 +105,55 @@ pub enum Step {
     /// Right now, while this connection is busy, a second connection must get a handshake and
     /// an echo (within the connect and handshake timeouts and 5 s); otherwise the case fails.
     Alive(AliveStep),
+    /// Autobahn's 12.x/13.x script: `count` messages cut from a data set, each sent after
+    /// the echo of the one before, compressed when permessage-deflate was agreed; every echo
+    /// must equal what was sent.
+    Series(SeriesStep),
+}
+
+/// The offer a case without its own makes: Autobahn's default (sections 12 and 13.1).
+pub const DEFAULT_DEFLATE_OFFER: &str =
+    "permessage-deflate; client_no_context_takeover; client_max_window_bits";
+
+/// `[deflate]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeflateSpec {
+    /// The `Sec-WebSocket-Extensions` value of the request (default
+    /// [`DEFAULT_DEFLATE_OFFER`]).
+    #[serde(default = "default_offer")]
+    pub offer: String,
+    /// Without permessage-deflate agreed the case is UNIMPLEMENTED and closes at once
+    /// (Autobahn's rule for 12.x and 13.x); `false` runs it anyway.
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// The largest message the harness inflates, in bytes (default: the session's bound). A
+    /// bigger one fails the connection with 1009, so a bomb case never holds its echo.
+    #[serde(default)]
+    pub inflate_limit: Option<usize>,
+}
+
+fn default_offer() -> String {
+    DEFAULT_DEFLATE_OFFER.to_owned()
+}
+
+/// `series`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesStep {
+    /// The data set (`json`, `bitmap`, `faust`, `html`, `pdf`); text sets go as TEXT, cut in
+    /// code points.
+    pub data: String,
+    /// Each message's length: code points for text, bytes for binary. Message i is the next
+    /// `len` of the data set, taken cyclically.
+    pub len: usize,
+    /// How many messages.
+    pub count: usize,
+    /// Frames of at most this many (compressed) bytes; 0 sends each message in one frame.
+    #[serde(default)]
+    pub fragment: usize,
+    /// Seconds the whole series may take.
+    pub within: f64,
 }
 
 /// `alive` (no fields: `{ alive = {} }`).
@@ -192,6 +245,10 @@ pub struct MessageStep {
     /// How the frames go on the wire.
     #[serde(default)]
     pub write: WriteMode,
+    /// Compress the message with the agreed permessage-deflate first (RSV1 on the first
+    /// frame); the fragments are then cut from the compressed bytes.
+    #[serde(default)]
+    pub compress: bool,
 }
 
 /// `begin_frame`.

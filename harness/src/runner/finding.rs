@@ -18,6 +18,9 @@ pub enum FindingKind {
     /// RFC 6455 §5.5.1, §7.1.1: the server started the closing handshake, got the reply,
     /// and did not close TCP.
     ServerKeptTcpOpen,
+    /// RFC 7692 §7: the 101 accepts permessage-deflate with parameters that no offer allows
+    /// (the rule broken).
+    DeflateAnswer(String),
 }
 
 impl FindingKind {
@@ -28,6 +31,9 @@ impl FindingKind {
             .map(FindingKind::Wire)
             .collect();
         all.push(FindingKind::ServerKeptTcpOpen);
+        all.push(FindingKind::DeflateAnswer(
+            "server_max_window_bits=12 exceeds the 10 offered".into(),
+        ));
         all.extend(
             ResponseProblem::samples()
                 .into_iter()
@@ -43,6 +49,7 @@ impl FindingKind {
             FindingKind::Wire(kind) => kind.code(),
             FindingKind::Handshake(problem) => problem.code(),
             FindingKind::ServerKeptTcpOpen => "server-kept-tcp-open",
+            FindingKind::DeflateAnswer(_) => "pmd-bad-answer",
         }
     }
 
@@ -52,6 +59,7 @@ impl FindingKind {
             FindingKind::Wire(kind) => kind.rfc(),
             FindingKind::Handshake(problem) => Some(problem.rfc()),
             FindingKind::ServerKeptTcpOpen => Some("rfc6455#section-7.1.1"),
+            FindingKind::DeflateAnswer(_) => Some("rfc7692#section-7"),
         }
     }
 }
@@ -65,6 +73,10 @@ impl fmt::Display for FindingKind {
             }
             FindingKind::ServerKeptTcpOpen => f.write_str(
                 "the server started the closing handshake, got the reply, and did not close TCP (RFC 6455 §5.5.1, §7.1.1)",
+            ),
+            FindingKind::DeflateAnswer(rule) => write!(
+                f,
+                "the permessage-deflate answer breaks RFC 7692 §7: {rule} (the client MUST fail the connection)"
             ),
         }
     }

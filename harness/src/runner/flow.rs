@@ -17,6 +17,8 @@ use super::verdict::{self, CloseFacts, Policy};
 use crate::Side;
 use crate::cases::{Case, HandshakeSpec, Params, Step, fill};
 use crate::handshake::server::{RequestHead, ServerConfig, check_request};
+use crate::deflate::{DeflateConfig, Deflater, PerMessageDeflate};
+use crate::handshake::pmd::{self, DeflateParams, PERMESSAGE_DEFLATE};
 use crate::handshake::{Extension, Request, ResponseProblem, parse_extensions};
 use crate::session::{
     Closure, EventLog, HandshakeFailure, Session, SessionConfig, SessionEvent, Writer,
@@ -119,6 +121,8 @@ pub struct CaseFlow {
     /// The record of a case that ended in its handshake.
     record: Option<CaseRecord>,
     actions: VecDeque<FlowAction>,
+    /// The extension offers of the standard request (a case's `[deflate]` offer).
+    offers: Vec<Extension>,
 }
 
 /// The most bytes of a crafted request kept in the record (a case may send 100 KiB of headers).
@@ -164,6 +168,7 @@ impl CaseFlow {
             failure: None,
             record: None,
             actions: VecDeque::new(),
+            offers: Vec::new(),
         };
         let session = match &case.handshake {
             None if config.side == Side::Server => Session::server(
@@ -174,17 +179,27 @@ impl CaseFlow {
                 now,
             ),
             None => {
-                let request = Request::new(host, resource);
-                let session_config = SessionConfig {
+                let mut request = Request::new(host, resource);
+                let mut offer = Session::offer_for(&request);
+                let mut session_config = SessionConfig {
                     handshake_timeout: config.open_handshake_timeout,
                     ..SessionConfig::default()
                 };
+                if let Some(d) = &case.deflate {
+                    // RFC 7692 §5: the offer goes in Sec-WebSocket-Extensions.
+                    request.set("Sec-WebSocket-Extensions", d.offer.clone());
+                    offer.extensions.push(PERMESSAGE_DEFLATE.to_owned());
+                    flow.offers = parse_extensions([d.offer.as_bytes()]).unwrap_or_default();
+                    if let Some(limit) = d.inflate_limit {
+                        session_config.messages.max_message = limit;
+                    }
+                }
                 flow.actions.push_back(FlowAction::SendRequest {
                     chop: config.chop.map(|(n, _)| n),
                     delay: config.chop.map_or(Duration::ZERO, |(_, d)| d),
                     bound: config.timeouts.case_limit,
                 });
-                Session::client_for(&request, session_config, now)
+                Session::client(&request, offer, session_config, now)
             }
             // A crafted request is the client's: section 0 tests servers.
             Some(_) if config.side == Side::Server => {
@@ -387,7 +402,7 @@ impl CaseFlow {
         match check_request(head, &config) {
             Ok(accepted) => {
                 session.accept(now, accepted.response(&accepted.accept(), None));
-                self.run_machine(now);
+                self.run_machine(now, None);
             }
             Err(refusal) => {
                 session.refuse(refusal.response());
@@ -398,10 +413,26 @@ impl CaseFlow {
     }
 
     /// The opening handshake ended, at `now`.
-    fn opened(&mut self, now: Instant, result: Result<(), HandshakeFailure>, session: &Session) {
+    fn opened(
+        &mut self,
+        now: Instant,
+        result: Result<(), HandshakeFailure>,
+        session: &mut Session,
+    ) {
         let Some(crafted) = &self.crafted else {
             match result {
-                Ok(()) => self.run_machine(now),
+                Ok(()) => match agree_deflate(&self.offers, session) {
+                    Ok(deflate) => self.run_machine(now, deflate),
+                    Err(rule) => {
+                        self.actions.push_back(FlowAction::Machine(Action::Abort));
+                        let finding = Finding::of(FindingKind::DeflateAnswer(rule));
+                        let reason = finding.kind.to_string();
+                        self.handshake_failed_with(reason, HandshakeFailure::Refused);
+                        if let Some(record) = self.record.as_mut() {
+                            record.findings = vec![finding.to_record()];
+                        }
+                    }
+                },
                 Err(failure) => self.handshake_failed(&failure),
             }
             return;
@@ -457,8 +488,10 @@ impl CaseFlow {
         };
         let shown = crafted.shown.clone();
         if judgement.proceed {
+            // The judge checked a permessage-deflate answer already; a valid one is used.
+            let deflate = agree_deflate(&crafted.offers, session).unwrap_or(None);
             self.accepted = Some((judgement, shown));
-            self.run_machine(now);
+            self.run_machine(now, deflate);
             return;
         }
         let mut record = base_record(&self.name, &self.case, self.started);
@@ -509,7 +542,7 @@ impl CaseFlow {
         self.phase = Phase::Done;
     }
 
-    fn run_machine(&mut self, now: Instant) {
+    fn run_machine(&mut self, now: Instant, deflate: Option<Deflater>) {
         let side = self.config.side;
         let writer = match self.config.seed {
             Some(seed) => Writer::with_seed(side, seed),
@@ -520,6 +553,7 @@ impl CaseFlow {
             &self.case,
             self.config.timeouts,
             self.max_message,
+            deflate,
             now,
         );
         self.phase = Phase::Running(Box::new(machine));
@@ -584,6 +618,33 @@ impl CaseFlow {
         attach_trace(&mut record, log);
         record
     }
+}
+
+/// permessage-deflate after a 101 (RFC 7692 §5, §7): when the server accepted it, the
+/// answer is checked against `offers` (the rule broken, if any); a valid one puts the
+/// inflater behind `session`'s message layer, with exactly the window and takeover the
+/// server agreed to, and gives the harness's compressor.
+fn agree_deflate(offers: &[Extension], session: &mut Session) -> Result<Option<Deflater>, String> {
+    let Some(response) = session.response() else {
+        return Ok(None);
+    };
+    let answer =
+        parse_extensions(response.header_values("Sec-WebSocket-Extensions")).unwrap_or_default();
+    let Some(accepted) = answer
+        .iter()
+        .find(|e| e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
+    else {
+        return Ok(None);
+    };
+    pmd::check_answer(offers, &answer)?;
+    let params = DeflateParams::parse(accepted, false).map_err(|e| format!("{e} (RFC 7692 §7)"))?;
+    let config = DeflateConfig::agreed(Side::Client, &params);
+    session.set_extension(Box::new(PerMessageDeflate::new(config)));
+    Ok(Some(Deflater::new(
+        config.deflate_bits,
+        config.deflate_takeover,
+        config.level,
+    )))
 }
 
 /// The problems of a 101 among `problems`: a status other than 101 is an answer (the server

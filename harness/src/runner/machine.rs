@@ -21,6 +21,7 @@ use super::observed::{Observed, expected_lists};
 use super::verdict::CloseFacts;
 use crate::Side;
 use crate::cases::{Case, Payload, WriteMode};
+use crate::deflate::Deflater;
 use crate::message::Message;
 use crate::session::{Closure, Masking, Writer};
 use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Violation};
@@ -116,6 +117,26 @@ enum Block {
         tally: FloodTally,
         within: f64,
     },
+    Series(Box<Series>),
+}
+
+/// A `series` step in progress (Autobahn's 12.x/13.x script).
+#[derive(Debug, Clone)]
+struct Series {
+    until: Instant,
+    within: f64,
+    data: &'static [u8],
+    opcode: OpCode,
+    /// Code points (text) or bytes (binary) a message.
+    len: usize,
+    fragment: usize,
+    /// Where the next message starts in the data set.
+    cursor: usize,
+    /// Messages sent so far, and how many in all.
+    sent: usize,
+    count: usize,
+    /// The message whose echo is awaited.
+    pending: Vec<u8>,
 }
 
 /// What a finished case saw.
@@ -174,6 +195,8 @@ pub struct CaseMachine {
     started: Instant,
     ended_after: Option<Duration>,
     dead: Option<String>,
+    /// The harness's compressor, when permessage-deflate was agreed.
+    deflate: Option<Deflater>,
 }
 
 impl CaseMachine {
@@ -192,7 +215,7 @@ impl CaseMachine {
         max_message: Option<usize>,
         now: Instant,
     ) -> Self {
-        Self::build(Writer::new(side), case, timeouts, max_message, now)
+        Self::build(Writer::new(side), case, timeouts, max_message, None, now)
     }
 
     /// As [`CaseMachine::new`], with the server's message size limit for `probe_limit`
@@ -206,12 +229,15 @@ impl CaseMachine {
         Self::for_side(Side::Client, case, timeouts, max_message, now)
     }
 
-    /// As [`CaseMachine::for_side`], with `writer`'s keys (seeded in tests).
+    /// As [`CaseMachine::for_side`], with `writer`'s keys (seeded in tests), and `deflate`,
+    /// the compressor of an agreed permessage-deflate (RFC 7692). A case that requires
+    /// deflate ends at once without it: UNIMPLEMENTED, close 1000 (Autobahn's 12/13 rule).
     pub fn build(
         writer: Writer,
         case: &Case,
         timeouts: Timeouts,
         max_message: Option<usize>,
+        deflate: Option<Deflater>,
         now: Instant,
     ) -> Self {
         let (ok, non_strict) = expected_lists(case);
@@ -245,7 +271,17 @@ impl CaseMachine {
             started: now,
             ended_after: None,
             dead: None,
+            deflate,
         };
+        if case.deflate.as_ref().is_some_and(|d| d.required) && machine.deflate.is_none() {
+            machine.script_verdict = Some((
+                Behavior::Unimplemented,
+                "permessage-deflate was not agreed: the server's 101 accepted none of the offers (RFC 7692 §5)".into(),
+            ));
+            machine.pc = case.steps.len();
+            machine.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+            return machine;
+        }
         machine.advance(now);
         // A handshake case with nothing to do after the 101 closes at once (its expected
         // lists are already met, as Autobahn's auto-close would find).
@@ -296,6 +332,7 @@ impl CaseMachine {
             | Block::Roundtrip { until, .. }
             | Block::PingFlood { until, .. }
             | Block::Limit { until, .. } => Some(*until),
+            Block::Series(s) => Some(s.until),
         };
         [
             ws,

@@ -13,7 +13,7 @@ use crate::handshake::{
     Negotiated, Offer, Request, Response, ResponseError, ResponseLimits, ResponseProblem,
     check_response, parse_response,
 };
-use crate::message::{Message, MessageConfig};
+use crate::message::{Extension, Message, MessageConfig};
 use crate::wire::{DecoderConfig, Frame, RawFrame, Violation, ViolationKind};
 
 /// Settings of a session.
@@ -248,6 +248,12 @@ impl Session {
     /// delivered (see [`Reader::excuse`]; for peers that break a rule on purpose).
     pub fn excuse(&mut self, excused: fn(&ViolationKind) -> bool) {
         self.reader.excuse(excused);
+    }
+
+    /// Puts a negotiated extension (permessage-deflate) behind the message layer: the
+    /// decoder then allows its RSV bits on first frames, and messages are decoded by it.
+    pub fn set_extension(&mut self, extension: Box<dyn Extension>) {
+        self.reader.set_extension(extension);
     }
 
     /// Queues a frame to send, masked as the side requires (or as `masking` overrides).

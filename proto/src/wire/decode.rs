@@ -313,12 +313,14 @@ impl ViolationKind {
     }
 
     /// The close code an endpoint sends when it fails the connection for this reason
-    /// (RFC 6455 §7.4.1): 1007 for bad UTF-8, 1009 for an oversized frame, 1002 otherwise.
+    /// (RFC 6455 §7.4.1): 1007 for bad UTF-8 and for data the extension cannot decode
+    /// (corrupt deflate data, as ws sends), 1009 for an oversized frame or message, 1002
+    /// otherwise.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            Self::InvalidUtf8InText { .. } | Self::InvalidUtf8InCloseReason => {
-                CloseCode::INVALID_PAYLOAD
-            }
+            Self::InvalidUtf8InText { .. }
+            | Self::InvalidUtf8InCloseReason
+            | Self::ExtensionFailed { .. } => CloseCode::INVALID_PAYLOAD,
             Self::FrameTooLarge { .. } | Self::MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use wsconform_reports::Behavior;
 
-use super::{Action, Block, CaseMachine, Ws, kind};
+use super::{Action, Block, CaseMachine, Series, Ws, kind};
 use crate::cases::Step;
 use crate::runner::limit::{FloodTally, LimitProbe, Next};
 use crate::runner::observed::Observed;
 use crate::session::Masking;
-use crate::wire::{CloseCode, OpCode, RawFrame, apply_mask_offset};
+use crate::wire::{CloseCode, OpCode, RawFrame, Rsv, apply_mask_offset};
 
 impl CaseMachine {
     pub(super) fn block_timeout(&mut self, now: Instant) {
@@ -50,6 +50,18 @@ impl CaseMachine {
                 within,
             } if now >= until => {
                 self.script_verdict = Some(probe.on_timeout(within));
+                self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+            }
+            Block::Series(s) if now >= s.until => {
+                self.script_verdict = Some((
+                    Behavior::Failed,
+                    format!(
+                        "the series did not finish within {} seconds ({} of {} echoes)",
+                        s.within,
+                        s.sent - 1,
+                        s.count
+                    ),
+                ));
                 self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
             }
             Block::PingFlood {
@@ -100,22 +112,26 @@ impl CaseMachine {
             }
             Step::SendMessage(m) => {
                 let payload = m.payload.bytes().unwrap_or_default();
-                let mut frames = Vec::new();
-                let mut chunks: Vec<&[u8]> = payload.chunks(m.fragment).collect();
-                if chunks.is_empty() {
-                    chunks.push(&[]);
-                }
-                let last = chunks.len() - 1;
-                for (i, chunk) in chunks.into_iter().enumerate() {
-                    let opcode = if i == 0 {
-                        m.opcode.0
-                    } else {
-                        OpCode::CONTINUATION
-                    };
-                    let frame = RawFrame::new(opcode, chunk.to_vec()).fin(i == last);
-                    frames.push(self.writer.encode(frame, Masking::BySide));
-                }
+                let frames = self.fragments(m.opcode.0, &payload, m.fragment, m.compress);
                 self.write_mode(frames, m.write);
+            }
+            Step::Series(s) => {
+                let Some(set) = wsconform_cases::data::get(&s.data) else {
+                    return;
+                };
+                let series = Series {
+                    until: now + secs(s.within),
+                    within: s.within,
+                    data: set.bytes,
+                    opcode: if set.text { OpCode::TEXT } else { OpCode::BINARY },
+                    len: s.len,
+                    fragment: s.fragment,
+                    cursor: 0,
+                    sent: 0,
+                    count: s.count,
+                    pending: Vec::new(),
+                };
+                self.series_next(Box::new(series));
             }
             Step::BeginFrame(b) => {
                 let header = RawFrame::new(b.opcode.0, Vec::new())
@@ -223,8 +239,86 @@ impl CaseMachine {
         }
     }
 
+    /// The frames of one message: compressed first when asked and agreed (RSV1 on the first
+    /// frame, RFC 7692 §6), cut into fragments of at most `fragment` bytes (0: one frame).
+    fn fragments(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        fragment: usize,
+        compress: bool,
+    ) -> Vec<Vec<u8>> {
+        let (rsv, body) = match self.deflate.as_mut() {
+            Some(d) if compress => (Rsv::RSV1, d.compress(payload)),
+            _ => (Rsv::NONE, payload.to_vec()),
+        };
+        let size = if fragment == 0 { body.len().max(1) } else { fragment };
+        let mut chunks: Vec<&[u8]> = body.chunks(size).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]);
+        }
+        let last = chunks.len() - 1;
+        let mut frames = Vec::with_capacity(chunks.len());
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let frame = if i == 0 {
+                RawFrame::new(opcode, chunk.to_vec()).rsv(rsv)
+            } else {
+                RawFrame::new(OpCode::CONTINUATION, chunk.to_vec())
+            };
+            frames.push(self.writer.encode(frame.fin(i == last), Masking::BySide));
+        }
+        frames
+    }
+
+    /// Sends the series' next message (cut from the data set at its cursor) and waits for
+    /// its echo.
+    fn series_next(&mut self, mut s: Box<Series>) {
+        let message = cut(s.data, &mut s.cursor, s.len, s.opcode == OpCode::TEXT);
+        s.sent += 1;
+        let frames = self.fragments(s.opcode, &message, s.fragment, true);
+        self.write(vec![frames.concat()], None);
+        s.pending = message;
+        self.block = Block::Series(s);
+    }
+
     pub(super) fn on_message(&mut self, now: Instant, opcode: OpCode, data: Vec<u8>) {
         match std::mem::replace(&mut self.block, Block::None) {
+            Block::Series(s) => {
+                // Autobahn checks the type, the length and the SHA-1 of each echo; comparing
+                // the bytes is the same check.
+                let mismatch = if opcode != s.opcode {
+                    Some(format!("a {} message", kind(opcode)))
+                } else if data.len() != s.pending.len() {
+                    Some(format!("{} bytes", data.len()))
+                } else if data != s.pending {
+                    let at = data.iter().zip(&s.pending).position(|(a, b)| a != b);
+                    Some(format!("other bytes (first difference at byte {})", at.unwrap_or(0)))
+                } else {
+                    None
+                };
+                if let Some(got) = mismatch {
+                    self.script_verdict = Some((
+                        Behavior::Failed,
+                        format!(
+                            "echo {} of {}: expected the {} message of {} bytes that was sent; got {got}",
+                            s.sent,
+                            s.count,
+                            kind(s.opcode),
+                            s.pending.len()
+                        ),
+                    ));
+                    self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+                } else if s.sent == s.count {
+                    let how = if self.deflate.is_some() { "compressed" } else { "uncompressed" };
+                    self.script_verdict = Some((
+                        Behavior::Ok,
+                        format!("all {} echoes equal what was sent ({how})", s.count),
+                    ));
+                    self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+                } else {
+                    self.series_next(s);
+                }
+            }
             Block::FirstMessage {
                 opcode: want, len, ..
             } => {
@@ -325,4 +419,37 @@ impl CaseMachine {
             self.advance(now);
         }
     }
+}
+
+/// The next `len` code points (text) or bytes (binary) of `data` from `cursor`, taken
+/// cyclically; the cursor moves on (Autobahn cuts text files in code points, so a text
+/// message is valid UTF-8 and may be longer than `len` bytes).
+pub(super) fn cut(data: &[u8], cursor: &mut usize, len: usize, text: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    if data.is_empty() {
+        return out;
+    }
+    if !text {
+        while out.len() < len {
+            let n = (len - out.len()).min(data.len() - *cursor);
+            out.extend_from_slice(&data[*cursor..*cursor + n]);
+            *cursor = (*cursor + n) % data.len();
+        }
+        return out;
+    }
+    let mut chars = 0;
+    while chars < len {
+        let b = data[*cursor];
+        let width = match b {
+            0x00..=0x7f => 1,
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            _ => 4,
+        };
+        let end = (*cursor + width).min(data.len());
+        out.extend_from_slice(&data[*cursor..end]);
+        *cursor = end % data.len();
+        chars += 1;
+    }
+    out
 }
