@@ -37,10 +37,12 @@ pub fn get(name: &str) -> Option<DataSet> {
             (set("pdf", "10.1.1.105.5439.pdf", false), pdf()),
         ]
     });
-    sets.iter().find(|(s, _)| s.name == name).map(|(s, bytes)| DataSet {
-        bytes: bytes.as_slice(),
-        ..*s
-    })
+    sets.iter()
+        .find(|(s, _)| s.name == name)
+        .map(|(s, bytes)| DataSet {
+            bytes: bytes.as_slice(),
+            ..*s
+        })
 }
 
 fn set(name: &'static str, stands_for: &'static str, text: bool) -> DataSet {
@@ -76,7 +78,12 @@ impl Rng {
 /// verdicts, durations, report file names.
 fn json() -> Vec<u8> {
     let mut rng = Rng(0x6a73_6f6e);
-    let agents = ["AutobahnPython/0.5.2", "websockets/16.0", "ws/8.18.3", "Tungstenite/0.30"];
+    let agents = [
+        "AutobahnPython/0.5.2",
+        "websockets/16.0",
+        "ws/8.18.3",
+        "Tungstenite/0.30",
+    ];
     let verdicts = ["OK", "OK", "OK", "NON-STRICT", "INFORMATIONAL", "FAILED"];
     let mut out = String::from("{\n");
     'agents: for (a, agent) in agents.iter().enumerate() {
@@ -145,7 +152,11 @@ fn bitmap() -> Vec<u8> {
         for x in 0..w {
             let (fx, fy) = (x as f64 / 40.0, y as f64 / 55.0);
             let shade = 128.0 + 60.0 * (fx.sin() * fy.cos()) + 40.0 * ((x + y) as f64 / 90.0).sin();
-            let edge = if (x * x + y * y) % 9973 < 400 { 50.0 } else { 0.0 };
+            let edge = if (x * x + y * y) % 9973 < 400 {
+                50.0
+            } else {
+                0.0
+            };
             let noise = rng.below(13) as f64 - 6.0;
             out.push((shade + edge + noise).clamp(0.0, 255.0) as u8);
         }
@@ -154,19 +165,77 @@ fn bitmap() -> Vec<u8> {
 }
 
 const GERMAN: &[&str] = &[
-    "und", "der", "die", "das", "ich", "nicht", "ist", "zu", "mir", "mich", "ein", "sich", "mit",
-    "so", "den", "auf", "es", "wie", "du", "Welt", "Geist", "Himmel", "Erde", "Herz", "Nacht",
-    "wohl", "doch", "nur", "noch", "was", "wenn", "Faust", "Mephistopheles", "Gretchen",
-    "Wagner", "Teufel", "Natur", "Leben", "Wissenschaft", "Buch", "Zeichen", "Kraft", "Herr",
-    "Menschen", "gewiss", "allein", "Stunde", "Augenblick", "verweile", "schön", "Ach",
-    "studiert", "Philosophie", "Juristerei", "Medizin", "leider", "Theologie", "durchaus",
+    "und",
+    "der",
+    "die",
+    "das",
+    "ich",
+    "nicht",
+    "ist",
+    "zu",
+    "mir",
+    "mich",
+    "ein",
+    "sich",
+    "mit",
+    "so",
+    "den",
+    "auf",
+    "es",
+    "wie",
+    "du",
+    "Welt",
+    "Geist",
+    "Himmel",
+    "Erde",
+    "Herz",
+    "Nacht",
+    "wohl",
+    "doch",
+    "nur",
+    "noch",
+    "was",
+    "wenn",
+    "Faust",
+    "Mephistopheles",
+    "Gretchen",
+    "Wagner",
+    "Teufel",
+    "Natur",
+    "Leben",
+    "Wissenschaft",
+    "Buch",
+    "Zeichen",
+    "Kraft",
+    "Herr",
+    "Menschen",
+    "gewiss",
+    "allein",
+    "Stunde",
+    "Augenblick",
+    "verweile",
+    "schön",
+    "Ach",
+    "studiert",
+    "Philosophie",
+    "Juristerei",
+    "Medizin",
+    "leider",
+    "Theologie",
+    "durchaus",
 ];
 
 /// A verse drama in German of about 222 KB (Faust I's size): speakers, verse lines, stage
 /// directions; Latin-1 free, with umlauts as UTF-8 (Autobahn sends this file as binary).
 fn faust() -> Vec<u8> {
     let mut rng = Rng(0x6661_7573);
-    let speakers = ["FAUST.", "MEPHISTOPHELES.", "WAGNER.", "MARGARETE.", "CHOR DER ENGEL."];
+    let speakers = [
+        "FAUST.",
+        "MEPHISTOPHELES.",
+        "WAGNER.",
+        "MARGARETE.",
+        "CHOR DER ENGEL.",
+    ];
     let mut out = String::from("Faust: Der Tragödie erster Teil\n\nNacht.\n\n");
     while out.len() < 222_000 {
         out.push_str(rng.pick(&speakers));
@@ -202,8 +271,26 @@ fn faust() -> Vec<u8> {
 fn html() -> Vec<u8> {
     let mut rng = Rng(0x6874_6d6c);
     let words = [
-        "Übermut", "Größe", "café", "naïve", "κόσμε", "σοφία", "日本語", "東京", "中文", "😀",
-        "✓", "→", "résumé", "Zürich", "data", "report", "case", "agent", "server", "client",
+        "Übermut",
+        "Größe",
+        "café",
+        "naïve",
+        "κόσμε",
+        "σοφία",
+        "日本語",
+        "東京",
+        "中文",
+        "😀",
+        "✓",
+        "→",
+        "résumé",
+        "Zürich",
+        "data",
+        "report",
+        "case",
+        "agent",
+        "server",
+        "client",
     ];
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"de\">\n<head><meta charset=\"utf-8\"><title>Bericht — Übersicht</title>\n<style>td { padding: 2px; } .ok { color: green; }</style></head>\n<body>\n",
@@ -247,8 +334,11 @@ fn pdf() -> Vec<u8> {
         out.extend_from_slice(text.as_bytes());
         let len = 2000 + rng.below(14000);
         out.extend_from_slice(
-            format!("{} 0 obj\n<< /Length {len} /Filter /FlateDecode >>\nstream\n", obj + 2)
-                .as_bytes(),
+            format!(
+                "{} 0 obj\n<< /Length {len} /Filter /FlateDecode >>\nstream\n",
+                obj + 2
+            )
+            .as_bytes(),
         );
         for _ in 0..len / 8 {
             out.extend_from_slice(&rng.next().to_le_bytes());
@@ -274,7 +364,10 @@ mod tests {
             }
         }
         let html = std::str::from_utf8(get("html").expect("html").bytes).expect("utf-8");
-        assert!(html.chars().count() < html.len(), "html has multi-byte characters");
+        assert!(
+            html.chars().count() < html.len(),
+            "html has multi-byte characters"
+        );
         assert!(get("json").expect("json").bytes.is_ascii());
         assert_eq!(get("bitmap").expect("bitmap").bytes.len(), 263_222);
         assert!(get("nope").is_none());

@@ -44,10 +44,10 @@ impl Side {
     }
 }
 
+pub mod deflate;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod deflate;
 pub mod handshake;
 pub mod message;
 pub mod session;

@@ -248,6 +248,9 @@ pub enum Cause {
     EventsDiffer,
     /// The events match only the NON-STRICT list.
     NonStrictEvents,
+    /// The server failed the connection in an allowed way that is not the strict one (a
+    /// close code the case lists as non-strict, or dropping TCP without a close).
+    NonStrictClose,
     /// A step judged the case itself (timing, the size probe, a ping flood).
     StepVerdict,
     /// The opening handshake never completed (or was judged, in section 0).
@@ -276,11 +279,12 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause.
-    pub const ALL: [Cause; 16] = [
+    pub const ALL: [Cause; 17] = [
         Cause::AsExpected,
         Cause::Recorded,
         Cause::EventsDiffer,
         Cause::NonStrictEvents,
+        Cause::NonStrictClose,
         Cause::StepVerdict,
         Cause::Handshake,
         Cause::WrongCloser,
@@ -302,6 +306,9 @@ impl Cause {
             Cause::Recorded => "an informational case: what the peer did is recorded",
             Cause::EventsDiffer => "the events differ from every expected list",
             Cause::NonStrictEvents => "the events match only the NON-STRICT list",
+            Cause::NonStrictClose => {
+                "the server failed the connection with a non-strict code, or dropped TCP"
+            }
             Cause::StepVerdict => "a step judged the case (timing, the size probe, a ping flood)",
             Cause::Handshake => "the opening handshake failed, or was what the case judged",
             Cause::WrongCloser => "the wrong endpoint started the closing handshake",
@@ -326,6 +333,7 @@ impl Cause {
             Cause::Recorded => "recorded",
             Cause::EventsDiffer => "events-differ",
             Cause::NonStrictEvents => "non-strict-events",
+            Cause::NonStrictClose => "non-strict-close",
             Cause::StepVerdict => "step-verdict",
             Cause::Handshake => "handshake",
             Cause::WrongCloser => "wrong-closer",

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use crate::deflate::Deflater;
 use crate::session::Masking;
 use crate::wire::{CloseCode, LengthForm, OpCode, RawFrame, Rsv};
 
@@ -185,7 +186,8 @@ impl Default for Payload {
     }
 }
 
-/// The structured payload forms; exactly one of `hex`, `repeat`, `repeat_hex`, `code`.
+/// The structured payload forms; exactly one of `hex`, `repeat`, `repeat_hex`, `code`,
+/// `deflate`, `deflate_zeros`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PayloadSpec {
@@ -210,6 +212,15 @@ pub struct PayloadSpec {
     /// The close reason in hex (for invalid UTF-8).
     #[serde(default)]
     pub reason_hex: Option<String>,
+    /// This text compressed as one permessage-deflate message on its own (RFC 7692 §7.2.1:
+    /// raw DEFLATE, sync-flushed, tail removed; no reference to earlier messages), for frames
+    /// sent with `rsv = 4`: `{ deflate = "Hello" }`.
+    #[serde(default)]
+    pub deflate: Option<String>,
+    /// This many zero bytes compressed the same way: a decompression bomb (about 1000:1),
+    /// built without holding the zeros: `{ deflate_zeros = 268435457 }`.
+    #[serde(default)]
+    pub deflate_zeros: Option<usize>,
 }
 
 /// The largest payload a case may build (16 MiB is Autobahn's largest; 9.x and the limit
@@ -236,6 +247,7 @@ pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
 /// A payload's form, checked: the one place that decides which fields go together.
 enum Form<'a> {
     Bytes(Vec<u8>),
+    Zeros(usize),
     Repeat { pattern: Vec<u8>, len: usize },
     Close { code: u16, reason: Vec<u8> },
     Text(&'a str),
@@ -260,6 +272,19 @@ impl Payload {
             }
             Ok(Form::Repeat { pattern, len })
         };
+        match (&spec.deflate, spec.deflate_zeros) {
+            (Some(_), Some(_)) => return Err("give `deflate` or `deflate_zeros`, not both".into()),
+            (Some(text), None) => {
+                return Ok(Form::Bytes(
+                    Deflater::new(15, false, 6).compress(text.as_bytes()),
+                ));
+            }
+            (None, Some(n)) if n > 4 << 30 => {
+                return Err(format!("deflate_zeros = {n} is over the 4 GiB bound"));
+            }
+            (None, Some(n)) => return Ok(Form::Zeros(n)),
+            (None, None) => {}
+        }
         match (&spec.hex, &spec.repeat, &spec.repeat_hex, spec.code) {
             (Some(hex), None, None, None) => parse_hex(hex).map(Form::Bytes),
             (None, Some(text), None, None) => repeat(text.as_bytes().to_vec()),
@@ -290,6 +315,8 @@ impl Payload {
             Form::Bytes(bytes) => bytes.len(),
             Form::Repeat { len, .. } => len,
             Form::Close { reason, .. } => 2 + reason.len(),
+            // An upper bound (zlib packs zeros at about 1030:1), not built to be measured.
+            Form::Zeros(n) => n / 256 + 64,
         })
     }
 
@@ -318,6 +345,7 @@ impl Payload {
                 out.extend(reason);
                 out
             }
+            Form::Zeros(n) => Deflater::new(15, false, 6).compress_repeated(0, n),
         })
     }
 }

@@ -171,6 +171,13 @@ pub struct ProbeLimitStep {
     /// case then `needs` the param).
     #[serde(default)]
     pub known_limit: bool,
+    /// With `known_limit`: send a message of exactly the limit, which must be echoed.
+    #[serde(default)]
+    pub at_limit: bool,
+    /// Send the messages compressed with the agreed permessage-deflate (a repeated byte: each
+    /// is a small bomb), so that the limit found is the one on inflated messages.
+    #[serde(default)]
+    pub compress: bool,
     /// Seconds to wait for each echo or close.
     pub within: f64,
 }
@@ -382,6 +389,10 @@ pub struct CloseExpect {
     /// The harness having to drop TCP after the closing handshake fails the main verdict
     /// (RFC 6455 §5.5.1: "The server MUST close the underlying TCP connection immediately").
     pub drop_fatal: bool,
+    /// Close codes that are allowed but not the strict answer; with any, a server that fails
+    /// the connection with one of them, or drops TCP without a close frame, is NON-STRICT
+    /// (`codes` lists the strict ones).
+    pub non_strict_codes: Vec<u16>,
 }
 
 impl CloseExpect {
@@ -394,6 +405,7 @@ impl CloseExpect {
             wrong_endpoint_fatal: false,
             wrong_code_fatal: false,
             drop_fatal: false,
+            non_strict_codes: Vec::new(),
         }
     }
 
@@ -424,6 +436,8 @@ impl<'de> Deserialize<'de> for CloseExpect {
             wrong_code_fatal: bool,
             #[serde(default)]
             drop_fatal: bool,
+            #[serde(default)]
+            non_strict_codes: Vec<u16>,
         }
         #[derive(Deserialize)]
         #[serde(untagged)]
@@ -459,6 +473,7 @@ impl<'de> Deserialize<'de> for CloseExpect {
             wrong_endpoint_fatal: full.wrong_endpoint_fatal,
             wrong_code_fatal: full.wrong_code_fatal,
             drop_fatal: full.drop_fatal,
+            non_strict_codes: full.non_strict_codes,
         })
     }
 }

@@ -178,6 +178,7 @@ mod tests {
         // numbered, and the numbers must all appear among the samples.
         let number = |k: &FindingKind| match k {
             FindingKind::ServerKeptTcpOpen => 0,
+            FindingKind::DeflateAnswer(_) => 27,
             FindingKind::Handshake(p) => match p {
                 ResponseProblem::NotSwitchingProtocols { .. } => 99,
                 ResponseProblem::NotHttp11(_) => 20,
@@ -212,7 +213,7 @@ mod tests {
         };
         let numbers: std::collections::BTreeSet<u32> = samples.iter().map(number).collect();
         // Every kind but the status of a refusal (an answer, not a finding).
-        assert_eq!(numbers, (0..=26).collect());
+        assert_eq!(numbers, (0..=27).collect());
         assert!(codes.iter().all(|c| {
             c.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

@@ -16,9 +16,9 @@ use super::record::{attach_trace, base_record, died, judge};
 use super::verdict::{self, CloseFacts, Policy};
 use crate::Side;
 use crate::cases::{Case, HandshakeSpec, Params, Step, fill};
-use crate::handshake::server::{RequestHead, ServerConfig, check_request};
 use crate::deflate::{DeflateConfig, Deflater, PerMessageDeflate};
 use crate::handshake::pmd::{self, DeflateParams, PERMESSAGE_DEFLATE};
+use crate::handshake::server::{RequestHead, ServerConfig, check_request};
 use crate::handshake::{Extension, Request, ResponseProblem, parse_extensions};
 use crate::session::{
     Closure, EventLog, HandshakeFailure, Session, SessionConfig, SessionEvent, Writer,

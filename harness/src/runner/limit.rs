@@ -22,6 +22,8 @@ pub struct LimitProbe {
     pub size: usize,
     /// The largest size echoed so far.
     pub echoed: Option<usize>,
+    /// The message in flight is exactly the known limit (it must be echoed).
+    pub at_limit: bool,
 }
 
 /// What to do after an echo.
@@ -55,6 +57,17 @@ impl LimitProbe {
             max,
             size: first,
             echoed: None,
+            at_limit: false,
+        }
+    }
+
+    /// A probe that sends one message of exactly the known `limit`, which must be echoed
+    /// (the boundary: a server that refuses it is off by one).
+    pub fn at(limit: usize, max: usize) -> Self {
+        Self {
+            size: limit.min(max),
+            at_limit: true,
+            ..Self::new(Some(limit), max)
         }
     }
 
@@ -67,6 +80,12 @@ impl LimitProbe {
                     "sent {} and got back a message of {len} bytes",
                     size(self.size)
                 ),
+            );
+        }
+        if self.at_limit {
+            return Next::Done(
+                Behavior::Ok,
+                format!("echoed a message of exactly its {len}-byte limit"),
             );
         }
         if let Some(limit) = self.limit {
@@ -107,6 +126,12 @@ impl LimitProbe {
             None => String::new(),
         };
         match self.limit {
+            Some(limit) if self.at_limit => (
+                Behavior::Failed,
+                format!(
+                    "{how} on a message of exactly its {limit}-byte limit, which it must accept"
+                ),
+            ),
             Some(_) => (
                 Behavior::Ok,
                 format!("{how} on a message of {} bytes{echoed}", self.size),

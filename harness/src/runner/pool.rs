@@ -1,7 +1,11 @@
 //! Running many cases in parallel, each on its own connection.
 //!
 //! Cases run `jobs` at a time per target, in id order; cases marked `alone` (section 9, whose
-//! timings are the point) run afterwards, one at a time, with nothing else in flight. When a
+//! timings are the point) run afterwards, one at a time, with nothing else in flight. Cases
+//! with a `series` step (1000 round trips each, sections 12 and 13) run at most
+//! [`SERIES_JOBS`] at a time among the others: a server is often single-threaded, and a series
+//! that waits behind thirty others would miss Autobahn's deadline for it (60 s for 1000 small
+//! messages) for no fault of the server's. When a
 //! target stops accepting connections, the cases left are marked unreachable instead of
 //! failed, and results already delivered stay delivered.
 
@@ -12,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::exec::{CaseRun, RunOptions, run_case};
-use crate::cases::Case;
+use crate::cases::{Case, Step};
 use crate::net::Target;
 
 /// One target of a run.
@@ -45,6 +49,9 @@ pub fn default_jobs() -> usize {
     32
 }
 
+/// Cases with a `series` step in flight at once per target (see the module docs).
+pub const SERIES_JOBS: usize = 4;
+
 /// How often a refused connection is retried before the target counts as gone.
 const CONNECT_ATTEMPTS: u32 = 3;
 
@@ -64,16 +71,28 @@ pub async fn run_plan<F: FnMut(&TargetSpec, CaseRun)>(plan: &Plan, mut on_result
         let (parallel, alone): (Vec<_>, Vec<_>) = cases.into_iter().partition(|c| !c.alone);
         let (tx, mut rx) = mpsc::unbounded_channel();
         let permits = Arc::new(Semaphore::new(plan.jobs.max(1)));
+        let series_permits = Arc::new(Semaphore::new(SERIES_JOBS.min(plan.jobs.max(1))));
         for case in parallel {
-            let (tx, permits, target, options, dead) = (
+            let (tx, permits, series_permits, target, options, dead) = (
                 tx.clone(),
                 permits.clone(),
+                series_permits.clone(),
                 target.clone(),
                 options.clone(),
                 dead.clone(),
             );
             let name = spec.name.clone();
+            let series = case.steps.iter().any(|s| matches!(s, Step::Series(_)));
             tokio::spawn(async move {
+                // The series lane first, so that a waiting series holds no general slot.
+                let _series = if series {
+                    match series_permits.acquire_owned().await {
+                        Ok(p) => Some(p),
+                        Err(_) => return,
+                    }
+                } else {
+                    None
+                };
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return;
                 };

@@ -80,6 +80,7 @@ pub fn behavior_close(expect: &CloseExpect, facts: &CloseFacts) -> (BehaviorClos
     }
     if let Some(code) = facts.remote_code
         && !expect.codes.contains(&code)
+        && !expect.non_strict_codes.contains(&code)
     {
         return (
             BehaviorClose::WrongCode,
@@ -127,7 +128,23 @@ pub fn tie(
     if expect.drop_fatal && close == BehaviorClose::FailedByClient {
         behavior = Behavior::Failed;
     }
+    if non_strict_close(expect, facts) && behavior == Behavior::Ok {
+        behavior = Behavior::NonStrict;
+    }
     (behavior, close)
+}
+
+/// The server failed the connection as the case expects, but with a code listed as
+/// non-strict, or by dropping TCP without a close frame.
+fn non_strict_close(expect: &CloseExpect, facts: &CloseFacts) -> bool {
+    !expect.non_strict_codes.is_empty()
+        && facts.opened
+        && !facts.closed_by_me
+        && !expect.closed_by_harness
+        && match facts.remote_code {
+            Some(code) => expect.non_strict_codes.contains(&code),
+            None => !facts.remote_closed,
+        }
 }
 
 /// Everything the reason line is made from.
@@ -198,6 +215,20 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
                     Cause::EventsDiffer,
                     format!("expected {expected}; got {}", show_list(r.observed)),
                 ));
+            }
+            Behavior::NonStrict if events_ok && non_strict_close(r.expect, r.facts) => {
+                parts.push((
+                    Cause::NonStrictClose,
+                    format!(
+                        "non-strict: the server {} where a strict server closes with {}",
+                        r.facts
+                            .remote_code
+                            .map_or("dropped TCP without a close frame".into(), |c| format!(
+                                "closed with {c}"
+                            )),
+                        code_list(&r.expect.codes)
+                    ),
+                ))
             }
             Behavior::NonStrict => parts.push((
                 Cause::NonStrictEvents,

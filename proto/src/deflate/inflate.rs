@@ -43,7 +43,11 @@ pub struct Corruption {
 
 impl fmt::Display for Corruption {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {} of the compressed payload", self.kind, self.at)
+        write!(
+            f,
+            "{} at byte {} of the compressed payload",
+            self.kind, self.at
+        )
     }
 }
 
@@ -551,7 +555,9 @@ impl Run<'_> {
         let hdist = self.bits.take(5)? as usize + 1;
         let hclen = self.bits.take(4)? as usize + 4;
         if hlit > 286 || hdist > 30 {
-            return Err(CorruptionKind::BadCodeLengths("too many length or distance symbols").into());
+            return Err(
+                CorruptionKind::BadCodeLengths("too many length or distance symbols").into(),
+            );
         }
         let mut clens = [0u8; 19];
         for &i in &CLEN_ORDER[..hclen] {
@@ -566,7 +572,10 @@ impl Run<'_> {
                 0..=15 => (sym as u8, 1),
                 16 => {
                     if i == 0 {
-                        return Err(CorruptionKind::BadCodeLengths("repeat with no previous length").into());
+                        return Err(CorruptionKind::BadCodeLengths(
+                            "repeat with no previous length",
+                        )
+                        .into());
                     }
                     (lengths[i - 1], 3 + self.bits.take(2)? as usize)
                 }
@@ -574,7 +583,9 @@ impl Run<'_> {
                 _ => (0, 11 + self.bits.take(7)? as usize),
             };
             if i + repeat > hlit + hdist {
-                return Err(CorruptionKind::BadCodeLengths("code lengths overrun the symbols").into());
+                return Err(
+                    CorruptionKind::BadCodeLengths("code lengths overrun the symbols").into(),
+                );
             }
             lengths[i..i + repeat].fill(value);
             i += repeat;
@@ -603,7 +614,8 @@ impl Run<'_> {
             if sym >= 29 {
                 return Err(CorruptionKind::BadCode("literal/length").into());
             }
-            let len = LENGTH_BASE[sym] as usize + self.bits.take(LENGTH_EXTRA[sym] as u32)? as usize;
+            let len =
+                LENGTH_BASE[sym] as usize + self.bits.take(LENGTH_EXTRA[sym] as u32)? as usize;
             let dsym = dist.decode(&mut self.bits, "distance")? as usize;
             if dsym >= 30 {
                 return Err(CorruptionKind::BadCode("distance").into());

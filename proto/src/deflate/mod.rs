@@ -100,8 +100,29 @@ impl Deflater {
 
     /// One message compressed: `Z_SYNC_FLUSH`, the `00 00 ff ff` tail removed.
     pub fn compress(&mut self, payload: &[u8]) -> Vec<u8> {
-        let start = self.compress.total_in();
         let mut out = Vec::with_capacity(payload.len() / 2 + 64);
+        self.feed(payload, &mut out, FlushCompress::Sync);
+        self.finish_message(out)
+    }
+
+    /// One message of `len` copies of `byte`, compressed without ever holding it: a
+    /// decompression bomb of about 1000:1 for a repeated byte, in bounded memory.
+    pub fn compress_repeated(&mut self, byte: u8, len: usize) -> Vec<u8> {
+        let chunk = vec![byte; len.min(64 << 10)];
+        let mut out = Vec::with_capacity(len / 512 + 64);
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            self.feed(&chunk[..n], &mut out, FlushCompress::None);
+            left -= n;
+        }
+        self.feed(&[], &mut out, FlushCompress::Sync);
+        self.finish_message(out)
+    }
+
+    /// Compresses all of `input` into `out` with `flush`.
+    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>, flush: FlushCompress) {
+        let start = self.compress.total_in();
         loop {
             let consumed = (self.compress.total_in() - start) as usize;
             if out.capacity() - out.len() < 64 {
@@ -110,17 +131,21 @@ impl Deflater {
             // Compressing into a Vec's spare room cannot fail with valid state.
             if self
                 .compress
-                .compress_vec(&payload[consumed..], &mut out, FlushCompress::Sync)
+                .compress_vec(&input[consumed..], out, flush)
                 .is_err()
             {
                 break;
             }
             let consumed = (self.compress.total_in() - start) as usize;
-            // A sync flush is complete once it leaves output room unused.
-            if consumed == payload.len() && out.len() < out.capacity() {
+            // Done once the input is in and the output has room left (a flush is complete).
+            if consumed == input.len() && out.len() < out.capacity() {
                 break;
             }
         }
+    }
+
+    /// RFC 7692 §7.2.1: the tail removed; the window reset without context takeover.
+    fn finish_message(&mut self, mut out: Vec<u8>) -> Vec<u8> {
         if out.ends_with(&TAIL) {
             out.truncate(out.len() - TAIL.len());
         }

@@ -2,7 +2,8 @@ use super::*;
 use crate::handshake::parse_extensions;
 
 fn params(s: &str) -> DeflateParams {
-    DeflateParams::parse(&parse_extensions([s.as_bytes()]).expect("parse")[0], false).expect("valid")
+    DeflateParams::parse(&parse_extensions([s.as_bytes()]).expect("parse")[0], false)
+        .expect("valid")
 }
 
 #[test]
@@ -30,11 +31,18 @@ fn both_sides_round_trip() {
         let (rsv, wire) = server.encode_message(OpCode::TEXT, &text).expect("encode");
         assert_eq!(rsv, Rsv::RSV1);
         assert!(!wire.ends_with(&TAIL) || wire.len() < 4, "tail stripped");
-        let back = client.decode_message(rsv, &wire, usize::MAX).expect("decode");
+        let back = client
+            .decode_message(rsv, &wire, usize::MAX)
+            .expect("decode");
         assert_eq!(back, text, "message {i}");
-        let (rsv, wire) = client.encode_message(OpCode::BINARY, &text).expect("encode");
+        let (rsv, wire) = client
+            .encode_message(OpCode::BINARY, &text)
+            .expect("encode");
         assert_eq!(server.decode_message(rsv, &wire, usize::MAX), Ok(text));
     }
     // RFC 7692 §7.2.3.6: an empty message is `00`.
-    assert_eq!(server.encode_message(OpCode::TEXT, b"").map(|(_, w)| w), Ok(vec![0x00]));
+    assert_eq!(
+        server.encode_message(OpCode::TEXT, b"").map(|(_, w)| w),
+        Ok(vec![0x00])
+    );
 }

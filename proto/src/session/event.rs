@@ -176,17 +176,36 @@ pub struct Event {
 /// always kept, so the end of a session is never lost.
 pub const MAX_EVENTS: usize = 20_000;
 
+/// The bytes of heads (of reads, writes and frames) a log keeps in full; past it, each head
+/// keeps [`DIGEST_OVER`] bytes (what a report shows), so that a long exchange (1000 large
+/// messages) costs kilobytes, not megabytes.
+pub(crate) const HEAD_BUDGET: usize = 256 << 10;
+
 /// The log of one session, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventLog {
     events: Vec<Event>,
     dropped: usize,
+    /// Head bytes kept so far.
+    kept: usize,
 }
 
 impl EventLog {
     /// Appends an event (see [`MAX_EVENTS`]).
-    pub fn push(&mut self, at: Duration, kind: EventKind) {
+    pub fn push(&mut self, at: Duration, mut kind: EventKind) {
         let always = matches!(kind, EventKind::Closed(_) | EventKind::Note(_));
+        if let EventKind::Bytes { head, .. }
+        | EventKind::Frame {
+            frame: FrameRecord { head, .. },
+            ..
+        } = &mut kind
+        {
+            if self.kept >= HEAD_BUDGET {
+                head.truncate(DIGEST_OVER);
+                head.shrink_to_fit();
+            }
+            self.kept += head.len();
+        }
         if self.events.len() < MAX_EVENTS || always {
             self.events.push(Event { at, kind });
         } else {

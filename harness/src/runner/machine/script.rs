@@ -123,7 +123,11 @@ impl CaseMachine {
                     until: now + secs(s.within),
                     within: s.within,
                     data: set.bytes,
-                    opcode: if set.text { OpCode::TEXT } else { OpCode::BINARY },
+                    opcode: if set.text {
+                        OpCode::TEXT
+                    } else {
+                        OpCode::BINARY
+                    },
                     len: s.len,
                     fragment: s.fragment,
                     cursor: 0,
@@ -206,8 +210,12 @@ impl CaseMachine {
             }
             Step::ProbeLimit(p) => {
                 let limit = self.max_message.filter(|_| p.known_limit);
-                let probe = LimitProbe::new(limit, p.max);
-                self.send_message(OpCode::BINARY, vec![b'*'; probe.size]);
+                let probe = match limit {
+                    Some(limit) if p.at_limit => LimitProbe::at(limit, p.max),
+                    _ => LimitProbe::new(limit, p.max),
+                };
+                self.limit_compressed = p.compress;
+                self.send_probe(probe.size);
                 self.block = Block::Limit {
                     until: now + secs(p.within),
                     probe,
@@ -252,7 +260,11 @@ impl CaseMachine {
             Some(d) if compress => (Rsv::RSV1, d.compress(payload)),
             _ => (Rsv::NONE, payload.to_vec()),
         };
-        let size = if fragment == 0 { body.len().max(1) } else { fragment };
+        let size = if fragment == 0 {
+            body.len().max(1)
+        } else {
+            fragment
+        };
         let mut chunks: Vec<&[u8]> = body.chunks(size).collect();
         if chunks.is_empty() {
             chunks.push(&[]);
@@ -268,6 +280,19 @@ impl CaseMachine {
             frames.push(self.writer.encode(frame.fin(i == last), Masking::BySide));
         }
         frames
+    }
+
+    /// One message of a limit probe: `size` bytes of `*`, compressed as one bomb when the
+    /// step says so (built without holding the bytes).
+    fn send_probe(&mut self, size: usize) {
+        let frame = match self.deflate.as_mut() {
+            Some(d) if self.limit_compressed => {
+                RawFrame::new(OpCode::BINARY, d.compress_repeated(b'*', size)).rsv(Rsv::RSV1)
+            }
+            _ => RawFrame::new(OpCode::BINARY, vec![b'*'; size]),
+        };
+        let bytes = self.writer.encode(frame, Masking::BySide);
+        self.write(vec![bytes], None);
     }
 
     /// Sends the series' next message (cut from the data set at its cursor) and waits for
@@ -292,7 +317,10 @@ impl CaseMachine {
                     Some(format!("{} bytes", data.len()))
                 } else if data != s.pending {
                     let at = data.iter().zip(&s.pending).position(|(a, b)| a != b);
-                    Some(format!("other bytes (first difference at byte {})", at.unwrap_or(0)))
+                    Some(format!(
+                        "other bytes (first difference at byte {})",
+                        at.unwrap_or(0)
+                    ))
                 } else {
                     None
                 };
@@ -309,7 +337,11 @@ impl CaseMachine {
                     ));
                     self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
                 } else if s.sent == s.count {
-                    let how = if self.deflate.is_some() { "compressed" } else { "uncompressed" };
+                    let how = if self.deflate.is_some() {
+                        "compressed"
+                    } else {
+                        "uncompressed"
+                    };
                     self.script_verdict = Some((
                         Behavior::Ok,
                         format!("all {} echoes equal what was sent ({how})", s.count),
@@ -380,7 +412,7 @@ impl CaseMachine {
                 mut probe, within, ..
             } => match probe.on_echo(data.len()) {
                 Next::Send(size) => {
-                    self.send_message(OpCode::BINARY, vec![b'*'; size]);
+                    self.send_probe(size);
                     self.block = Block::Limit {
                         until: now + Duration::from_secs_f64(within.max(0.0)),
                         probe,

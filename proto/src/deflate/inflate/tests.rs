@@ -36,7 +36,9 @@ fn inflates_what_zlib_compresses() {
         let text: Vec<u8> = (0..size).map(|_| b"abc de\n"[rng.usize(..7)]).collect();
         for level in [0, 1, 6, 9] {
             let packed = zlib(&text, 15, level);
-            let out = Inflater::new(15, true).inflate(&packed, usize::MAX).expect("inflate");
+            let out = Inflater::new(15, true)
+                .inflate(&packed, usize::MAX)
+                .expect("inflate");
             assert_eq!(out, text, "size {size} level {level}");
         }
     }
@@ -59,10 +61,22 @@ fn zlib_does_not_enforce_the_window() {
     // Ours does not.
     let kind = corruption(Inflater::new(9, true).inflate(&packed, usize::MAX));
     assert!(
-        matches!(kind, CorruptionKind::DistanceTooFar { distance: 1000, window: 512, .. }),
+        matches!(
+            kind,
+            CorruptionKind::DistanceTooFar {
+                distance: 1000,
+                window: 512,
+                ..
+            }
+        ),
         "{kind:?}"
     );
-    assert_eq!(Inflater::new(10, true).inflate(&packed, usize::MAX).expect("10 bits"), data);
+    assert_eq!(
+        Inflater::new(10, true)
+            .inflate(&packed, usize::MAX)
+            .expect("10 bits"),
+        data
+    );
 }
 
 #[test]
@@ -72,7 +86,9 @@ fn nine_bit_window_fits_eight() {
     for seed in 0..40u64 {
         let mut rng = fastrand::Rng::with_seed(seed);
         let alphabet = 2 + rng.usize(..30);
-        let data: Vec<u8> = (0..4000).map(|_| b'a' + rng.usize(..alphabet) as u8).collect();
+        let data: Vec<u8> = (0..4000)
+            .map(|_| b'a' + rng.usize(..alphabet) as u8)
+            .collect();
         let packed = zlib(&data, 9, 1 + (seed % 9) as u32);
         let out = Inflater::new(8, true).inflate(&packed, usize::MAX);
         assert_eq!(out.expect("within 8 bits"), data, "seed {seed}");
@@ -88,7 +104,12 @@ fn the_limit_stops_inflating() {
     assert_eq!(r, Err(InflateError::TooLarge { limit: 1 << 20 }));
     // The exact size passes; one byte less does not.
     let small = zlib(&zeros[..4096], 15, 9);
-    assert_eq!(Inflater::new(15, true).inflate(&small, 4096).map(|v| v.len()), Ok(4096));
+    assert_eq!(
+        Inflater::new(15, true)
+            .inflate(&small, 4096)
+            .map(|v| v.len()),
+        Ok(4096)
+    );
     assert_eq!(
         Inflater::new(15, true).inflate(&small, 4095),
         Err(InflateError::TooLarge { limit: 4095 })
@@ -100,7 +121,11 @@ fn empty_messages() {
     // RFC 7692 §7.2.3.6: an empty message compresses to `00`; `02 00` (an empty fixed block)
     // and no bytes at all are empty too.
     for payload in [&[0x00u8][..], &[0x02, 0x00], &[]] {
-        assert_eq!(Inflater::new(15, true).inflate(payload, 10), Ok(Vec::new()), "{payload:02x?}");
+        assert_eq!(
+            Inflater::new(15, true).inflate(payload, 10),
+            Ok(Vec::new()),
+            "{payload:02x?}"
+        );
     }
 }
 
@@ -111,11 +136,15 @@ fn stream_shapes() {
     // A tail left on: the appended one starts another stored block that is cut short.
     let mut unstripped = packed.clone();
     unstripped.extend_from_slice(&TAIL);
-    assert_eq!(Inflater::new(15, true).inflate(&unstripped, 100), Ok(text.clone()));
+    assert_eq!(
+        Inflater::new(15, true).inflate(&unstripped, 100),
+        Ok(text.clone())
+    );
     // A final block (Z_FINISH), then the next message starts a fresh stream.
     let mut c = Compress::new_with_window_bits(Compression::new(6), false, 15);
     let mut fin = Vec::with_capacity(256);
-    c.compress_vec(&text, &mut fin, FlushCompress::Finish).expect("finish");
+    c.compress_vec(&text, &mut fin, FlushCompress::Finish)
+        .expect("finish");
     let mut inflater = Inflater::new(15, true);
     assert_eq!(inflater.inflate(&fin, 100), Ok(text.clone()));
     assert_eq!(inflater.inflate(&packed, 100), Ok(text.clone()));
@@ -137,7 +166,10 @@ fn stream_shapes() {
     let mut want = b"stored ".to_vec();
     want.extend_from_slice(&text);
     want.extend_from_slice(&long);
-    assert_eq!(Inflater::new(15, true).inflate(&mixed, usize::MAX), Ok(want));
+    assert_eq!(
+        Inflater::new(15, true).inflate(&mixed, usize::MAX),
+        Ok(want)
+    );
 }
 
 #[test]
@@ -165,7 +197,11 @@ fn corrupt_streams() {
     far.extend(bits.finish());
     assert!(matches!(
         inflate(&far),
-        CorruptionKind::DistanceTooFar { distance: 9, reach: 0, .. }
+        CorruptionKind::DistanceTooFar {
+            distance: 9,
+            reach: 0,
+            ..
+        }
     ));
     // Truncated: a stored block of 100 bytes with 10 present (the appended tail does not
     // complete it). Cut Huffman data is not reliably detectable: the tail's bits decode as
@@ -181,10 +217,12 @@ fn takeover_keeps_history_and_no_takeover_does_not() {
     let mut c = Compress::new_with_window_bits(Compression::new(6), false, 15);
     let first = b"the quick brown fox jumps over the lazy dog".to_vec();
     let mut a = Vec::with_capacity(256);
-    c.compress_vec(&first, &mut a, FlushCompress::Sync).expect("a");
+    c.compress_vec(&first, &mut a, FlushCompress::Sync)
+        .expect("a");
     a.truncate(a.len() - 4);
     let mut b = Vec::with_capacity(256);
-    c.compress_vec(&first, &mut b, FlushCompress::Sync).expect("b");
+    c.compress_vec(&first, &mut b, FlushCompress::Sync)
+        .expect("b");
     b.truncate(b.len() - 4);
     assert!(b.len() < a.len(), "the second refers back to the first");
     let mut on = Inflater::new(15, true);
