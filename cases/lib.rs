@@ -28,7 +28,7 @@ pub const SMOKE: CaseFile = CaseFile {
 };
 
 /// Every built-in case file: section 0 (the opening handshake), Autobahn's core sections
-/// 1-10, its permessage-deflate sections 12 and 13, and sections 14-17 beyond Autobahn (masking, length encodings, limits, server closes).
+/// 1-10, its permessage-deflate sections 12 and 13, and sections 14-18 beyond Autobahn (masking, length encodings, limits, server closes).
 pub const BUILTIN: &[CaseFile] = &[
     CaseFile {
         name: "00-handshake.toml",
@@ -93,6 +93,10 @@ pub const BUILTIN: &[CaseFile] = &[
     CaseFile {
         name: "17-server-close.toml",
         source: include_str!("17-server-close.toml"),
+    },
+    CaseFile {
+        name: "18-deflate-beyond.toml",
+        source: include_str!("18-deflate-beyond.toml"),
     },
 ];
 

@@ -223,6 +223,9 @@ fn validate(case: &Case) -> Result<(), String> {
             Step::SendMessage(m) if m.compress && case.deflate.is_none() => {
                 return Err("send_message.compress needs a [deflate] table".into());
             }
+            Step::SendMessage(m) if m.rsv > 7 => {
+                return Err(format!("send_message.rsv must be 0–7, not {}", m.rsv));
+            }
             Step::SendMessage(m) => {
                 m.payload.validate()?;
                 if m.fragment == 0 {

@@ -256,6 +256,10 @@ pub struct MessageStep {
     /// frame); the fragments are then cut from the compressed bytes.
     #[serde(default)]
     pub compress: bool,
+    /// RSV bits on the first frame (Autobahn's notation: 4 = RSV1), for a payload that is
+    /// compressed already (`{ deflate_zeros = N }`).
+    #[serde(default)]
+    pub rsv: u8,
 }
 
 /// `begin_frame`.

@@ -3,8 +3,9 @@
 //!
 //! Without faults it is what every case in the library expects of a server: a strict
 //! §4.2.1/§4.2.2 handshake (serving `/`, the subprotocol `chat`, refusing the origin
-//! `http://forbidden.example`, no extensions), failing the connection on every violation the
-//! session reports (1002, 1007 for bad UTF-8, 1009 for an oversized message), answering pings,
+//! `http://forbidden.example`, accepting the first valid permessage-deflate offer as it asks),
+//! failing the connection on every violation the session reports (1002, 1007 for bad UTF-8
+//! or corrupt deflate data, 1009 for a message over 64 MiB, inflated or not), answering pings,
 //! echoing messages, answering a close with the same code and then closing TCP first
 //! (§7.1.1). Each fault breaks one rule, so that a test can check that exactly the cases
 //! enforcing that rule fail. It is the test double of the harness, and the model a live
@@ -15,9 +16,13 @@ use std::time::{Duration, Instant};
 use crate::handshake::server::{
     Accepted, Refusal, RequestHead, RequestProblem, ServerConfig, check_request,
 };
-use crate::message::{Message, MessageConfig};
+use crate::Side;
+use crate::deflate::{DeflateConfig, Deflater, PerMessageDeflate};
+use crate::handshake::parse_extensions;
+use crate::handshake::pmd::{self, DeflateParams};
+use crate::message::{Extension, ExtensionError, Message, MessageConfig};
 use crate::session::{Closure, Masking, Session, SessionConfig, SessionEvent};
-use crate::wire::{CloseCode, Frame, OpCode, RawFrame, ViolationKind, parse_close_payload};
+use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Rsv, ViolationKind, parse_close_payload};
 
 /// The faults that can be switched on; each breaks one rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,7 +50,26 @@ pub struct Faults {
     pub mask_own_frames: bool,
     /// Send a wrong `Sec-WebSocket-Accept` (§4.2.2 item 5.4, checked by the client in §4.1).
     pub wrong_accept: bool,
+    /// Decline every permessage-deflate offer (legal: the deflate cases are UNIMPLEMENTED).
+    pub deflate_decline: bool,
+    /// Agree to the window the client asks for (`server_max_window_bits=N`) but compress
+    /// with 15 bits (RFC 7692 §7.1.2.1; deflate-and-client-bugs.md 1.5).
+    pub deflate_wider_window: bool,
+    /// Agree to `server_no_context_takeover` but keep the window across messages (§7.1.1.1).
+    pub deflate_ignore_no_takeover: bool,
+    /// Send compressed echoes in two frames with RSV1 on both (§6.1: RSV1 on the first frame
+    /// only).
+    pub deflate_rsv1_on_continuations: bool,
+    /// Take a frame with RSV1 set when no extension was agreed, as if the bit were clear
+    /// (RFC 6455 §5.2: MUST fail).
+    pub deflate_rsv1_unnegotiated: bool,
+    /// Inflate messages with no bound (a decompression bomb goes through: RFC 6455 §10.4).
+    pub deflate_no_limit: bool,
 }
+
+/// The reference server's message limit, inflated or not (64 MiB, as ws's order of
+/// magnitude; section 9's largest message is 16 MiB).
+pub const MAX_MESSAGE: usize = 64 << 20;
 
 /// What the transport under the peer must do besides writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +86,8 @@ pub struct ReferenceServer {
     faults: Faults,
     config: ServerConfig,
     shutdown: bool,
+    /// Compresses the echoes once permessage-deflate is agreed.
+    deflater: Option<Deflater>,
 }
 
 impl ReferenceServer {
@@ -79,7 +105,7 @@ impl ReferenceServer {
             SessionConfig {
                 messages: MessageConfig {
                     validate_utf8: !faults.no_utf8_check,
-                    ..MessageConfig::default()
+                    max_message: MAX_MESSAGE,
                 },
                 ..SessionConfig::default()
             },
@@ -89,11 +115,15 @@ impl ReferenceServer {
             // An unmasked frame's payload is as sent: delivered, it is handled as if masked.
             session.excuse(|kind| *kind == ViolationKind::UnmaskedFrameFromClient);
         }
+        if faults.deflate_rsv1_unnegotiated {
+            session.excuse(rsv1_alone);
+        }
         Self {
             session,
             faults,
             config,
             shutdown: false,
+            deflater: None,
         }
     }
 
@@ -207,17 +237,46 @@ impl ReferenceServer {
         };
         match checked {
             Ok(accepted) => {
-                // No extensions are supported, so no Sec-WebSocket-Extensions (§4.2.2 5.6).
                 let mut accept = accepted.accept();
                 if self.faults.wrong_accept {
                     let wrong = if accept.starts_with('A') { "B" } else { "A" };
                     accept.replace_range(..1, wrong);
                 }
-                self.session.accept(now, accepted.response(&accept, None));
+                // permessage-deflate (RFC 7692 §7): the first valid offer, as it asks.
+                let offers = parse_extensions(head.values("Sec-WebSocket-Extensions"))
+                    .unwrap_or_default();
+                let deflate = pmd::accept_first(&offers).filter(|_| !self.faults.deflate_decline);
+                let header = deflate.as_ref().map(DeflateParams::to_header);
+                self.session
+                    .accept(now, accepted.response(&accept, header.as_deref()));
+                if let Some(answer) = deflate {
+                    self.start_deflate(&answer);
+                }
                 self.process(now);
             }
             Err(refusal) => self.session.refuse(refusal.response()),
         }
+    }
+
+    /// The inflater behind the session and the compressor for echoes, as agreed (or as a
+    /// fault bends it).
+    fn start_deflate(&mut self, answer: &DeflateParams) {
+        let mut config = DeflateConfig::agreed(Side::Server, answer);
+        config.level = 6;
+        let extension = PerMessageDeflate::new(config);
+        if self.faults.deflate_no_limit {
+            self.session
+                .set_extension(Box::new(Unbounded(extension)));
+        } else {
+            self.session.set_extension(Box::new(extension));
+        }
+        let bits = if self.faults.deflate_wider_window {
+            15
+        } else {
+            config.deflate_bits
+        };
+        let takeover = config.deflate_takeover || self.faults.deflate_ignore_no_takeover;
+        self.deflater = Some(Deflater::new(bits, takeover, config.level));
     }
 
     fn send(&mut self, frame: RawFrame) {
@@ -238,15 +297,28 @@ impl ReferenceServer {
         }
         let excused = (self.faults.ignore_reserved_opcodes
             && matches!(kind, ViolationKind::ReservedOpcode(_)))
-            || (self.faults.accept_unmasked && *kind == ViolationKind::UnmaskedFrameFromClient);
+            || (self.faults.accept_unmasked && *kind == ViolationKind::UnmaskedFrameFromClient)
+            || (self.faults.deflate_rsv1_unnegotiated && rsv1_alone(kind));
         if excused {
             return;
         }
         self.close(kind.close_code().0.to_be_bytes().to_vec());
     }
 
+    /// Echoes a message; compressed (RSV1 on its first frame) once deflate is agreed.
     fn echo(&mut self, message: Message) {
-        self.send(RawFrame::new(message.opcode, message.payload));
+        let Some(deflater) = self.deflater.as_mut() else {
+            self.send(RawFrame::new(message.opcode, message.payload));
+            return;
+        };
+        let packed = deflater.compress(&message.payload);
+        if self.faults.deflate_rsv1_on_continuations && packed.len() >= 2 {
+            let (a, b) = packed.split_at(packed.len() / 2);
+            self.send(RawFrame::new(message.opcode, a.to_vec()).fin(false).rsv(Rsv::RSV1));
+            self.send(RawFrame::new(OpCode::CONTINUATION, b.to_vec()).rsv(Rsv::RSV1));
+            return;
+        }
+        self.send(RawFrame::new(message.opcode, packed).rsv(Rsv::RSV1));
     }
 
     fn control(&mut self, frame: Frame) {
@@ -272,6 +344,43 @@ impl ReferenceServer {
     fn close(&mut self, payload: Vec<u8>) {
         self.send(RawFrame::new(OpCode::CLOSE, payload));
         self.shutdown = true;
+    }
+}
+
+/// RSV1 alone on a frame where no extension allows it (what the `deflate_rsv1_unnegotiated`
+/// fault lets through).
+fn rsv1_alone(kind: &ViolationKind) -> bool {
+    matches!(kind, ViolationKind::ReservedBitsSet { rsv } if *rsv == Rsv::RSV1)
+}
+
+/// permessage-deflate that ignores the message limit (the `deflate_no_limit` fault).
+#[derive(Debug)]
+struct Unbounded(PerMessageDeflate);
+
+impl Extension for Unbounded {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn rsv(&self) -> Rsv {
+        self.0.rsv()
+    }
+
+    fn decode_message(
+        &mut self,
+        rsv: Rsv,
+        payload: &[u8],
+        _limit: usize,
+    ) -> Result<Vec<u8>, ExtensionError> {
+        self.0.decode_message(rsv, payload, usize::MAX)
+    }
+
+    fn encode_message(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+    ) -> Result<(Rsv, Vec<u8>), ExtensionError> {
+        self.0.encode_message(opcode, payload)
     }
 }
 

@@ -115,6 +115,44 @@ impl DeflateParams {
     }
 }
 
+impl DeflateParams {
+    /// The element as a `Sec-WebSocket-Extensions` value.
+    pub fn to_header(&self) -> String {
+        let mut out = PERMESSAGE_DEFLATE.to_owned();
+        if self.server_no_context_takeover {
+            out.push_str("; server_no_context_takeover");
+        }
+        if self.client_no_context_takeover {
+            out.push_str("; client_no_context_takeover");
+        }
+        if let Some(n) = self.server_max_window_bits {
+            out.push_str(&format!("; server_max_window_bits={n}"));
+        }
+        match self.client_max_window_bits {
+            Some(Some(n)) => out.push_str(&format!("; client_max_window_bits={n}")),
+            Some(None) => out.push_str("; client_max_window_bits"),
+            None => {}
+        }
+        out
+    }
+}
+
+/// A server's answer (RFC 7692 §7): the first valid permessage-deflate offer among `offers`,
+/// accepted as it asks (its `server_no_context_takeover` and `server_max_window_bits`
+/// granted), asking nothing of the client; `None` declines them all (invalid offers are
+/// declined, §7: "a server MUST decline an extension negotiation offer" it cannot accept).
+pub fn accept_first(offers: &[Extension]) -> Option<DeflateParams> {
+    offers
+        .iter()
+        .filter(|e| e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
+        .find_map(|e| DeflateParams::parse(e, true).ok())
+        .map(|offer| DeflateParams {
+            server_no_context_takeover: offer.server_no_context_takeover,
+            server_max_window_bits: offer.server_max_window_bits,
+            ..DeflateParams::default()
+        })
+}
+
 /// Checks a server's permessage-deflate answer (`answer`, the response's extension elements)
 /// against the client's `offers` (the request's elements, in order). Returns the rule broken.
 pub fn check_answer(offers: &[Extension], answer: &[Extension]) -> Result<(), String> {
@@ -182,6 +220,20 @@ mod tests {
         assert!(!ok(
             "permessage-deflate; server_no_context_takeover; server_no_context_takeover"
         ));
+    }
+
+    #[test]
+    fn the_first_valid_offer_is_accepted_as_asked() {
+        let offers = exts(
+            "permessage-deflate; x=1, permessage-deflate; server_no_context_takeover; server_max_window_bits=9; client_max_window_bits",
+        );
+        let answer = accept_first(&offers).expect("accepted");
+        assert_eq!(
+            answer.to_header(),
+            "permessage-deflate; server_no_context_takeover; server_max_window_bits=9"
+        );
+        assert!(check_answer(&offers, &exts(&answer.to_header())).is_ok());
+        assert_eq!(accept_first(&exts("permessage-deflate; x=1")), None);
     }
 
     #[test]

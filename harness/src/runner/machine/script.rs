@@ -112,7 +112,14 @@ impl CaseMachine {
             }
             Step::SendMessage(m) => {
                 let payload = m.payload.bytes().unwrap_or_default();
-                let frames = self.fragments(m.opcode.0, &payload, m.fragment, m.compress);
+                let mut frames = self.fragments(m.opcode.0, &payload, m.fragment, m.compress);
+                if m.rsv != 0 && !m.compress {
+                    // The first frame with the case's RSV bits (a payload compressed already).
+                    let first = RawFrame::new(m.opcode.0, payload[..m.fragment.min(payload.len())].to_vec())
+                        .rsv(Rsv::from_bits(m.rsv & 7))
+                        .fin(m.fragment >= payload.len());
+                    frames[0] = self.writer.encode(first, Masking::BySide);
+                }
                 self.write_mode(frames, m.write);
             }
             Step::Series(s) => {
