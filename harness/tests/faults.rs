@@ -12,9 +12,10 @@ use wsconform::cases::{Case, EventSpec, HandshakeExpect, Step, builtin};
 use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Outcome, Policy, outcome};
 
 /// The cases run here: all but section 9 and the slow limit and timing cases (0.11, 16),
-/// whose large payloads and long waits add nothing to these faults.
+/// whose large payloads and long waits add nothing to these faults, and the permessage-deflate
+/// sections (12, 13, 18), whose faults are tests/deflate_faults.rs's.
 fn chosen(c: &Case) -> bool {
-    c.section() != "9" && c.section() != "16" && !c.id.starts_with("0.11.")
+    !["9", "12", "13", "16", "18"].contains(&c.section()) && !c.id.starts_with("0.11.")
 }
 
 /// Runs the chosen cases against a server with `faults`.

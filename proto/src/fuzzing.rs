@@ -339,3 +339,100 @@ pub fn handshake_request(data: &[u8], max_bytes: u16, max_headers: u8, cut: u8) 
     }
     while session.poll_transmit().is_some() {}
 }
+
+/// One message of the `inflate` property: bytes as sent, or a text compressed by a real
+/// sender first (so that the fuzzer reaches deep into valid streams), then optionally one bit
+/// flipped.
+#[derive(Debug, Clone)]
+pub struct InflateMessage {
+    /// Compress `data` with zlib-rs (the sender's window and takeover, level 6) first.
+    pub compress: bool,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// Flip bit `.1 % 8` of byte `.0` (modulo the payload length) of the payload.
+    pub flip: Option<(u16, u8)>,
+}
+
+/// The strict inflater against zlib-rs (the reference inflater) over a series of messages
+/// with the window `bits` (clamped to 8..=15), context takeover on or off, and an output
+/// limit: no panic; an `Ok` is never over the limit; where ours accepts, zlib accepts with the
+/// same bytes; where zlib refuses, ours refuses; where ours refuses and zlib accepts, the
+/// reason is one zlib does not check (a window under 15 bits, data that ends inside a block,
+/// bytes after the final block) or the limit (and zlib then produced more than it).
+pub fn inflate(messages: &[InflateMessage], bits: u8, takeover: bool, limit: u32) {
+    use crate::deflate::{CorruptionKind, Deflater, InflateError, Inflater, TAIL};
+    use flate2::{Decompress, FlushDecompress, Status};
+
+    let bits = bits.clamp(8, 15);
+    let limit = limit as usize % (1 << 20);
+    let mut ours = Inflater::new(bits, takeover);
+    let mut sender = Deflater::new(bits, takeover, 6);
+    let mut reference = Decompress::new(false);
+    for m in messages {
+        let mut payload = if m.compress {
+            sender.compress(&m.data)
+        } else {
+            m.data.clone()
+        };
+        if let Some((at, bit)) = m.flip
+            && !payload.is_empty()
+        {
+            let i = at as usize % payload.len();
+            payload[i] ^= 1 << (bit % 8);
+        }
+        let got = ours.inflate(&payload, limit);
+        if let Ok(out) = &got {
+            assert!(
+                out.len() <= limit,
+                "{} bytes over the {limit} limit",
+                out.len()
+            );
+        }
+        if !takeover {
+            reference.reset(false);
+        }
+        // The reference, bounded: at most limit + 1 bytes of output.
+        let mut input = payload.clone();
+        input.extend_from_slice(&TAIL);
+        let mut out = Vec::with_capacity(limit + 1);
+        let before_in = reference.total_in();
+        let theirs = reference.decompress_vec(&input, &mut out, FlushDecompress::Sync);
+        let consumed = (reference.total_in() - before_in) as usize;
+        let ended = matches!(theirs, Ok(Status::StreamEnd));
+        let refused = theirs.is_err();
+        match &got {
+            Ok(bytes) => {
+                assert!(
+                    !refused,
+                    "zlib refused {payload:02x?}: {theirs:?}; ours gave {} bytes",
+                    bytes.len()
+                );
+                assert_eq!(&out, bytes, "different output for {payload:02x?}");
+            }
+            Err(InflateError::TooLarge { .. }) => {
+                assert!(
+                    refused || out.len() > limit || consumed < input.len(),
+                    "ours hit the {limit} limit, zlib gave {} bytes",
+                    out.len()
+                );
+            }
+            Err(InflateError::Corrupt(c)) => match c.kind {
+                CorruptionKind::DistanceTooFar { .. } if bits < 15 => {}
+                CorruptionKind::Truncated | CorruptionKind::DataAfterFinal(_) => {}
+                ref kind => assert!(
+                    refused,
+                    "ours refused ({kind}), zlib accepted {payload:02x?} ({} bytes)",
+                    out.len()
+                ),
+            },
+        }
+        if got.is_err() {
+            // The connection would be failed: the rest of the series means nothing.
+            return;
+        }
+        if ended {
+            // A final block ended the stream; both start afresh.
+            reference.reset(false);
+        }
+    }
+}

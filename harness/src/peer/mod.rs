@@ -13,13 +13,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::handshake::server::{
-    Accepted, Refusal, RequestHead, RequestProblem, ServerConfig, check_request,
-};
 use crate::Side;
 use crate::deflate::{DeflateConfig, Deflater, PerMessageDeflate};
 use crate::handshake::parse_extensions;
 use crate::handshake::pmd::{self, DeflateParams};
+use crate::handshake::server::{
+    Accepted, Refusal, RequestHead, RequestProblem, ServerConfig, check_request,
+};
 use crate::message::{Extension, ExtensionError, Message, MessageConfig};
 use crate::session::{Closure, Masking, Session, SessionConfig, SessionEvent};
 use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Rsv, ViolationKind, parse_close_payload};
@@ -243,8 +243,8 @@ impl ReferenceServer {
                     accept.replace_range(..1, wrong);
                 }
                 // permessage-deflate (RFC 7692 §7): the first valid offer, as it asks.
-                let offers = parse_extensions(head.values("Sec-WebSocket-Extensions"))
-                    .unwrap_or_default();
+                let offers =
+                    parse_extensions(head.values("Sec-WebSocket-Extensions")).unwrap_or_default();
                 let deflate = pmd::accept_first(&offers).filter(|_| !self.faults.deflate_decline);
                 let header = deflate.as_ref().map(DeflateParams::to_header);
                 self.session
@@ -261,12 +261,15 @@ impl ReferenceServer {
     /// The inflater behind the session and the compressor for echoes, as agreed (or as a
     /// fault bends it).
     fn start_deflate(&mut self, answer: &DeflateParams) {
+        if self.faults.deflate_rsv1_unnegotiated {
+            // RSV1 now has a meaning: the fault is about connections without it.
+            self.session.excuse(|_| false);
+        }
         let mut config = DeflateConfig::agreed(Side::Server, answer);
         config.level = 6;
         let extension = PerMessageDeflate::new(config);
         if self.faults.deflate_no_limit {
-            self.session
-                .set_extension(Box::new(Unbounded(extension)));
+            self.session.set_extension(Box::new(Unbounded(extension)));
         } else {
             self.session.set_extension(Box::new(extension));
         }
@@ -298,7 +301,9 @@ impl ReferenceServer {
         let excused = (self.faults.ignore_reserved_opcodes
             && matches!(kind, ViolationKind::ReservedOpcode(_)))
             || (self.faults.accept_unmasked && *kind == ViolationKind::UnmaskedFrameFromClient)
-            || (self.faults.deflate_rsv1_unnegotiated && rsv1_alone(kind));
+            || (self.faults.deflate_rsv1_unnegotiated
+                && self.deflater.is_none()
+                && rsv1_alone(kind));
         if excused {
             return;
         }
@@ -314,7 +319,11 @@ impl ReferenceServer {
         let packed = deflater.compress(&message.payload);
         if self.faults.deflate_rsv1_on_continuations && packed.len() >= 2 {
             let (a, b) = packed.split_at(packed.len() / 2);
-            self.send(RawFrame::new(message.opcode, a.to_vec()).fin(false).rsv(Rsv::RSV1));
+            self.send(
+                RawFrame::new(message.opcode, a.to_vec())
+                    .fin(false)
+                    .rsv(Rsv::RSV1),
+            );
             self.send(RawFrame::new(OpCode::CONTINUATION, b.to_vec()).rsv(Rsv::RSV1));
             return;
         }

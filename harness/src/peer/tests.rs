@@ -132,3 +132,34 @@ fn a_request_that_never_ends_is_dropped_at_the_handshake_timeout() {
     server.handle_timeout(deadline);
     assert_eq!(server.poll_action(), Some(PeerAction::Shutdown));
 }
+
+#[test]
+fn deflate_faults_show_on_the_wire() {
+    use crate::cases::builtin;
+    let cases = builtin().expect("cases");
+    let case = |id: &str| cases.iter().find(|c| c.id == id).expect(id).clone();
+    let t0 = Instant::now();
+    let clean = pair::run_pair(&case("18.9.4"), Faults::default(), 1, t0);
+    assert_eq!(
+        clean.record.behavior,
+        Some(wsconform_reports::Behavior::Ok),
+        "{}",
+        clean.record.reason
+    );
+    let faulty = pair::run_pair(
+        &case("18.9.4"),
+        Faults {
+            deflate_ignore_no_takeover: true,
+            ..Faults::default()
+        },
+        1,
+        t0,
+    );
+    assert_eq!(
+        faulty.record.behavior,
+        Some(wsconform_reports::Behavior::Failed),
+        "{} / {:?}",
+        faulty.record.reason,
+        faulty.record.http_response
+    );
+}

@@ -405,6 +405,26 @@ impl CaseMachine {
     /// (1007 for invalid UTF-8) while open, or TCP closed if already closing.
     pub fn handle_violation(&mut self, now: Instant, violation: Violation) {
         self.findings.push(Finding::from(violation.clone()));
+        // A script step waiting for the peer's messages judges the case itself: a rule broken
+        // on the way fails it (the events alone would show nothing missing).
+        let during = match &self.block {
+            Block::Series(s) => Some(format!("echo {} of {}", s.sent, s.count)),
+            Block::Roundtrip { remaining, .. } => {
+                Some(format!("the series ({remaining} echoes to go)"))
+            }
+            Block::FirstMessage { .. } => Some("the first message".to_owned()),
+            _ => None,
+        };
+        if let Some(during) = during
+            && self.script_verdict.is_none()
+            && violation.frame.is_some()
+        {
+            self.script_verdict = Some((
+                Behavior::Failed,
+                format!("{during}: the server broke a rule: {}", violation.kind),
+            ));
+            self.block = Block::None;
+        }
         if violation.frame.is_none() {
             // End-of-stream findings: the connection is already gone.
             return;

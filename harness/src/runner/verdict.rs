@@ -114,7 +114,8 @@ pub fn tie(
     behavior: Behavior,
     close: BehaviorClose,
 ) -> (Behavior, BehaviorClose) {
-    if informational {
+    // An informational case still says when it could not run what it is about.
+    if informational && behavior != Behavior::Unimplemented {
         return (Behavior::Informational, BehaviorClose::Informational);
     }
     let mut behavior = behavior;

@@ -115,9 +115,12 @@ impl CaseMachine {
                 let mut frames = self.fragments(m.opcode.0, &payload, m.fragment, m.compress);
                 if m.rsv != 0 && !m.compress {
                     // The first frame with the case's RSV bits (a payload compressed already).
-                    let first = RawFrame::new(m.opcode.0, payload[..m.fragment.min(payload.len())].to_vec())
-                        .rsv(Rsv::from_bits(m.rsv & 7))
-                        .fin(m.fragment >= payload.len());
+                    let first = RawFrame::new(
+                        m.opcode.0,
+                        payload[..m.fragment.min(payload.len())].to_vec(),
+                    )
+                    .rsv(Rsv::from_bits(m.rsv & 7))
+                    .fin(m.fragment >= payload.len());
                     frames[0] = self.writer.encode(first, Masking::BySide);
                 }
                 self.write_mode(frames, m.write);
@@ -476,19 +479,20 @@ pub(super) fn cut(data: &[u8], cursor: &mut usize, len: usize, text: bool) -> Ve
         }
         return out;
     }
-    let mut chars = 0;
-    while chars < len {
-        let b = data[*cursor];
-        let width = match b {
-            0x00..=0x7f => 1,
-            0xc0..=0xdf => 2,
-            0xe0..=0xef => 3,
-            _ => 4,
-        };
-        let end = (*cursor + width).min(data.len());
-        out.extend_from_slice(&data[*cursor..end]);
-        *cursor = end % data.len();
-        chars += 1;
+    // Whole runs of bytes at a time: `need` bytes hold at most `need` characters; extend to a
+    // character boundary, count the characters taken (bytes that are not continuation bytes),
+    // and go on for the rest.
+    let mut need = len;
+    while need > 0 {
+        let rest = &data[*cursor..];
+        let mut take = need.min(rest.len());
+        while take < rest.len() && rest[take] & 0xc0 == 0x80 {
+            take += 1;
+        }
+        let chars = rest[..take].iter().filter(|&&b| b & 0xc0 != 0x80).count();
+        out.extend_from_slice(&rest[..take]);
+        need = need.saturating_sub(chars.max(1));
+        *cursor = (*cursor + take) % data.len();
     }
     out
 }

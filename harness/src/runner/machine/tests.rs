@@ -674,3 +674,26 @@ close = "ok"
     );
     assert_eq!(masks(Side::Server), [None, Some(false), Some(true), None]);
 }
+
+#[test]
+fn a_series_cuts_text_in_code_points_cyclically() {
+    let text = "aé日😀b";
+    let chars: Vec<char> = text.chars().collect();
+    for len in [1usize, 2, 3, 7, 11] {
+        let mut cursor = 0;
+        for i in 0..9 {
+            let got = super::script::cut(text.as_bytes(), &mut cursor, len, true);
+            let got = String::from_utf8(got).expect("whole characters");
+            let want: String = (0..len)
+                .map(|k| chars[(i * len + k) % chars.len()])
+                .collect();
+            assert_eq!(got, want, "len {len}, message {i}");
+        }
+    }
+    let mut cursor = 3;
+    assert_eq!(
+        super::script::cut(b"abcdef", &mut cursor, 5, false),
+        b"defab"
+    );
+    assert_eq!(cursor, 2);
+}
