@@ -234,3 +234,40 @@ fn our_header(data: &[u8]) -> Option<HeaderView> {
         header_len: h.header_len as u64,
     })
 }
+
+/// One message of [`inflate_input`], as `arbitrary` reads it.
+#[derive(arbitrary::Arbitrary, Debug)]
+struct InflateMessageInput {
+    compress: bool,
+    flip: Option<(u16, u8)>,
+    data: Vec<u8>,
+}
+
+/// The input of the `inflate` fuzz target, as `arbitrary` reads it.
+#[derive(arbitrary::Arbitrary, Debug)]
+struct InflateInput {
+    bits: u8,
+    takeover: bool,
+    limit: u32,
+    messages: Vec<InflateMessageInput>,
+}
+
+/// The `inflate` fuzz target's bytes, read through `arbitrary` (at most 8 messages) and
+/// checked by [`inflate`]; the regression tests replay crash files through this same path.
+pub fn inflate_input(data: &[u8]) {
+    use arbitrary::Arbitrary;
+    let Ok(input) = InflateInput::arbitrary_take_rest(arbitrary::Unstructured::new(data)) else {
+        return;
+    };
+    let messages: Vec<InflateMessage> = input
+        .messages
+        .into_iter()
+        .take(8)
+        .map(|m| InflateMessage {
+            compress: m.compress,
+            data: m.data,
+            flip: m.flip,
+        })
+        .collect();
+    inflate(&messages, input.bits, input.takeover, input.limit);
+}

@@ -22,13 +22,14 @@
 //! | `handshake_response` | the bytes with `max_bytes` 16384 and `max_headers` 64, then the limit pairs the fuzz target derives from the length |
 //! | `handshake_request` | the bytes with the limit and piece-size triples the fuzz target derives from the length |
 //! | `stateful` | the bytes as they are (the target reads them through `arbitrary` itself) |
+//! | `inflate` | the bytes as they are (read through `arbitrary` by `inflate_input`, as the target does) |
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use wsconform::fuzzing::{
     FrameSpec, case_file, decode_chunks, frame_decode, frame_differential, frame_roundtrip,
-    handshake_request_derived, handshake_response, stateful, utf8_stream,
+    handshake_request_derived, handshake_response, inflate_input, stateful, utf8_stream,
 };
 use wsconform::message::MessageConfig;
 use wsconform::wire::{DecoderConfig, Item, LengthForm, Rsv, Side};
@@ -221,6 +222,11 @@ fn case_file_inputs() {
 #[test]
 fn stateful_inputs() {
     replay("stateful", stateful);
+}
+
+#[test]
+fn inflate_inputs() {
+    replay("inflate", inflate_input);
 }
 
 /// The stateful property on inputs no fuzzer chose: 300 of them, from a fixed seed, each a

@@ -113,7 +113,10 @@ async fn python_websockets() {
     insta::assert_snapshot!("python-websockets-16.0", table(&records));
     agrees_with_autobahn(
         &records,
-        &["python-websockets-16.0.json", "python-websockets-16.0-deflate.json"],
+        &[
+            "python-websockets-16.0.json",
+            "python-websockets-16.0-deflate.json",
+        ],
         301 + 216,
     );
 }
@@ -126,14 +129,19 @@ async fn python_websockets() {
 fn agrees_with_autobahn(records: &[CaseRecord], files: &[&str], at_least: usize) {
     let mut autobahn = serde_json::Map::new();
     for file in files {
-        let path = support::repo_root().join("tools/autobahn-compare").join(file);
+        let path = support::repo_root()
+            .join("tools/autobahn-compare")
+            .join(file);
         let text = std::fs::read_to_string(&path).expect("reference verdicts");
         let serde_json::Value::Object(map) = serde_json::from_str(&text).expect("json") else {
             panic!("{file} is not an object");
         };
         autobahn.extend(map);
     }
-    let timing = records.iter().filter(|r| r.timing_dependent.is_some()).count();
+    let timing = records
+        .iter()
+        .filter(|r| r.timing_dependent.is_some())
+        .count();
     let mut compared = 0;
     for r in records.iter().filter(|r| r.timing_dependent.is_none()) {
         let Some(theirs) = autobahn.get(&r.id) else {

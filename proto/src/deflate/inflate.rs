@@ -115,6 +115,8 @@ pub struct Inflater {
     takeover: bool,
     /// The last `window` bytes of earlier messages (context takeover).
     history: Vec<u8>,
+    /// The last message ended inside a stored block's header.
+    cut: bool,
 }
 
 impl Inflater {
@@ -125,7 +127,16 @@ impl Inflater {
             window: 1 << bits.clamp(8, 15),
             takeover,
             history: Vec::new(),
+            cut: false,
         }
+    }
+
+    /// Whether the last message ended inside a stored block's header: the shape of a message
+    /// whose sender left the `00 00 ff ff` tail on (the appended tail then begins a block it
+    /// cannot finish). This inflater starts the next message afresh at a block boundary; a
+    /// streaming inflater (zlib) reads the next message's first bytes as that header's rest.
+    pub fn ended_in_cut_header(&self) -> bool {
+        self.cut
     }
 
     /// The window in bytes.
@@ -151,8 +162,10 @@ impl Inflater {
             start: keep,
             limit,
             window: self.window,
+            cut: false,
         };
         let result = run.stream();
+        self.cut = run.cut;
         let mut out = run.out;
         match result {
             Ok(fin) => {
@@ -447,20 +460,27 @@ struct Run<'a> {
     start: usize,
     limit: usize,
     window: usize,
+    /// The input ended inside a stored block's header.
+    cut: bool,
 }
 
 impl Run<'_> {
     /// Inflates blocks until the input ends; returns whether a final block ended the stream.
     fn stream(&mut self) -> Result<bool, InflateError> {
         loop {
-            // The input may end at a block boundary (its last byte's spare bits unread).
+            // A message ends where the appended tail's empty stored block ends, on a byte
+            // boundary. Bits left over there are the start of another block's header: the
+            // tail was read inside a block, so the data was cut short.
             if self.bits.bytes_left() == 0 {
-                return Ok(false);
+                if self.bits.count == 0 {
+                    return Ok(false);
+                }
+                return Err(self.corrupt(CorruptionKind::Truncated));
             }
             let at = self.bits.offset();
             let header = match self.bits.take(3) {
                 Ok(h) => h,
-                Err(OutOfInput) => return Ok(false),
+                Err(OutOfInput) => return Err(self.corrupt(CorruptionKind::Truncated)),
             };
             let result = match header >> 1 {
                 0 => self.stored(),
@@ -477,6 +497,7 @@ impl Run<'_> {
                 // strip the tail ends (the appended tail starts another empty stored block):
                 // a streaming inflater waits for more, which is harmless (python-websockets#188).
                 Err(Step::Out) if header >> 1 == 0 && self.stored_header_cut(at) => {
+                    self.cut = true;
                     return Ok(false);
                 }
                 Err(Step::Out) => return Err(self.corrupt(CorruptionKind::Truncated)),

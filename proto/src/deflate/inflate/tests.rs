@@ -271,3 +271,44 @@ impl BitsOut {
         self.bytes
     }
 }
+
+#[test]
+fn a_message_ends_on_a_byte_boundary() {
+    // A fixed block holding "a" and its end code ends mid-byte; what follows in that byte and
+    // the appended tail is read as another block. Its header bits 11 (reserved) are corrupt,
+    // zlib's "invalid block type"; bits that leave a header unfinished at the end are a cut.
+    let mut bits = BitsOut::default();
+    bits.put(0, 1);
+    bits.put(1, 2);
+    bits.put_rev(0x30 + b'a' as u32, 8);
+    bits.put_rev(0, 7);
+    bits.put(0b110, 3); // BFINAL 0, BTYPE 11
+    let payload = bits.finish();
+    assert_eq!(
+        corruption(Inflater::new(15, true).inflate(&payload, 100)),
+        CorruptionKind::ReservedBlockType
+    );
+    // The same block, then the sync flush's stored header (000) and nothing cut: valid.
+    let mut bits = BitsOut::default();
+    bits.put(0, 1);
+    bits.put(1, 2);
+    bits.put_rev(0x30 + b'a' as u32, 8);
+    bits.put_rev(0, 7);
+    bits.put(0, 3);
+    assert_eq!(
+        Inflater::new(15, true).inflate(&bits.finish(), 100),
+        Ok(b"a".to_vec())
+    );
+}
+
+#[test]
+fn an_unstripped_tail_is_reported_as_a_cut_header() {
+    let packed = zlib(b"hello hello", 15, 6);
+    let mut inflater = Inflater::new(15, true);
+    assert!(inflater.inflate(&packed, 100).is_ok());
+    assert!(!inflater.ended_in_cut_header());
+    let mut unstripped = packed;
+    unstripped.extend_from_slice(&TAIL);
+    assert!(inflater.inflate(&unstripped, 100).is_ok());
+    assert!(inflater.ended_in_cut_header());
+}
