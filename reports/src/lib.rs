@@ -180,7 +180,8 @@ pub struct CaseRecord {
     /// The wire trace, in order (at most [`MAX_TRACE`] entries).
     #[serde(default)]
     pub trace: Vec<TraceEntry>,
-    /// Trace entries left out beyond [`MAX_TRACE`].
+    /// Trace entries not kept: beyond [`MAX_TRACE`], or from the middle of the trace of a case
+    /// that did not fail (a `note` entry marks the place).
     #[serde(default)]
     pub trace_dropped: usize,
 }

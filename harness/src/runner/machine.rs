@@ -126,6 +126,8 @@ struct Series {
     until: Instant,
     within: f64,
     data: &'static [u8],
+    /// The data set is ASCII: code points are bytes.
+    ascii: bool,
     opcode: OpCode,
     /// Code points (text) or bytes (binary) a message.
     len: usize,

@@ -140,7 +140,32 @@ pub fn attach_trace(record: &mut CaseRecord, log: &EventLog) {
         });
     }
     record.trace_dropped += log.dropped();
+    // A case that did not fail keeps the start and the end of its trace: 1000 round trips
+    // (sections 12, 13) would otherwise keep 300 entries of the same two frames, for each of
+    // hundreds of cases, in every report.
+    if record.outcome != Outcome::Fail && record.trace.len() > PASSED_HEAD + PASSED_TAIL {
+        let cut = record.trace.len() - PASSED_HEAD - PASSED_TAIL;
+        let at_us = record.trace[PASSED_HEAD].at_us;
+        record.trace.drain(PASSED_HEAD..PASSED_HEAD + cut);
+        record.trace.insert(
+            PASSED_HEAD,
+            wsconform_reports::TraceEntry {
+                at_us,
+                direction: None,
+                kind: "note".to_owned(),
+                text: format!("… {cut} entries left out here (the case did not fail)"),
+                hex: None,
+                len: None,
+                digest: None,
+            },
+        );
+        record.trace_dropped += cut;
+    }
 }
+
+/// The trace entries a case that did not fail keeps from its start and from its end.
+const PASSED_HEAD: usize = 60;
+const PASSED_TAIL: usize = 20;
 
 /// Both verdicts, the outcome and the reason for a finished case.
 pub fn judge(

@@ -174,7 +174,7 @@ pub struct Event {
 /// The most events a log keeps. A peer that floods small frames would otherwise grow the log
 /// without bound; past the cap, bytes and frames are only counted. Closures and notes are
 /// always kept, so the end of a session is never lost.
-pub const MAX_EVENTS: usize = 20_000;
+pub const MAX_EVENTS: usize = 4_000;
 
 /// The bytes of heads (of reads, writes and frames) a log keeps in full; past it, each head
 /// keeps [`DIGEST_OVER`] bytes (what a report shows), so that a long exchange (1000 large

@@ -277,7 +277,7 @@ fn trace(out: &mut String, r: &CaseRecord) {
     if r.trace_dropped > 0 {
         let _ = writeln!(
             out,
-            "<tr class=\"gap\"><td colspan=\"5\">… {} more entries were not recorded</td></tr>",
+            "<tr class=\"gap\"><td colspan=\"5\">… {} entries in all were not kept</td></tr>",
             r.trace_dropped
         );
     }

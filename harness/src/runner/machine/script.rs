@@ -133,6 +133,7 @@ impl CaseMachine {
                     until: now + secs(s.within),
                     within: s.within,
                     data: set.bytes,
+                    ascii: set.bytes.is_ascii(),
                     opcode: if set.text {
                         OpCode::TEXT
                     } else {
@@ -308,7 +309,7 @@ impl CaseMachine {
     /// Sends the series' next message (cut from the data set at its cursor) and waits for
     /// its echo.
     fn series_next(&mut self, mut s: Box<Series>) {
-        let message = cut(s.data, &mut s.cursor, s.len, s.opcode == OpCode::TEXT);
+        let message = cut(s.data, &mut s.cursor, s.len, s.opcode == OpCode::TEXT && !s.ascii);
         s.sent += 1;
         let frames = self.fragments(s.opcode, &message, s.fragment, true);
         self.write(vec![frames.concat()], None);
