@@ -41,7 +41,10 @@ fn a_size_param_that_is_not_a_number_exits_2() {
     // The deflate bomb and limit cases size their messages from it.
     let (code, stderr) = run_err(&["run", "--param", "max_message=1MiB", "--cases", "18.1.4"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("max_message=\"1MiB\" is not a number of bytes"), "{stderr}");
+    assert!(
+        stderr.contains("max_message=\"1MiB\" is not a number of bytes"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -236,6 +236,6 @@ fn long_traces_are_cut_in_the_middle() {
         assert!(!page.contains(&format!("TEXT n{cut}<")), "n{cut} shown");
     }
     assert!(page.contains("… 310 entries left out here"));
-    assert!(page.contains("… 7 more entries were not recorded"));
+    assert!(page.contains("… 7 entries in all were not kept"));
     assert!(page.contains("Wire trace (407 entries)"));
 }

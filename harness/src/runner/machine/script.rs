@@ -112,17 +112,8 @@ impl CaseMachine {
             }
             Step::SendMessage(m) => {
                 let payload = m.payload.bytes().unwrap_or_default();
-                let mut frames = self.fragments(m.opcode.0, &payload, m.fragment, m.compress);
-                if m.rsv != 0 && !m.compress {
-                    // The first frame with the case's RSV bits (a payload compressed already).
-                    let first = RawFrame::new(
-                        m.opcode.0,
-                        payload[..m.fragment.min(payload.len())].to_vec(),
-                    )
-                    .rsv(Rsv::from_bits(m.rsv & 7))
-                    .fin(m.fragment >= payload.len());
-                    frames[0] = self.writer.encode(first, Masking::BySide);
-                }
+                let rsv = Rsv::from_bits(m.rsv & 7);
+                let frames = self.fragments(m.opcode.0, &payload, m.fragment, m.compress, rsv);
                 self.write_mode(frames, m.write);
             }
             Step::Series(s) => {
@@ -259,17 +250,19 @@ impl CaseMachine {
     }
 
     /// The frames of one message: compressed first when asked and agreed (RSV1 on the first
-    /// frame, RFC 7692 §6), cut into fragments of at most `fragment` bytes (0: one frame).
+    /// frame, RFC 7692 §6; otherwise `rsv` there, for a payload compressed already), cut into
+    /// fragments of at most `fragment` bytes (0: one frame).
     fn fragments(
         &mut self,
         opcode: OpCode,
         payload: &[u8],
         fragment: usize,
         compress: bool,
+        rsv: Rsv,
     ) -> Vec<Vec<u8>> {
         let (rsv, body) = match self.deflate.as_mut() {
             Some(d) if compress => (Rsv::RSV1, d.compress(payload)),
-            _ => (Rsv::NONE, payload.to_vec()),
+            _ => (rsv, payload.to_vec()),
         };
         let size = if fragment == 0 {
             body.len().max(1)
@@ -309,9 +302,14 @@ impl CaseMachine {
     /// Sends the series' next message (cut from the data set at its cursor) and waits for
     /// its echo.
     fn series_next(&mut self, mut s: Box<Series>) {
-        let message = cut(s.data, &mut s.cursor, s.len, s.opcode == OpCode::TEXT && !s.ascii);
+        let message = cut(
+            s.data,
+            &mut s.cursor,
+            s.len,
+            s.opcode == OpCode::TEXT && !s.ascii,
+        );
         s.sent += 1;
-        let frames = self.fragments(s.opcode, &message, s.fragment, true);
+        let frames = self.fragments(s.opcode, &message, s.fragment, true, Rsv::NONE);
         self.write(vec![frames.concat()], None);
         s.pending = message;
         self.block = Block::Series(s);

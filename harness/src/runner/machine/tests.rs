@@ -697,3 +697,83 @@ fn a_series_cuts_text_in_code_points_cyclically() {
     );
     assert_eq!(cursor, 2);
 }
+
+const SERIES: &str = r#"
+[[case]]
+id = "12.1.1"
+title = "t"
+rfc = "rfc7692#section-7.2"
+deflate = {}
+steps = [ { series = { data = "json", len = 16, count = 3, within = 60 } } ]
+close = "ok"
+"#;
+
+#[test]
+fn without_deflate_agreed_a_deflate_case_is_unimplemented_and_closes() {
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(SERIES), Timeouts::default(), t0);
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].opcode(), OpCode::CLOSE);
+    assert_eq!(sent[0].raw.payload, 1000u16.to_be_bytes());
+    let verdict = m.finish().script_verdict.expect("a verdict");
+    assert_eq!(verdict.0, Behavior::Unimplemented);
+}
+
+#[test]
+fn a_series_sends_compressed_one_at_a_time_and_checks_each_echo() {
+    use crate::deflate::{Deflater, Inflater};
+    let t0 = Instant::now();
+    let build = || {
+        CaseMachine::build(
+            Writer::with_seed(Side::Client, 1),
+            &case(SERIES),
+            Timeouts::default(),
+            None,
+            Some(Deflater::new(15, true, 1)),
+            t0,
+        )
+    };
+    // The server inflates what came (takeover on, as the harness compresses) and echoes it.
+    let mut m = build();
+    let mut inflater = Inflater::new(15, true);
+    let mut sent_texts = Vec::new();
+    for i in 0..3 {
+        let (sent, _) = written(&mut m);
+        assert_eq!(sent.len(), 1, "message {i} alone");
+        assert_eq!(sent[0].raw.rsv, crate::wire::Rsv::RSV1, "compressed");
+        let text = inflater
+            .inflate(&sent[0].raw.payload, 1000)
+            .expect("inflates");
+        assert_eq!(text.len(), 16);
+        sent_texts.push(text.clone());
+        receive(&mut m, t0, server_frame(0, RawFrame::text(text)));
+    }
+    // Message i is the next 16 bytes of the data set.
+    assert_eq!(
+        sent_texts.concat(),
+        &wsconform_cases::data::get("json").expect("json").bytes[..48]
+    );
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent[0].opcode(), OpCode::CLOSE);
+    let verdict = m.finish().script_verdict.expect("a verdict");
+    assert_eq!(verdict.0, Behavior::Ok, "{}", verdict.1);
+    // An echo that differs fails at once, naming which echo and how.
+    let mut m = build();
+    let _ = written(&mut m);
+    receive(
+        &mut m,
+        t0,
+        server_frame(0, RawFrame::text("0123456789abcdef")),
+    );
+    let (sent, _) = written(&mut m);
+    assert_eq!(sent[0].opcode(), OpCode::CLOSE);
+    let verdict = m.finish().script_verdict.expect("a verdict");
+    assert_eq!(verdict.0, Behavior::Failed);
+    assert!(verdict.1.starts_with("echo 1 of 3"), "{}", verdict.1);
+    assert!(
+        verdict.1.contains("first difference at byte 0"),
+        "{}",
+        verdict.1
+    );
+}
