@@ -515,5 +515,8 @@ fn a_spec_files_wildcards_select_only_autobahns_sections() {
     assert_eq!(ids.len(), 16 + 1 + 216 + 1, "{ids:?}");
     assert!(ids.iter().any(|i| i == "0.7.2") && ids.iter().any(|i| i == "10.1.1"));
     assert!(ids.iter().any(|i| i == "12.1.1") && ids.iter().any(|i| i == "13.7.18"));
-    assert!(!ids.iter().any(|i| ["14.", "17.", "18."].iter().any(|s| i.starts_with(s))));
+    assert!(
+        !ids.iter()
+            .any(|i| ["14.", "17.", "18."].iter().any(|s| i.starts_with(s)))
+    );
 }

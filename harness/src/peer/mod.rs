@@ -247,11 +247,12 @@ impl ReferenceServer {
                     parse_extensions(head.values("Sec-WebSocket-Extensions")).unwrap_or_default();
                 let deflate = pmd::accept_first(&offers).filter(|_| !self.faults.deflate_decline);
                 let header = deflate.as_ref().map(DeflateParams::to_header);
+                // Before the answer: frames that came behind the request are read at once.
+                if let Some(answer) = &deflate {
+                    self.start_deflate(answer);
+                }
                 self.session
                     .accept(now, accepted.response(&accept, header.as_deref()));
-                if let Some(answer) = deflate {
-                    self.start_deflate(&answer);
-                }
                 self.process(now);
             }
             Err(refusal) => self.session.refuse(refusal.response()),

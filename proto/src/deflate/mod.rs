@@ -161,7 +161,9 @@ impl Deflater {
 pub struct PerMessageDeflate {
     config: DeflateConfig,
     inflater: Inflater,
-    deflater: Deflater,
+    /// Made on the first message encoded (a reader never needs one: zlib's compressor state
+    /// is a few hundred kilobytes).
+    deflater: Option<Deflater>,
 }
 
 impl PerMessageDeflate {
@@ -170,7 +172,7 @@ impl PerMessageDeflate {
         Self {
             config,
             inflater: Inflater::new(config.inflate_bits, config.inflate_takeover),
-            deflater: Deflater::new(config.deflate_bits, config.deflate_takeover, config.level),
+            deflater: None,
         }
     }
 
@@ -207,7 +209,11 @@ impl Extension for PerMessageDeflate {
         _opcode: OpCode,
         payload: &[u8],
     ) -> Result<(Rsv, Vec<u8>), ExtensionError> {
-        Ok((Rsv::RSV1, self.deflater.compress(payload)))
+        let config = self.config;
+        let deflater = self.deflater.get_or_insert_with(|| {
+            Deflater::new(config.deflate_bits, config.deflate_takeover, config.level)
+        });
+        Ok((Rsv::RSV1, deflater.compress(payload)))
     }
 }
 
