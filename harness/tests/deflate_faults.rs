@@ -203,4 +203,17 @@ async fn deflate_faults_fail_exactly_their_cases() {
     });
     assert_eq!(over_limit.len(), 1, "{over_limit:?}");
     assert_eq!(failed(&records), over_limit);
+    // The bomb (256 MiB + 1 zeros) goes through such a server and comes back compressed: the
+    // harness inflates no more than the case's 1 MiB, fails the connection with 1009 and says
+    // so; the case is informational (the limit is the server's choice).
+    for id in ["18.1.2", "18.1.3"] {
+        let r = records.iter().find(|r| r.id == id).expect(id);
+        assert!(
+            r.findings.iter().any(|f| f.code == "message-over-cap"),
+            "{id}: {:?} / {}",
+            r.findings,
+            r.reason
+        );
+        assert_eq!(r.close.local_code, Some(1009), "{id}: {}", r.reason);
+    }
 }

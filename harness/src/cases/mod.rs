@@ -26,8 +26,9 @@ pub use handshake::{
 };
 pub use model::{
     AliveStep, ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, DEFAULT_DEFLATE_OFFER,
-    DeflateSpec, EventSpec, Expect, FirstMessageStep, MessageSpec, MessageStep, PingFloodStep,
-    ProbeLimitStep, RoundtripStep, SendStep, SeriesStep, Step, WaitStep, WriteMode,
+    DEFAULT_INFLATE_LIMIT, DeflateSpec, EventSpec, Expect, FirstMessageStep, MessageSpec,
+    MessageStep, PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, SeriesStep, Step,
+    WaitStep, WriteMode,
 };
 pub use select::{Selection, beyond_autobahn, compare_ids, matches, matches_anchored};
 

@@ -127,11 +127,18 @@ pub struct DeflateSpec {
     /// (Autobahn's rule for 12.x and 13.x); `false` runs it anyway.
     #[serde(default = "yes")]
     pub required: bool,
-    /// The largest message the harness inflates, in bytes (default: the session's bound). A
-    /// bigger one fails the connection with 1009, so a bomb case never holds its echo.
+    /// The largest message the harness inflates, in bytes (default
+    /// [`DEFAULT_INFLATE_LIMIT`]; a case that sizes its messages from `--param max_message`
+    /// gets at least that + 1). A bigger one fails the connection with 1009, so a bomb never
+    /// grows the harness past this bound, however small its compressed form.
     #[serde(default)]
     pub inflate_limit: Option<usize>,
 }
+
+/// The inflate limit of a deflate case that sets none: 4 MiB, thirty times the largest
+/// message of sections 12 and 13 (128 KiB), so that bombs from a hostile server in every case
+/// in flight stay within a few hundred megabytes.
+pub const DEFAULT_INFLATE_LIMIT: usize = 4 << 20;
 
 fn default_offer() -> String {
     DEFAULT_DEFLATE_OFFER.to_owned()

@@ -15,7 +15,7 @@ use super::machine::{Action, CaseMachine, Timeouts};
 use super::record::{attach_trace, base_record, died, judge};
 use super::verdict::{self, CloseFacts, Policy};
 use crate::Side;
-use crate::cases::{Case, HandshakeSpec, Params, Step, fill};
+use crate::cases::{Case, DEFAULT_INFLATE_LIMIT, HandshakeSpec, Params, Step, fill};
 use crate::deflate::{DeflateConfig, Deflater, PerMessageDeflate};
 use crate::handshake::pmd::{self, DeflateParams, PERMESSAGE_DEFLATE};
 use crate::handshake::server::{RequestHead, ServerConfig, check_request};
@@ -190,9 +190,14 @@ impl CaseFlow {
                     request.set("Sec-WebSocket-Extensions", d.offer.clone());
                     offer.extensions.push(PERMESSAGE_DEFLATE.to_owned());
                     flow.offers = parse_extensions([d.offer.as_bytes()]).unwrap_or_default();
-                    if let Some(limit) = d.inflate_limit {
-                        session_config.messages.max_message = limit;
+                    let mut limit = d.inflate_limit.unwrap_or(DEFAULT_INFLATE_LIMIT);
+                    if case.needs.iter().any(|n| n == "max_message")
+                        && let Some(m) = max_message
+                    {
+                        // The server's limit, and the echo of a message one byte over it.
+                        limit = limit.max(m.saturating_add(1));
                     }
+                    session_config.messages.max_message = limit;
                 }
                 flow.actions.push_back(FlowAction::SendRequest {
                     chop: config.chop.map(|(n, _)| n),
