@@ -153,6 +153,85 @@ pub fn accept_first(offers: &[Extension]) -> Option<DeflateParams> {
         })
 }
 
+/// Autobahn's server-side accept rules for sections 12 and 13 (`autobahn-cases.md` §2.10):
+/// how a harness playing the server answers a client's offers. Each grants what the offer asks
+/// of the server (`server_no_context_takeover`, `server_max_window_bits`) and adds its own
+/// request of the client. One deliberate difference: Autobahn answers an invalid offer (an
+/// unknown parameter, a value out of range, a repeated parameter) with HTTP 400; RFC 7692 §7
+/// says to decline it, which these rules do (the next offer is considered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptRule {
+    /// 12.x and 13.1: the first offer, asking nothing of the client.
+    First,
+    /// 13.2: the first offer, asking `client_no_context_takeover`.
+    ClientNoTakeover,
+    /// 13.3 (9) and 13.4 (15): the first offer that has `client_max_window_bits`, asking for
+    /// that window (no more than the offer allows, §7.1.2.2).
+    ClientWindow(u8),
+    /// 13.5 (9) and 13.6 (15): as [`AcceptRule::ClientWindow`], also asking
+    /// `client_no_context_takeover`.
+    ClientNoTakeoverWindow(u8),
+    /// 13.7: [`AcceptRule::ClientNoTakeoverWindow`] with 9 bits, else
+    /// [`AcceptRule::ClientNoTakeover`], else [`AcceptRule::First`].
+    Chain,
+}
+
+impl AcceptRule {
+    /// The rule of an Autobahn case id (`12.3.4`, `13.5.1`), if it is a 12.x or 13.x case.
+    pub fn for_case(id: &str) -> Option<Self> {
+        let mut parts = id.split('.');
+        let (section, sub) = (parts.next()?, parts.next()?);
+        Some(match (section, sub) {
+            ("12", _) | ("13", "1") => Self::First,
+            ("13", "2") => Self::ClientNoTakeover,
+            ("13", "3") => Self::ClientWindow(9),
+            ("13", "4") => Self::ClientWindow(15),
+            ("13", "5") => Self::ClientNoTakeoverWindow(9),
+            ("13", "6") => Self::ClientNoTakeoverWindow(15),
+            ("13", "7") => Self::Chain,
+            _ => return None,
+        })
+    }
+
+    /// The answer to `offers` (the request's extension elements, in order), or `None` to
+    /// decline (the case is then UNIMPLEMENTED).
+    pub fn accept(self, offers: &[Extension]) -> Option<DeflateParams> {
+        let valid: Vec<DeflateParams> = offers
+            .iter()
+            .filter(|e| e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
+            .filter_map(|e| DeflateParams::parse(e, true).ok())
+            .collect();
+        let granted = |offer: &DeflateParams| DeflateParams {
+            server_no_context_takeover: offer.server_no_context_takeover,
+            server_max_window_bits: offer.server_max_window_bits,
+            ..DeflateParams::default()
+        };
+        let windowed = |bits: u8, no_takeover: bool| {
+            valid.iter().find_map(|offer| {
+                let limit = offer.client_max_window_bits?;
+                Some(DeflateParams {
+                    client_no_context_takeover: no_takeover,
+                    client_max_window_bits: Some(Some(limit.map_or(bits, |l| bits.min(l)))),
+                    ..granted(offer)
+                })
+            })
+        };
+        let first = valid.first();
+        match self {
+            Self::First => first.map(granted),
+            Self::ClientNoTakeover => first.map(|o| DeflateParams {
+                client_no_context_takeover: true,
+                ..granted(o)
+            }),
+            Self::ClientWindow(bits) => windowed(bits, false),
+            Self::ClientNoTakeoverWindow(bits) => windowed(bits, true),
+            Self::Chain => Self::ClientNoTakeoverWindow(9)
+                .accept(offers)
+                .or_else(|| Self::ClientNoTakeover.accept(offers)),
+        }
+    }
+}
+
 /// Checks a server's permessage-deflate answer (`answer`, the response's extension elements)
 /// against the client's `offers` (the request's elements, in order). Returns the rule broken.
 pub fn check_answer(offers: &[Extension], answer: &[Extension]) -> Result<(), String> {
@@ -220,6 +299,95 @@ mod tests {
         assert!(!ok(
             "permessage-deflate; server_no_context_takeover; server_no_context_takeover"
         ));
+    }
+
+    #[test]
+    fn autobahns_accept_rules_answer_as_its_table_says() {
+        // autobahn-cases.md §2.10, "Server-mode response details": each offer and the answer
+        // of 12.x/13.1, 13.2, 13.3, 13.5 and 13.7.
+        let rows: [(&str, [Option<&str>; 5]); 4] = [
+            (
+                "permessage-deflate",
+                [
+                    Some("permessage-deflate"),
+                    Some("permessage-deflate; client_no_context_takeover"),
+                    None,
+                    None,
+                    Some("permessage-deflate; client_no_context_takeover"),
+                ],
+            ),
+            (
+                "permessage-deflate; client_max_window_bits",
+                [
+                    Some("permessage-deflate"),
+                    Some("permessage-deflate; client_no_context_takeover"),
+                    Some("permessage-deflate; client_max_window_bits=9"),
+                    Some(
+                        "permessage-deflate; client_no_context_takeover; client_max_window_bits=9",
+                    ),
+                    Some(
+                        "permessage-deflate; client_no_context_takeover; client_max_window_bits=9",
+                    ),
+                ],
+            ),
+            (
+                "permessage-deflate; server_no_context_takeover; client_max_window_bits",
+                [
+                    Some("permessage-deflate; server_no_context_takeover"),
+                    Some(
+                        "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+                    ),
+                    Some(
+                        "permessage-deflate; server_no_context_takeover; client_max_window_bits=9",
+                    ),
+                    Some(
+                        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=9",
+                    ),
+                    Some(
+                        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=9",
+                    ),
+                ],
+            ),
+            (
+                "permessage-deflate; server_max_window_bits=10",
+                [
+                    Some("permessage-deflate; server_max_window_bits=10"),
+                    Some(
+                        "permessage-deflate; server_max_window_bits=10; client_no_context_takeover",
+                    ),
+                    None,
+                    None,
+                    Some(
+                        "permessage-deflate; server_max_window_bits=10; client_no_context_takeover",
+                    ),
+                ],
+            ),
+        ];
+        let rules = ["12.1.1", "13.2.1", "13.3.1", "13.5.1", "13.7.1"]
+            .map(|id| AcceptRule::for_case(id).expect(id));
+        for (offer, answers) in rows {
+            for (rule, answer) in rules.iter().zip(answers) {
+                let want = answer.map(|a| DeflateParams::parse(&exts(a)[0], false).expect(a));
+                let got = rule.accept(&exts(offer));
+                assert_eq!(got, want, "{rule:?} on {offer}");
+                if let Some(got) = got {
+                    assert!(check_answer(&exts(offer), &exts(&got.to_header())).is_ok());
+                }
+            }
+        }
+        // 13.4 and 13.6 ask for 15 bits, but never more than the client offered.
+        let capped = AcceptRule::ClientWindow(15)
+            .accept(&exts("permessage-deflate; client_max_window_bits=10"))
+            .expect("accepted");
+        assert_eq!(capped.client_max_window_bits, Some(Some(10)));
+        // An invalid offer is declined, and the next one answered (Autobahn: 400).
+        let two = exts("permessage-deflate; x_foo=1, permessage-deflate; client_max_window_bits");
+        assert!(AcceptRule::ClientWindow(9).accept(&two).is_some());
+        assert_eq!(AcceptRule::for_case("9.1.1"), None);
+        assert_eq!(
+            AcceptRule::for_case("13.6.18"),
+            Some(AcceptRule::ClientNoTakeoverWindow(15))
+        );
     }
 
     #[test]
