@@ -9,7 +9,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use support::faulty::{Faults, FaultyServer};
-use support::{SERVER_PARAMS, run_cases_with, short_series};
+use support::{SERVER_PARAMS, failed_ids, run_cases_with, short_series};
 use wsconform::cases::{Case, EventSpec, Step, builtin};
 use wsconform::peer::MAX_MESSAGE;
 use wsconform_reports::{Behavior, CaseRecord, Outcome};
@@ -36,14 +36,6 @@ async fn run(faults: Faults) -> Vec<CaseRecord> {
     assert_eq!(records.len(), n);
     assert!(records.iter().all(|r| r.outcome != Outcome::NotRun));
     records
-}
-
-fn failed(records: &[CaseRecord]) -> BTreeSet<String> {
-    records
-        .iter()
-        .filter(|r| r.timing_dependent.is_none() && r.outcome == Outcome::Fail)
-        .map(|r| r.id.clone())
-        .collect()
 }
 
 fn ids(filter: impl Fn(&Case) -> bool) -> BTreeSet<String> {
@@ -98,7 +90,7 @@ fn check_subset(what: &str, got: &BTreeSet<String>, allowed: &BTreeSet<String>) 
 async fn deflate_faults_fail_exactly_their_cases() {
     // Without faults: nothing fails, and every deflate case ran compressed.
     let clean = run(Faults::default()).await;
-    assert_eq!(failed(&clean), BTreeSet::new());
+    assert_eq!(failed_ids(&clean), BTreeSet::new());
     assert!(
         clean
             .iter()
@@ -113,7 +105,7 @@ async fn deflate_faults_fail_exactly_their_cases() {
         ..Faults::default()
     })
     .await;
-    assert_eq!(failed(&records), BTreeSet::new());
+    assert_eq!(failed_ids(&records), BTreeSet::new());
     let unimplemented: BTreeSet<String> = records
         .iter()
         .filter(|r| r.behavior == Some(Behavior::Unimplemented))
@@ -135,7 +127,7 @@ async fn deflate_faults_fail_exactly_their_cases() {
     })
     .await;
     let small_window = ids(|c| asked_window(c).is_some_and(|n| n < 15));
-    let fails = failed(&records);
+    let fails = failed_ids(&records);
     check_subset("wider window", &fails, &small_window);
     assert!(fails.contains("18.9.2"), "{fails:?}");
     let r = records.iter().find(|r| r.id == "18.9.2").expect("18.9.2");
@@ -153,7 +145,7 @@ async fn deflate_faults_fail_exactly_their_cases() {
     })
     .await;
     let no_takeover = ids(asked_no_takeover);
-    let fails = failed(&records);
+    let fails = failed_ids(&records);
     check_subset("no takeover", &fails, &no_takeover);
     assert!(fails.contains("18.9.4"), "{fails:?}");
     assert!(fails.iter().any(|id| id.starts_with("13.2.")), "{fails:?}");
@@ -164,7 +156,7 @@ async fn deflate_faults_fail_exactly_their_cases() {
         ..Faults::default()
     })
     .await;
-    assert_eq!(failed(&records), ids(gets_compressed_echo));
+    assert_eq!(failed_ids(&records), ids(gets_compressed_echo));
     let r = records.iter().find(|r| r.id == "12.1.1").expect("12.1.1");
     assert!(
         r.findings.iter().any(|f| f.code == "reserved-bits"),
@@ -186,7 +178,7 @@ async fn deflate_faults_fail_exactly_their_cases() {
             })
     });
     assert!(rsv1_alone.contains("18.3.6"), "{rsv1_alone:?}");
-    assert_eq!(failed(&records), rsv1_alone);
+    assert_eq!(failed_ids(&records), rsv1_alone);
 
     // No inflate limit: the case that sends a message inflating a byte over the limit.
     let records = run(Faults {
@@ -202,7 +194,7 @@ async fn deflate_faults_fail_exactly_their_cases() {
             })
     });
     assert_eq!(over_limit.len(), 1, "{over_limit:?}");
-    assert_eq!(failed(&records), over_limit);
+    assert_eq!(failed_ids(&records), over_limit);
     // The bomb (256 MiB + 1 zeros) goes through such a server and comes back compressed: the
     // harness inflates no more than the case's 1 MiB, fails the connection with 1009 and says
     // so; the case is informational (the limit is the server's choice).

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use support::faulty::{Faults, FaultyServer};
-use support::{SERVER_PARAMS, run_cases_with};
+use support::{SERVER_PARAMS, failed_ids, run_cases_with};
 use wsconform::cases::{Case, EventSpec, HandshakeExpect, Step, builtin};
 use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Outcome, Policy, outcome};
 
@@ -35,15 +35,6 @@ async fn run(faults: Faults) -> Vec<CaseRecord> {
         "every case gets its params"
     );
     records
-}
-
-/// The ids that failed, leaving out timing-dependent cases.
-fn failed(records: &[CaseRecord]) -> BTreeSet<String> {
-    records
-        .iter()
-        .filter(|r| r.timing_dependent.is_none() && r.outcome == Outcome::Fail)
-        .map(|r| r.id.clone())
-        .collect()
 }
 
 fn ids(filter: impl Fn(&Case) -> bool) -> BTreeSet<String> {
@@ -91,7 +82,7 @@ async fn faults_fail_exactly_their_cases() {
     // Without faults: a conforming server, nothing fails.
     let clean = run(Faults::default()).await;
     assert_eq!(
-        failed(&clean),
+        failed_ids(&clean),
         BTreeSet::new(),
         "the server without faults should pass"
     );
@@ -105,7 +96,7 @@ async fn faults_fail_exactly_their_cases() {
     let expect_pong =
         ids(|c| !c.informational && c.expect.ok.iter().any(|e| matches!(e, EventSpec::Pong(_))));
     assert_eq!(expect_pong.len(), 14, "{expect_pong:?}");
-    assert_eq!(failed(&records), expect_pong);
+    assert_eq!(failed_ids(&records), expect_pong);
 
     // Reserved opcodes ignored: exactly section 4.
     let records = run(Faults {
@@ -124,7 +115,7 @@ async fn faults_fail_exactly_their_cases() {
         reserved.contains("4.1.1") && reserved.contains("17.1.1"),
         "{reserved:?}"
     );
-    assert_eq!(failed(&records), reserved);
+    assert_eq!(failed_ids(&records), reserved);
     for r in records.iter().filter(|r| r.id == "4.1.1") {
         assert!(
             r.reason.contains("expected the server to close first"),
@@ -141,7 +132,7 @@ async fn faults_fail_exactly_their_cases() {
     .await;
     let utf8 = ids(|c| c.close.codes == [1007]);
     assert!(utf8.len() >= 70, "{}", utf8.len());
-    assert_eq!(failed(&records), utf8);
+    assert_eq!(failed_ids(&records), utf8);
     let one = records.iter().find(|r| r.id == "6.3.1").expect("6.3.1");
     assert!(
         one.findings.iter().any(|f| f.code == "utf8-invalid"),
@@ -190,7 +181,7 @@ async fn faults_fail_exactly_their_cases() {
         })
     });
     assert_eq!(no_key.len(), 1, "{no_key:?}");
-    assert_eq!(failed(&records), no_key);
+    assert_eq!(failed_ids(&records), no_key);
 
     // `Connection: keep-alive, Upgrade` refused: exactly the valid requests whose Connection
     // is more than the single token.
@@ -204,7 +195,7 @@ async fn faults_fail_exactly_their_cases() {
         expects_101(c) && (values.len() > 1 || values.iter().any(|v| v.contains(',')))
     });
     assert_eq!(lists.len(), 2, "{lists:?}");
-    assert_eq!(failed(&records), lists);
+    assert_eq!(failed_ids(&records), lists);
 
     // Unmasked client frames accepted: exactly the cases that send one.
     let records = run(Faults {
@@ -226,7 +217,7 @@ async fn faults_fail_exactly_their_cases() {
     };
     let unmasked = ids(|c| unmasked_frames(c).contains(&false));
     assert!(unmasked.len() >= 6, "{unmasked:?}");
-    assert_eq!(failed(&records), unmasked);
+    assert_eq!(failed_ids(&records), unmasked);
     // An unmasked close answered with 1000 closes the connection as §5.1 asks, but shows the
     // frame was taken as valid: WRONG CODE rather than 1002.
     let close_only = ids(|c| unmasked_frames(c) == [true]);
@@ -254,7 +245,7 @@ async fn faults_fail_exactly_their_cases() {
         .collect();
     assert!(masked.contains("14.4.1"), "{masked:?}");
     assert!(masked.len() > 200, "{}", masked.len());
-    let fails = failed(&records);
+    let fails = failed_ids(&records);
     assert!(
         fails.is_subset(&masked),
         "{:?}",
@@ -273,7 +264,7 @@ async fn faults_fail_exactly_their_cases() {
     })
     .await;
     let need_101 = ids(|c| !c.informational && expects_101(c));
-    assert_eq!(failed(&records), need_101);
+    assert_eq!(failed_ids(&records), need_101);
     for r in records.iter().filter(|r| need_101.contains(&r.id)) {
         assert!(
             r.reason.contains("Sec-WebSocket-Accept"),

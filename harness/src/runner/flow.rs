@@ -412,7 +412,7 @@ impl CaseFlow {
             Err(refusal) => {
                 session.refuse(refusal.response());
                 let failure = format!("the client's request was refused: {}", refusal.problem);
-                self.handshake_failed_with(failure, HandshakeFailure::Refused);
+                self.handshake_failed_with(failure, Some(HandshakeFailure::Refused), Vec::new());
             }
         }
     }
@@ -430,12 +430,11 @@ impl CaseFlow {
                     Ok(deflate) => self.run_machine(now, deflate),
                     Err(rule) => {
                         self.actions.push_back(FlowAction::Machine(Action::Abort));
+                        // The 101 came, but its answer breaks RFC 7692 §7: the case fails on
+                        // it (the handshake itself did not, so no handshake failure).
                         let finding = Finding::of(FindingKind::DeflateAnswer(rule));
                         let reason = finding.kind.to_string();
-                        self.handshake_failed_with(reason, HandshakeFailure::Refused);
-                        if let Some(record) = self.record.as_mut() {
-                            record.findings = vec![finding.to_record()];
-                        }
+                        self.handshake_failed_with(reason, None, vec![finding.to_record()]);
                     }
                 },
                 Err(failure) => self.handshake_failed(&failure),
@@ -519,13 +518,25 @@ impl CaseFlow {
     }
 
     fn handshake_failed(&mut self, failure: &HandshakeFailure) {
+        let findings = match failure {
+            HandshakeFailure::Rejected(problems) => handshake_findings(problems),
+            _ => Vec::new(),
+        };
         self.handshake_failed_with(
             format!("opening handshake failed: {failure}"),
-            failure.clone(),
+            Some(failure.clone()),
+            findings,
         );
     }
 
-    fn handshake_failed_with(&mut self, reason: String, failure: HandshakeFailure) {
+    /// The case ends in its opening handshake: FAILED with `reason` and `findings`; `failure`
+    /// is what the CLI's exit code reads, when the handshake itself failed.
+    fn handshake_failed_with(
+        &mut self,
+        reason: String,
+        failure: Option<HandshakeFailure>,
+        findings: Vec<wsconform_reports::Finding>,
+    ) {
         let mut record = base_record(&self.name, &self.case, self.started);
         let (behavior, close) = verdict::tie(
             &self.case.close,
@@ -539,11 +550,9 @@ impl CaseFlow {
         record.outcome = verdict::outcome(self.config.policy, behavior, close);
         record.reason = reason;
         record.causes = vec![Cause::Handshake];
-        if let HandshakeFailure::Rejected(problems) = &failure {
-            record.findings = handshake_findings(problems);
-        }
+        record.findings = findings;
         self.record = Some(record);
-        self.failure = Some(failure);
+        self.failure = failure;
         self.phase = Phase::Done;
     }
 

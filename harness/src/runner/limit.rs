@@ -24,6 +24,8 @@ pub struct LimitProbe {
     pub echoed: Option<usize>,
     /// The message in flight is exactly the known limit (it must be echoed).
     pub at_limit: bool,
+    /// The messages go compressed (permessage-deflate): the limit probed is the inflated one.
+    pub compressed: bool,
 }
 
 /// What to do after an echo.
@@ -58,6 +60,7 @@ impl LimitProbe {
             size: first,
             echoed: None,
             at_limit: false,
+            compressed: false,
         }
     }
 

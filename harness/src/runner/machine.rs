@@ -199,8 +199,6 @@ pub struct CaseMachine {
     dead: Option<String>,
     /// The harness's compressor, when permessage-deflate was agreed.
     deflate: Option<Deflater>,
-    /// The limit probe compresses its messages.
-    limit_compressed: bool,
 }
 
 impl CaseMachine {
@@ -276,7 +274,6 @@ impl CaseMachine {
             ended_after: None,
             dead: None,
             deflate,
-            limit_compressed: false,
         };
         if case.deflate.as_ref().is_some_and(|d| d.required) && machine.deflate.is_none() {
             machine.script_verdict = Some((

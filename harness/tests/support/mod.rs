@@ -251,3 +251,12 @@ pub fn short_series(
     }
     cases
 }
+
+/// The ids of the records that failed, leaving out timing-dependent cases (the fault tests).
+pub fn failed_ids(records: &[wsconform_reports::CaseRecord]) -> std::collections::BTreeSet<String> {
+    records
+        .iter()
+        .filter(|r| r.timing_dependent.is_none() && r.outcome == wsconform_reports::Outcome::Fail)
+        .map(|r| r.id.clone())
+        .collect()
+}

@@ -336,3 +336,46 @@ fn as_the_server_a_bad_request_fails_the_client() {
         record.reason
     );
 }
+
+#[test]
+fn a_deflate_answer_that_breaks_rfc7692_fails_the_case_with_its_rule() {
+    // 13.3.1 offers server_max_window_bits=9; a server that answers 12 breaks §7.1.2.1.
+    let t0 = Instant::now();
+    let c = case("13.3.1");
+    let (mut flow, mut session) = start(&c, t0);
+    let request = String::from_utf8(act(&mut flow, &mut session, t0)).expect("text");
+    assert!(
+        request.contains("Sec-WebSocket-Extensions: permessage-deflate;"),
+        "{request}"
+    );
+    let key = request
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .expect("a key");
+    let accept = crate::handshake::accept_key(key.trim().as_bytes());
+    session.handle_input(
+        t0,
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    events(&mut flow, &mut session, t0);
+    assert!(flow.is_done());
+    assert_eq!(
+        flow.handshake_failure(),
+        None,
+        "the handshake itself succeeded"
+    );
+    let log = session.log().clone();
+    let record = flow.finish(&log, Duration::ZERO, None);
+    assert_eq!(record.behavior, Some(Behavior::Failed));
+    let codes: Vec<&str> = record.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["pmd-bad-answer"]);
+    assert_eq!(record.findings[0].rfc.as_deref(), Some("rfc7692#section-7"));
+    assert!(
+        record.reason.contains("exceeds the 9 offered"),
+        "{}",
+        record.reason
+    );
+}

@@ -212,12 +212,12 @@ impl CaseMachine {
             }
             Step::ProbeLimit(p) => {
                 let limit = self.max_message.filter(|_| p.known_limit);
-                let probe = match limit {
+                let mut probe = match limit {
                     Some(limit) if p.at_limit => LimitProbe::at(limit, p.max),
                     _ => LimitProbe::new(limit, p.max),
                 };
-                self.limit_compressed = p.compress;
-                self.send_probe(probe.size);
+                probe.compressed = p.compress;
+                self.send_probe(probe.size, probe.compressed);
                 self.block = Block::Limit {
                     until: now + secs(p.within),
                     probe,
@@ -288,9 +288,9 @@ impl CaseMachine {
 
     /// One message of a limit probe: `size` bytes of `*`, compressed as one bomb when the
     /// step says so (built without holding the bytes).
-    fn send_probe(&mut self, size: usize) {
+    fn send_probe(&mut self, size: usize, compressed: bool) {
         let frame = match self.deflate.as_mut() {
-            Some(d) if self.limit_compressed => {
+            Some(d) if compressed => {
                 RawFrame::new(OpCode::BINARY, d.compress_repeated(b'*', size)).rsv(Rsv::RSV1)
             }
             _ => RawFrame::new(OpCode::BINARY, vec![b'*'; size]),
@@ -421,7 +421,7 @@ impl CaseMachine {
                 mut probe, within, ..
             } => match probe.on_echo(data.len()) {
                 Next::Send(size) => {
-                    self.send_probe(size);
+                    self.send_probe(size, probe.compressed);
                     self.block = Block::Limit {
                         until: now + Duration::from_secs_f64(within.max(0.0)),
                         probe,
