@@ -526,3 +526,85 @@ async fn hostile_server_cannot_script_the_report() {
         "the message's markup is not shown"
     );
 }
+
+/// A server that answers every request with a 404 whose header and body carry markup.
+async fn refusing_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await;
+                let body = format!("<marquee>Not here</marquee>{TITLE_SCRIPT}");
+                let response = format!(
+                    "HTTP/1.1 404 Not Found\r\nX-Evil: {IMG}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tcp.write_all(response.as_bytes()).await;
+                let _ = tokio::time::timeout(Duration::from_millis(300), tcp.read(&mut buf)).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_preflight_is_reported_and_stays_inert() {
+    chromium();
+    let url = refusing_server().await;
+    let out = fresh_dir("browser-refused");
+    // The real command: exit 5, and the reports hold the probe record.
+    let run = Command::new(env!("CARGO_BIN_EXE_wsconform"))
+        .args(["run", &url, "--out", out.to_str().expect("utf-8 path")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wsconform runs");
+    let status = tokio::task::spawn_blocking(move || wait_bounded(run))
+        .await
+        .expect("the wait");
+    assert_eq!(status.code(), Some(5));
+    let page = out.join("index.html");
+    let dom = dump_dom(&page, "");
+    let (tags, text) = parse(&dom);
+    assert!(
+        !dom.contains("<title>pwned</title>"),
+        "a script changed the title"
+    );
+    assert_eq!(filter_count(&dom), "1 of 1 cases shown");
+    assert_eq!(shown(&tags), ["probe"]);
+    assert!(
+        !tags.iter().any(|t| t.name == "img" || t.name == "marquee"),
+        "an element was injected"
+    );
+    assert_eq!(tags.iter().filter(|t| t.name == "script").count(), 1);
+    for t in &tags {
+        assert!(
+            !t.attrs.iter().any(|(k, _)| k.starts_with("on")),
+            "an event handler was injected: {t:?}"
+        );
+    }
+    // What answered shows as text: the status line, the header, the body.
+    assert!(text.contains("HTTP/1.1 404 Not Found"), "{text}");
+    assert!(text.contains(&format!("X-Evil: {IMG}")), "{text}");
+    assert!(
+        text.contains(&format!("<marquee>Not here</marquee>{TITLE_SCRIPT}")),
+        "{text}"
+    );
+}
+
+/// Waits for `child` for at most [`BROWSER_TIMEOUT`], killing it after.
+fn wait_bounded(mut child: std::process::Child) -> std::process::ExitStatus {
+    let until = Instant::now() + BROWSER_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            return child.wait().expect("wait");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

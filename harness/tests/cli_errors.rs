@@ -101,28 +101,145 @@ fn answer_once(response: &'static [u8]) -> u16 {
     port
 }
 
+/// A fresh output directory under the target dir.
+fn out_dir(name: &str) -> std::path::PathBuf {
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-errors-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn records(dir: &std::path::Path) -> Vec<wsconform_reports::CaseRecord> {
+    let text = std::fs::read_to_string(dir.join("results.jsonl")).expect("results.jsonl");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a record"))
+        .collect()
+}
+
 #[test]
-fn non_101_answer_exits_5_and_shows_the_status() {
-    let port = answer_once(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
-    let (code, stderr) = run_err(&["run", &format!("ws://127.0.0.1:{port}/")]);
+fn non_101_answer_exits_5_shows_the_status_and_writes_the_probe_record() {
+    // Markup in a header and in the body: the reports keep it as text.
+    let port = answer_once(
+        b"HTTP/1.1 403 Forbidden\r\nX-Evil: <img src=x onerror=alert(1)>\r\nContent-Length: 36\r\n\r\n<script>alert('owned')</script>body!",
+    );
+    let out = out_dir("non-101");
+    let (code, stderr) = run_err(&[
+        "run",
+        &format!("ws://127.0.0.1:{port}/"),
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
     assert_eq!(code, 5);
     assert!(
         stderr.contains("server answered 403 Forbidden, not 101 Switching Protocols"),
         "{stderr}"
     );
+    // The reports exist, with one record: the preflight, and what answered it.
+    let records = records(&out);
+    assert_eq!(records.len(), 1);
+    let probe = &records[0];
+    assert_eq!(probe.id, "probe");
+    assert_eq!(probe.outcome, wsconform_reports::Outcome::Fail);
+    assert!(probe.reason.contains("wrong URL"), "{}", probe.reason);
+    let response = probe.http_response.as_deref().expect("the response");
+    assert!(
+        response.starts_with("HTTP/1.1 403 Forbidden\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.contains("X-Evil: <img src=x onerror=alert(1)>"),
+        "{response}"
+    );
+    assert!(
+        response.ends_with("<script>alert('owned')</script>body!"),
+        "{response}"
+    );
+    for file in [
+        "index.html",
+        "report.json",
+        "junit.xml",
+        "summary.md",
+        "autobahn/index.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).expect("html");
+    assert!(
+        !html.contains("<script>alert('owned')"),
+        "the body is escaped"
+    );
+    assert!(!html.contains("<img src=x"), "the header is escaped");
+}
+
+/// A server that answers every request with a 101 whose Sec-WebSocket-Accept is wrong, then
+/// waits for the client to close (at most 5 s a connection).
+fn wrong_accept_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        for stream in listener.incoming().take(200) {
+            let Ok(mut stream) = stream else { break };
+            thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n",
+                );
+                let _ = stream.read(&mut buf);
+            });
+        }
+    });
+    port
 }
 
 #[test]
-fn invalid_101_exits_5_and_names_the_problem() {
-    let port = answer_once(
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n",
-    );
-    let (code, stderr) = run_err(&["run", &format!("ws://127.0.0.1:{port}/")]);
-    assert_eq!(code, 5);
+fn invalid_101_runs_every_case_fails_each_on_the_rule_and_exits_1() {
+    let port = wrong_accept_server();
+    let out = out_dir("invalid-101");
+    let output = wsconform()
+        .args([
+            "run",
+            &format!("ws://127.0.0.1:{port}/"),
+            "--cases",
+            "1.1.1,2.1,7.1.1,0.1.6",
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ])
+        .output()
+        .expect("run wsconform");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(
-        stderr.contains("Sec-WebSocket-Accept is [\"bm90IHRoZSByaWdodCBrZXk=\"]"),
+        stderr.contains("answered 101 but breaks RFC 6455 §4.1"),
         "{stderr}"
     );
+    let records = records(&out);
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        assert_eq!(
+            r.outcome,
+            wsconform_reports::Outcome::Fail,
+            "{}: {}",
+            r.id,
+            r.reason
+        );
+        assert!(
+            r.reason
+                .contains("Sec-WebSocket-Accept is \"bm90IHRoZSByaWdodCBrZXk=\", expected \"")
+                && r.reason.contains("(RFC 6455 §4.1 item 4"),
+            "{}: {}",
+            r.id,
+            r.reason
+        );
+        assert!(
+            r.findings.iter().any(|f| f.code == "accept-mismatch"),
+            "{}",
+            r.id
+        );
+    }
+    assert!(out.join("index.html").is_file() && out.join("junit.xml").is_file());
 }
 
 #[test]

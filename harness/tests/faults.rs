@@ -267,10 +267,42 @@ async fn faults_fail_exactly_their_cases() {
     assert_eq!(failed_ids(&records), need_101);
     for r in records.iter().filter(|r| need_101.contains(&r.id)) {
         assert!(
-            r.reason.contains("Sec-WebSocket-Accept"),
+            r.reason.contains("Sec-WebSocket-Accept") && r.reason.contains("§4.1 item 4"),
             "{}: {}",
             r.id,
             r.reason
         );
+    }
+
+    // A subprotocol or an extension never offered, in every 101: the same cases fail, each
+    // on its rule (§4.1 items 6 and 5).
+    for (faults, code, item) in [
+        (
+            Faults {
+                unoffered_subprotocol: true,
+                ..Faults::default()
+            },
+            "subprotocol-not-offered",
+            "§4.1 item 6",
+        ),
+        (
+            Faults {
+                unoffered_extension: true,
+                ..Faults::default()
+            },
+            "extension-not-offered",
+            "§4.1 item 5",
+        ),
+    ] {
+        let records = run(faults).await;
+        assert_eq!(failed_ids(&records), need_101, "{code}");
+        for r in records.iter().filter(|r| need_101.contains(&r.id)) {
+            assert!(
+                r.reason.contains(item) && r.findings.iter().any(|f| f.code == code),
+                "{}: {}",
+                r.id,
+                r.reason
+            );
+        }
     }
 }

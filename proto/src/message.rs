@@ -168,6 +168,11 @@ impl Assembler {
         self.extension.as_ref().map_or(Rsv::NONE, |e| e.rsv())
     }
 
+    /// Whether a fragmented data message is under way (its first frame read, not its last).
+    pub fn in_message(&self) -> bool {
+        self.current.is_some()
+    }
+
     /// The configuration.
     pub fn config(&self) -> MessageConfig {
         self.config

@@ -9,11 +9,11 @@ use clap::{Args, Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  every case passed the policy
-  1  conformance failures
+  1  conformance failures (a 101 that breaks RFC 6455 §4.1 included)
   2  usage or configuration error (bad URL, flag, spec file, case file or pattern)
   3  target unreachable (unresolvable host, refused port, connect timeout)
   4  TLS failure
-  5  opening handshake rejected (status other than 101, invalid response)
+  5  opening handshake rejected (a status other than 101: the reports hold the answer)
   6  opening handshake timed out";
 
 /// A WebSocket conformance harness and fuzzer (RFC 6455).
@@ -87,7 +87,7 @@ start of the id (`2.1*` selects 2.1, 2.10, 2.11). A pattern that matches nothing
 error.
 
 Exit codes:
-  0  every case passed the policy   1  conformance failures
+  0  every case passed the policy   1  conformance failures (a 101 that breaks RFC 6455 §4.1 included)
   2  usage or config error          3  target unreachable
   4  TLS failure                    5  handshake rejected (non-101)
   6  handshake timed out";

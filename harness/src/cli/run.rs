@@ -258,15 +258,44 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             _server = Some(server);
         }
         // Preflight: each target must accept a WebSocket before 300 cases are thrown at it.
+        // A 101 that breaks §4.1 is the server's failure, which the cases report; anything
+        // else most likely means a wrong URL, and the run ends with the probe's record.
+        let started = std::time::SystemTime::now();
         let mut targets = Vec::new();
         for w in wanted {
-            let response = probe(&w.target, &w.options).await.map_err(|e| {
-                let code = match &e {
-                    ProbeError::Connect(c) => connect_exit_code(c),
-                    ProbeError::Handshake(h) => handshake_exit_code(h),
-                };
-                fail(code, anyhow!("{}: {e}", w.target.url))
-            })?;
+            let response = match probe(&w.target, &w.options).await {
+                Ok(probed) => {
+                    if !probed.broken.is_empty() {
+                        eprintln!(
+                            "warning: {} answered 101 but breaks RFC 6455 §4.1 ({}); every case whose handshake gets this answer fails",
+                            w.target.url,
+                            probed.broken.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                        );
+                    }
+                    probed.response
+                }
+                Err(ProbeError::Connect(c)) => {
+                    return Err(fail(connect_exit_code(&c), anyhow!("{}: {c}", w.target.url)));
+                }
+                Err(ProbeError::Handshake { failure, mut record }) => {
+                    let name = w.name.clone().unwrap_or_else(|| w.target.url.clone());
+                    record.target = name.clone();
+                    let mut jsonl = JsonLines::create(&args.out)?;
+                    jsonl.write(&record)?;
+                    let info = TargetInfo { name, url: w.target.url.clone() };
+                    let dir = write_run(&args, spec.as_ref(), cases.len(), started, vec![info], vec![*record])?;
+                    super::say(&format!(
+                        "results: the preflight's record in {} (index.html, report.json, junit.xml, summary.md in {}; Autobahn's index.json in {})\n",
+                        jsonl.path().display(),
+                        args.out.display(),
+                        dir.display()
+                    ));
+                    return Err(fail(
+                        handshake_exit_code(&failure),
+                        anyhow!("{}: opening handshake failed: {failure}", w.target.url),
+                    ));
+                }
+            };
             let name = w.name.unwrap_or_else(|| {
                 response
                     .header("Server")
@@ -294,7 +323,6 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             .map(|t| cases.iter().filter(|c| !t.skip.contains(&c.id)).count())
             .sum();
         let mut jsonl = JsonLines::create(&args.out)?;
-        let started = std::time::SystemTime::now();
         let target_infos: Vec<TargetInfo> = targets
             .iter()
             .map(|t| TargetInfo {
@@ -331,29 +359,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 .cmp(&(b.target.as_str(), 0))
                 .then_with(|| cases::compare_ids(&a.id, &b.id))
         });
-        // The files made from the whole run; Autobahn's go where Autobahn would write them
-        // when a spec file says so.
-        let autobahn_dir = match &spec {
-            Some(spec) => std::path::PathBuf::from(&spec.outdir),
-            None => args.out.join("autobahn"),
-        };
-        let report = RunReport {
-            schema: wsconform_reports::SCHEMA,
-            tool: "wsconform".into(),
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            case_set: if args.cases_dir.is_some() {
-                format!("custom-{case_count}")
-            } else {
-                format!("core-{case_count}")
-            },
-            started: rfc3339(started),
-            finished: rfc3339(std::time::SystemTime::now()),
-            policy: if args.strict { "strict" } else { "default" }.into(),
-            options: run_options(&args, jobs),
-            targets: target_infos,
-            cases: records.clone(),
-        };
-        write_reports(&args.out, &autobahn_dir, &report)?;
+        let autobahn_dir = write_run(&args, spec.as_ref(), case_count, started, target_infos, records.clone())?;
         let text = summary(&records);
         if args.quiet {
             for line in text.lines().filter(|l| !l.starts_with(' ')) {
@@ -397,6 +403,42 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             0
         })
     })
+}
+
+/// Writes the files made from the whole run (HTML, report.json, JUnit, Markdown, and
+/// Autobahn's index.json where a spec file says, or under the output directory); returns
+/// where Autobahn's files went.
+fn write_run(
+    args: &RunArgs,
+    spec: Option<&Spec>,
+    case_count: usize,
+    started: std::time::SystemTime,
+    targets: Vec<TargetInfo>,
+    records: Vec<CaseRecord>,
+) -> Result<std::path::PathBuf, Failure> {
+    let autobahn_dir = match spec {
+        Some(spec) => std::path::PathBuf::from(&spec.outdir),
+        None => args.out.join("autobahn"),
+    };
+    let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
+    let report = RunReport {
+        schema: wsconform_reports::SCHEMA,
+        tool: "wsconform".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        case_set: if args.cases_dir.is_some() {
+            format!("custom-{case_count}")
+        } else {
+            format!("core-{case_count}")
+        },
+        started: rfc3339(started),
+        finished: rfc3339(std::time::SystemTime::now()),
+        policy: if args.strict { "strict" } else { "default" }.into(),
+        options: run_options(args, jobs),
+        targets,
+        cases: records,
+    };
+    write_reports(&args.out, &autobahn_dir, &report)?;
+    Ok(autobahn_dir)
 }
 
 /// The options that shape verdicts, for the report.

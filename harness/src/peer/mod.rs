@@ -22,6 +22,7 @@ use crate::handshake::server::{
 };
 use crate::message::{Extension, ExtensionError, Message, MessageConfig};
 use crate::session::{Closure, Masking, Session, SessionConfig, SessionEvent};
+use crate::wire::DecoderConfig;
 use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Rsv, ViolationKind, parse_close_payload};
 
 /// The faults that can be switched on; each breaks one rule.
@@ -65,6 +66,19 @@ pub struct Faults {
     pub deflate_rsv1_unnegotiated: bool,
     /// Inflate messages with no bound (a decompression bomb goes through: RFC 6455 §10.4).
     pub deflate_no_limit: bool,
+    /// Select the subprotocol `x-unoffered` in every 101, offered or not (§4.1 item 6: the
+    /// client MUST fail the connection).
+    pub unoffered_subprotocol: bool,
+    /// Accept the extension `x-unoffered` in every 101 (§4.1 item 5).
+    pub unoffered_extension: bool,
+    /// Answer a close frame with a 1-byte payload with an empty close instead of failing the
+    /// connection with 1002 (§5.5.1: the payload is invalid; Autobahn's 7.3.2 allows it).
+    pub empty_close_for_one_byte: bool,
+    /// Hold the pong for a ping that comes in the middle of a fragmented message until the
+    /// message completes (§5.4, §5.5.2; Autobahn's 5.19/5.20 cannot see it).
+    pub late_pong_mid_message: bool,
+    /// No message size limit at all (§10.4: a server MUST protect itself).
+    pub no_size_limit: bool,
 }
 
 /// The reference server's message limit, inflated or not (64 MiB, as ws's order of
@@ -88,6 +102,8 @@ pub struct ReferenceServer {
     shutdown: bool,
     /// Compresses the echoes once permessage-deflate is agreed.
     deflater: Option<Deflater>,
+    /// Pongs held until the message under way completes (the `late_pong_mid_message` fault).
+    held_pongs: Vec<Vec<u8>>,
 }
 
 impl ReferenceServer {
@@ -105,7 +121,20 @@ impl ReferenceServer {
             SessionConfig {
                 messages: MessageConfig {
                     validate_utf8: !faults.no_utf8_check,
-                    max_message: MAX_MESSAGE,
+                    max_message: if faults.no_size_limit {
+                        usize::MAX
+                    } else {
+                        MAX_MESSAGE
+                    },
+                },
+                decoder: DecoderConfig {
+                    side: Side::Server,
+                    max_frame_len: if faults.no_size_limit {
+                        u64::MAX
+                    } else {
+                        MAX_MESSAGE as u64
+                    },
+                    ..DecoderConfig::default()
                 },
                 ..SessionConfig::default()
             },
@@ -124,6 +153,7 @@ impl ReferenceServer {
             config,
             shutdown: false,
             deflater: None,
+            held_pongs: Vec::new(),
         }
     }
 
@@ -251,8 +281,19 @@ impl ReferenceServer {
                 if let Some(answer) = &deflate {
                     self.start_deflate(answer);
                 }
-                self.session
-                    .accept(now, accepted.response(&accept, header.as_deref()));
+                let mut response = accepted.response(&accept, header.as_deref());
+                if self.faults.unoffered_subprotocol || self.faults.unoffered_extension {
+                    // Before the blank line that ends the head.
+                    response.truncate(response.len() - 2);
+                    if self.faults.unoffered_subprotocol {
+                        response.extend_from_slice(b"Sec-WebSocket-Protocol: x-unoffered\r\n");
+                    }
+                    if self.faults.unoffered_extension {
+                        response.extend_from_slice(b"Sec-WebSocket-Extensions: x-unoffered\r\n");
+                    }
+                    response.extend_from_slice(b"\r\n");
+                }
+                self.session.accept(now, response);
                 self.process(now);
             }
             Err(refusal) => self.session.refuse(refusal.response()),
@@ -308,11 +349,18 @@ impl ReferenceServer {
         if excused {
             return;
         }
+        if self.faults.empty_close_for_one_byte && *kind == ViolationKind::CloseOneBytePayload {
+            self.close(Vec::new());
+            return;
+        }
         self.close(kind.close_code().0.to_be_bytes().to_vec());
     }
 
     /// Echoes a message; compressed (RSV1 on its first frame) once deflate is agreed.
     fn echo(&mut self, message: Message) {
+        for payload in std::mem::take(&mut self.held_pongs) {
+            self.send(RawFrame::pong(payload));
+        }
         let Some(deflater) = self.deflater.as_mut() else {
             self.send(RawFrame::new(message.opcode, message.payload));
             return;
@@ -333,6 +381,9 @@ impl ReferenceServer {
 
     fn control(&mut self, frame: Frame) {
         match frame.opcode() {
+            OpCode::PING if self.faults.late_pong_mid_message && self.session.in_message() => {
+                self.held_pongs.push(frame.raw.payload);
+            }
             OpCode::PING if !self.faults.no_pong => self.send(RawFrame::pong(frame.raw.payload)),
             OpCode::CLOSE => {
                 // RFC 6455 §5.5.1: answer with a close; the same code (valid: the decoder

@@ -16,9 +16,9 @@ use super::record::base_record;
 use crate::Side;
 use crate::cases::Case;
 use crate::cases::smoke::smoke_cases;
-use crate::handshake::Response;
+use crate::handshake::{Response, ResponseProblem};
 use crate::net::{ConnectError, Driver, Target, WriteShape, connect};
-use crate::session::{Closure, EventKind, EventLog, HandshakeFailure};
+use crate::session::{Closure, Direction, EventKind, EventLog, HandshakeFailure};
 
 /// A case's result, and whether the target could be reached at all.
 #[derive(Debug)]
@@ -212,18 +212,38 @@ pub enum ProbeError {
     /// No connection.
     #[error(transparent)]
     Connect(#[from] ConnectError),
-    /// No WebSocket.
-    #[error("opening handshake failed: {0}")]
-    Handshake(HandshakeFailure),
+    /// No WebSocket: a status other than 101, no answer, or an unreadable one. The record
+    /// shows what answered (status line, headers and the start of the body), for the reports.
+    #[error("opening handshake failed: {failure}")]
+    Handshake {
+        /// Why.
+        failure: HandshakeFailure,
+        /// The preflight as a case record (id `probe`).
+        record: Box<CaseRecord>,
+    },
 }
 
-/// Checks that `target` accepts a WebSocket connection (the smoke handshake-and-close case);
-/// returns the response head, whose `Server` header names the agent when nothing else does.
-pub async fn probe(target: &Target, opts: &RunOptions) -> Result<Response, ProbeError> {
+/// A target that answered the preflight with a 101.
+#[derive(Debug)]
+pub struct Probed {
+    /// The response head, whose `Server` header names the agent when nothing else does.
+    pub response: Response,
+    /// How the 101 breaks RFC 6455 §4.1, if it does: the run goes on, and every case whose
+    /// handshake gets such a 101 fails with these rules in its reason.
+    pub broken: Vec<ResponseProblem>,
+}
+
+/// The id of the preflight's record in the reports of a run that ends at the preflight.
+pub const PROBE_ID: &str = "probe";
+
+/// Most bytes of a refusal's body shown in the probe record.
+const PROBE_BODY: usize = 4096;
+
+/// Checks that `target` answers a plain opening handshake with a 101 (the smoke
+/// handshake-and-close case). A 101 that breaks §4.1 still counts: the cases judge it.
+pub async fn probe(target: &Target, opts: &RunOptions) -> Result<Probed, ProbeError> {
     let Some(case) = smoke_cases(Duration::from_secs(5)).into_iter().next() else {
-        return Err(ProbeError::Handshake(HandshakeFailure::Closed(
-            Closure::TransportError,
-        )));
+        unreachable!("the smoke cases are built in and parsed by a test")
     };
     let opts = RunOptions {
         params: Default::default(),
@@ -233,17 +253,79 @@ pub async fn probe(target: &Target, opts: &RunOptions) -> Result<Response, Probe
     if let Some(e) = run.unreachable {
         return Err(ProbeError::Connect(e));
     }
-    if let Some(failure) = run.handshake {
-        return Err(ProbeError::Handshake(failure));
+    let response = run.log.events().iter().find_map(|e| match &e.kind {
+        EventKind::HandshakeResponse(r) => Some(r.clone()),
+        _ => None,
+    });
+    match (run.handshake, response) {
+        (None, Some(response)) => Ok(Probed {
+            response,
+            broken: Vec::new(),
+        }),
+        (Some(HandshakeFailure::Rejected(problems)), Some(response)) if response.status == 101 => {
+            Ok(Probed {
+                response,
+                broken: problems,
+            })
+        }
+        (failure, _) => {
+            let failure = failure.unwrap_or(HandshakeFailure::Closed(Closure::TransportError));
+            let record = probe_record(run.record, &run.log, &failure);
+            Err(ProbeError::Handshake {
+                failure,
+                record: Box::new(record),
+            })
+        }
     }
-    run.log
-        .events()
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::HandshakeResponse(r) => Some(r.clone()),
-            _ => None,
-        })
-        .ok_or(ProbeError::Handshake(HandshakeFailure::Closed(
-            Closure::TransportError,
-        )))
+}
+
+/// The preflight's record: what answered, with the body that came with the head.
+fn probe_record(mut record: CaseRecord, log: &EventLog, failure: &HandshakeFailure) -> CaseRecord {
+    record.id = PROBE_ID.into();
+    record.title = "Preflight: a plain opening handshake, before any case".into();
+    record.rfc = "rfc6455#section-4.1".into();
+    record.outcome = Outcome::Fail;
+    record.reason = match failure.status() {
+        Some(_) => format!(
+            "{failure}: no case was run (a status other than 101 most likely means a wrong URL or path)"
+        ),
+        None => format!("{failure}: no case was run"),
+    };
+    if let Some(body) = body_after_head(log)
+        && let Some(head) = &mut record.http_response
+    {
+        head.push_str("\r\n");
+        head.push_str(&body);
+    }
+    record
+}
+
+/// The bytes the server sent after its response head, as far as they came before the
+/// preflight ended (at most [`PROBE_BODY`]), as lossy UTF-8.
+fn body_after_head(log: &EventLog) -> Option<String> {
+    let mut received = Vec::new();
+    for event in log.events() {
+        if let EventKind::Bytes {
+            direction: Direction::Received,
+            head,
+            ..
+        } = &event.kind
+        {
+            received.extend_from_slice(head);
+            if received.len() > 4 * PROBE_BODY {
+                break;
+            }
+        }
+    }
+    let end = received.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let body = &received[end..];
+    if body.is_empty() {
+        return None;
+    }
+    let shown = &body[..body.len().min(PROBE_BODY)];
+    let mut text = String::from_utf8_lossy(shown).into_owned();
+    if body.len() > PROBE_BODY {
+        text.push_str(&format!("\n[… {} more bytes]", body.len() - PROBE_BODY));
+    }
+    Some(text)
 }

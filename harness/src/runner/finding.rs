@@ -69,7 +69,11 @@ impl fmt::Display for FindingKind {
         match self {
             FindingKind::Wire(kind) => kind.fmt(f),
             FindingKind::Handshake(problem) => {
-                write!(f, "{problem} (RFC 6455 §4.1: the client MUST fail the connection)")
+                write!(
+                    f,
+                    "{problem} ({}: the client MUST fail the connection)",
+                    problem.rule()
+                )
             }
             FindingKind::ServerKeptTcpOpen => f.write_str(
                 "the server started the closing handshake, got the reply, and did not close TCP (RFC 6455 §5.5.1, §7.1.1)",

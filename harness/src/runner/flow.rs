@@ -522,11 +522,14 @@ impl CaseFlow {
             HandshakeFailure::Rejected(problems) => handshake_findings(problems),
             _ => Vec::new(),
         };
-        self.handshake_failed_with(
-            format!("opening handshake failed: {failure}"),
-            Some(failure.clone()),
-            findings,
-        );
+        // A 101 that breaks §4.1: the reason is the rules it breaks, with their items.
+        let reason = if failure.status().is_none() && !findings.is_empty() {
+            let rules: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+            format!("invalid 101: {}", rules.join("; "))
+        } else {
+            format!("opening handshake failed: {failure}")
+        };
+        self.handshake_failed_with(reason, Some(failure.clone()), findings);
     }
 
     /// The case ends in its opening handshake: FAILED with `reason` and `findings`; `failure`

@@ -177,7 +177,7 @@ pub fn judge(
         ..
     } = answer
     {
-        problems.extend(p.iter().map(ToString::to_string));
+        problems.extend(p.iter().map(|p| format!("{p} ({})", p.rule())));
         // A reject case's header checks are about the refusal; a 101 is judged on its own.
         if !(spec.expect == HandshakeExpect::Reject && response.status == 101) {
             problems.extend(check_headers(&spec.headers, response, fill));

@@ -36,7 +36,7 @@ pub mod record;
 pub mod verdict;
 
 #[cfg(feature = "net")]
-pub use exec::{CaseRun, ProbeError, RunOptions, alive, probe, run_case};
+pub use exec::{CaseRun, PROBE_ID, ProbeError, Probed, RunOptions, alive, probe, run_case};
 pub use machine::{Action, CaseMachine, MachineResult, Timeouts};
 #[cfg(feature = "net")]
 pub use pool::{Plan, TargetSpec, default_jobs, run_plan};

@@ -163,7 +163,7 @@ pub enum ResponseProblem {
     /// |Sec-WebSocket-Accept| contains a value other than the base64-encoded SHA-1 of the
     /// concatenation of the |Sec-WebSocket-Key| (as a string, not base64-decoded) with the
     /// string "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" [...] the client MUST _Fail_".
-    #[error("Sec-WebSocket-Accept is {got:?}, expected {expected:?}")]
+    #[error("Sec-WebSocket-Accept is {}, expected {expected:?}", show_values(got))]
     BadAccept {
         /// The expected value.
         expected: String,
@@ -227,6 +227,37 @@ impl ResponseProblem {
             Self::MalformedExtensions(_) => "rfc6455#section-9.1",
             _ => "rfc6455#section-4.1",
         }
+    }
+
+    /// The rule in words, as a report cites it (`RFC 6455 §4.1 item 4`): the numbered
+    /// item of the client's checks in §4.1.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::NotSwitchingProtocols { .. } => "RFC 6455 §4.1 item 1",
+            Self::NotHttp11(_) => "RFC 6455 §4.1 (an HTTP/1.1 response)",
+            Self::BadUpgrade(_) => "RFC 6455 §4.1 item 2",
+            Self::BadConnection(_) => "RFC 6455 §4.1 item 3",
+            Self::BadAccept { .. } => "RFC 6455 §4.1 item 4",
+            Self::ExtensionNotOffered(_) => "RFC 6455 §4.1 item 5",
+            Self::MalformedExtensions(_) => "RFC 6455 §4.1 item 5, §9.1",
+            Self::BadSubprotocol(_) => "RFC 6455 §4.1 item 6",
+        }
+    }
+}
+
+/// A header's values as a report shows them: `missing`, `"a"`, or `sent 2 times: "a", "b"`.
+fn show_values(values: &[String]) -> String {
+    match values {
+        [] => "missing".into(),
+        [one] => format!("{one:?}"),
+        many => format!(
+            "sent {} times: {}",
+            many.len(),
+            many.iter()
+                .map(|v| format!("{v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

@@ -238,6 +238,12 @@ impl Session {
         now.saturating_duration_since(self.start)
     }
 
+    /// Whether the peer's fragmented data message is under way: its first frame was read,
+    /// its last not yet (RFC 6455 §5.4: control frames may come in between).
+    pub fn in_message(&self) -> bool {
+        self.reader.in_message()
+    }
+
     /// Changes the handshake timeout (counted from the session's start), for a request that
     /// takes its time to send.
     pub fn set_handshake_timeout(&mut self, timeout: Duration) {

@@ -61,6 +61,11 @@ impl Reader {
         self.excused = excused;
     }
 
+    /// Whether a fragmented data message is under way.
+    pub fn in_message(&self) -> bool {
+        self.assembler.in_message()
+    }
+
     /// Stream bytes consumed so far.
     pub fn consumed(&self) -> u64 {
         self.decoder.consumed()
