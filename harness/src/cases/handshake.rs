@@ -86,6 +86,11 @@ pub struct HeaderCheck {
     /// The requirement the check enforces, quoted when it fails.
     #[serde(default)]
     pub rule: Option<String>,
+    /// The check is a MUST only once the user has told wsconform this fact about the server
+    /// (`--param NAME`); without it, a failure is NON-STRICT (0.8.2: the server may speak the
+    /// subprotocols it picked).
+    #[serde(default)]
+    pub strict_with: Option<String>,
 }
 
 impl HeaderCheck {

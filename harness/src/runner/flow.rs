@@ -606,6 +606,17 @@ impl CaseFlow {
                         record.behavior_close = Some(BehaviorClose::Informational);
                         record.outcome = Outcome::Info;
                     }
+                    // A 101 the case takes as non-strict stays so, however well the rest went.
+                    if first.behavior == Behavior::NonStrict
+                        && record.behavior == Some(Behavior::Ok)
+                    {
+                        record.behavior = Some(Behavior::NonStrict);
+                        record.outcome = verdict::outcome(
+                            config.policy,
+                            Behavior::NonStrict,
+                            record.behavior_close.unwrap_or(BehaviorClose::Ok),
+                        );
+                    }
                     record.reason = format!("{}; then {}", first.reason, record.reason);
                     if first.behavior != Behavior::Ok {
                         record.causes.insert(0, Cause::Handshake);

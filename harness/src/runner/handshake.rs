@@ -96,6 +96,17 @@ pub fn check_headers(
     response: &Response,
     fill: &dyn Fn(&str) -> String,
 ) -> Vec<String> {
+    check_headers_split(checks, response, fill).0
+}
+
+/// As [`check_headers`], split into the problems that fail the case and those that are
+/// NON-STRICT because the fact that makes them a MUST was not given (`strict_with`).
+pub fn check_headers_split(
+    checks: &[HeaderCheck],
+    response: &Response,
+    fill: &dyn Fn(&str) -> String,
+) -> (Vec<String>, Vec<String>) {
+    let mut lenient = Vec::new();
     let mut problems = Vec::new();
     for check in checks {
         if check.when_status.is_some_and(|s| s != response.status) {
@@ -150,12 +161,23 @@ pub fn check_headers(
                 problem.push_str(&format!(" ({rule})"));
             }
         }
+        if let Some(param) = &check.strict_with {
+            let placeholder = format!("{{{param}}}");
+            if fill(&placeholder) == placeholder {
+                for problem in problems.drain(before..) {
+                    lenient.push(format!(
+                        "{problem}; without --param {param}=… the server's choice cannot be judged (it most likely agrees to any offer)"
+                    ));
+                }
+            }
+        }
     }
-    problems
+    (problems, lenient)
 }
 
 /// The verdict on `answer` for a case whose handshake is `spec`. `offers` are the request's
 /// extension elements (for `pmd`).
+#[allow(clippy::too_many_lines)]
 pub fn judge(
     spec: &HandshakeSpec,
     title: &str,
@@ -171,6 +193,7 @@ pub fn judge(
         proceed,
     };
     let mut problems = Vec::new();
+    let mut lenient = Vec::new();
     if let Answer::Response {
         response,
         problems: p,
@@ -180,7 +203,9 @@ pub fn judge(
         problems.extend(p.iter().map(|p| format!("{p} ({})", p.rule())));
         // A reject case's header checks are about the refusal; a 101 is judged on its own.
         if !(spec.expect == HandshakeExpect::Reject && response.status == 101) {
-            problems.extend(check_headers(&spec.headers, response, fill));
+            let (hard, soft) = check_headers_split(&spec.headers, response, fill);
+            problems.extend(hard);
+            lenient.extend(soft);
         }
         if spec.pmd && response.status == 101 {
             let answer = parse_extensions(response.header_values("Sec-WebSocket-Extensions"))
@@ -204,6 +229,11 @@ pub fn judge(
             verdict(Behavior::Informational, reason, proceed)
         }
         HandshakeExpect::Accept => match status {
+            Some(101) if problems.is_empty() && !lenient.is_empty() => verdict(
+                Behavior::NonStrict,
+                format!("non-strict: accepted, but {}", lenient.join("; ")),
+                true,
+            ),
             Some(101) if problems.is_empty() => {
                 verdict(Behavior::Ok, "accepted (101) as required".into(), true)
             }
@@ -214,7 +244,9 @@ pub fn judge(
             ),
             Some(s) if spec.status.contains(&s) => verdict(
                 Behavior::NonStrict,
-                format!("{what}: the RFC prefers accepting, but allows refusing as policy"),
+                format!(
+                    "non-strict: {what}: refusing is allowed (RFC 6455 §4.2.1), accepting was preferred ({rule})"
+                ),
                 false,
             ),
             None if spec.close_ok && matches!(answer, Answer::Closed { .. }) => verdict(
@@ -352,6 +384,94 @@ mod tests {
         assert_eq!(run(&s, &silent).behavior, Behavior::Failed);
         let close_ok = spec("expect = \"reject\"\nclose_ok = true");
         assert_eq!(run(&close_ok, &closed).behavior, Behavior::Ok);
+    }
+
+    /// The handshake spec of a built-in case.
+    fn library_spec(id: &str) -> HandshakeSpec {
+        crate::cases::builtin()
+            .expect("cases")
+            .into_iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.handshake)
+            .expect("a handshake case")
+    }
+
+    fn judge_with(
+        spec: &HandshakeSpec,
+        answer: &Answer,
+        offers: &str,
+        param: Option<&str>,
+    ) -> Judgement {
+        let offers = crate::handshake::parse_extensions([offers.as_bytes()]).unwrap_or_default();
+        judge(spec, "title", answer, &offers, &|s: &str| match param {
+            Some(p) => s.replace("{subprotocol}", p),
+            None => s.to_owned(),
+        })
+    }
+
+    #[test]
+    fn an_invalid_deflate_offer_refused_with_400_is_non_strict() {
+        // Node ws 8.23 answers 0.9.4-0.9.12 with 400: it did not accept the offer (RFC 7692 §7
+        // asks only that), and RFC 6455 §4.2.1 lets a server refuse a handshake.
+        let offer = "permessage-deflate; x_wsconform=1";
+        let spec = library_spec("0.9.4");
+        let refused = answer("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        let j = judge_with(&spec, &refused, offer, None);
+        assert_eq!(j.behavior, Behavior::NonStrict, "{}", j.reason);
+        assert!(j.reason.contains("refusing is allowed"), "{}", j.reason);
+        // Declined in a 101: OK. Accepted in a 101: the MUST broken, FAILED.
+        let declined = judge_with(&spec, &answer(OK_101), offer, None);
+        assert_eq!(declined.behavior, Behavior::Ok, "{}", declined.reason);
+        let accepted = answer(
+            "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+        );
+        let j = judge_with(&spec, &accepted, offer, None);
+        assert_eq!(j.behavior, Behavior::Failed, "{}", j.reason);
+        // A server error is no refusal the case names.
+        let crashed = answer("HTTP/1.1 500 Internal Server Error\r\n\r\n");
+        assert_eq!(
+            judge_with(&spec, &crashed, offer, None).behavior,
+            Behavior::Failed
+        );
+    }
+
+    #[test]
+    fn an_offered_subprotocol_selected_is_non_strict_unless_the_user_said_what_the_server_speaks() {
+        // Node ws without handleProtocols agrees to the first subprotocol offered.
+        let spec = library_spec("0.8.2");
+        let picked = Answer::Response {
+            response: response(
+                "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Protocol: x-wsconform-a\r\n\r\n",
+            ),
+            problems: Vec::new(),
+            after: Duration::from_millis(3),
+        };
+        let j = judge_with(&spec, &picked, "", None);
+        assert_eq!(
+            (j.behavior, j.proceed),
+            (Behavior::NonStrict, true),
+            "{}",
+            j.reason
+        );
+        assert!(j.reason.contains("agrees to any offer"), "{}", j.reason);
+        // With --param subprotocol=chat the server speaks chat only: picking another is FAILED.
+        let j = judge_with(&spec, &picked, "", Some("chat"));
+        assert_eq!(j.behavior, Behavior::Failed, "{}", j.reason);
+        // One never offered fails always (§4.1 item 6), param or not.
+        let unoffered = Answer::Response {
+            response: response(
+                "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Protocol: x-other\r\n\r\n",
+            ),
+            problems: vec![ResponseProblem::BadSubprotocol("x-other".into())],
+            after: Duration::from_millis(3),
+        };
+        let j = judge_with(&spec, &unoffered, "", None);
+        assert_eq!(j.behavior, Behavior::Failed, "{}", j.reason);
+        assert!(j.reason.contains("§4.1 item 6"), "{}", j.reason);
+        assert_eq!(
+            judge_with(&spec, &answer(OK_101), "", None).behavior,
+            Behavior::Ok
+        );
     }
 
     #[test]

@@ -177,6 +177,17 @@ impl LimitProbe {
     }
 }
 
+/// How a server ended a ping flood before the last pong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FloodStop {
+    /// A close frame, with its code.
+    Close(Option<u16>),
+    /// TCP ended without a close frame (how).
+    Dropped(String),
+    /// The server stopped reading without closing; the harness gave up.
+    Stalled,
+}
+
 /// The pongs of a ping flood, tallied in constant space. RFC 6455 §5.5.3: "If an endpoint
 /// receives a Ping frame and has not yet sent Pong frame(s) in response to previous Ping
 /// frame(s), the endpoint MAY elect to send a Pong frame for only the most recently processed
@@ -227,18 +238,46 @@ impl FloodTally {
         i + 1 == self.count
     }
 
-    /// The verdict when the connection ended during the flood (`how`: "closed with 1008").
-    pub fn verdict_on_close(&self, how: &str) -> (Behavior, String) {
-        if self.last.is_some_and(|l| l + 1 == self.count) {
+    /// The verdict when the server ended the flood before the last pong. RFC 6455 §10.4
+    /// lets a server protect itself, so stopping a flood is no failure: the pongs it sent must
+    /// still be right (in order, each its ping's payload). A close frame with 1008 (policy) or
+    /// 1009 (too big) says why: OK. Another code, or TCP dropped without a close frame (§7.1.7:
+    /// the endpoint SHOULD send one first), is NON-STRICT. A server that stopped reading
+    /// without closing never answered the last ping (§5.5.2: MUST): FAILED.
+    pub fn verdict_on_stop(&self, stop: &FloodStop) -> (Behavior, String) {
+        let answered_last = self.last.is_some_and(|l| l + 1 == self.count);
+        if answered_last || self.stray > 0 || self.disorder.is_some() {
+            // Complete, or wrong whatever the ending: the pongs decide.
             return self.verdict(0.0);
         }
-        (
-            Behavior::Failed,
-            format!(
-                "{} pongs for {} pings, then the server {how} before answering the last one",
-                self.answered, self.count
+        let pongs = format!("{} pongs for {} pings, in order", self.answered, self.count);
+        match stop {
+            FloodStop::Close(Some(code @ (1008 | 1009))) => (
+                Behavior::Ok,
+                format!(
+                    "{pongs}, then close {code}: the server stopped the flood (§10.4 lets it protect itself)"
+                ),
             ),
-        )
+            FloodStop::Close(code) => (
+                Behavior::NonStrict,
+                format!(
+                    "non-strict: {pongs}, then {}: stopping a flood is allowed (§10.4), but 1008 or 1009 says why (§7.4.1)",
+                    code.map_or("an empty close".to_owned(), |c| format!("close {c}"))
+                ),
+            ),
+            FloodStop::Dropped(how) => (
+                Behavior::NonStrict,
+                format!(
+                    "non-strict: {pongs}, then the server dropped TCP without a close frame ({how}): stopping a flood is allowed (§10.4), but it SHOULD send a Close frame first (§7.1.7)"
+                ),
+            ),
+            FloodStop::Stalled => (
+                Behavior::Failed,
+                format!(
+                    "{pongs}, then the server stopped reading without closing, the last ping unanswered (§5.5.2: a pong MUST be sent); the harness gave up"
+                ),
+            ),
+        }
     }
 
     /// The verdict, once the last pong came or `within` seconds passed.
@@ -302,6 +341,67 @@ mod tests {
             text,
             "limit between 64 KiB and 256 KiB: closed with 1009 (it echoed 64 KiB)"
         );
+    }
+
+    /// A flood of 1000 pings answered with pongs 0..n in order.
+    fn answered(n: usize) -> FloodTally {
+        let mut t = FloodTally::new(1000);
+        for i in 0..n {
+            t.pong(i.to_string().as_bytes());
+        }
+        t
+    }
+
+    #[test]
+    fn a_server_may_stop_a_ping_flood() {
+        // Node ws 8.23: 60 pongs, then TCP closed without a close frame.
+        let (b, text) = answered(60).verdict_on_stop(&FloodStop::Dropped("peer closed".into()));
+        assert_eq!(b, Behavior::NonStrict, "{text}");
+        assert!(
+            text.contains("60 pongs for 1000 pings") && text.contains("§7.1.7"),
+            "{text}"
+        );
+        for code in [1008, 1009] {
+            let (b, text) = answered(60).verdict_on_stop(&FloodStop::Close(Some(code)));
+            assert_eq!(b, Behavior::Ok, "{text}");
+        }
+        assert_eq!(
+            answered(60)
+                .verdict_on_stop(&FloodStop::Close(Some(1002)))
+                .0,
+            Behavior::NonStrict
+        );
+        assert_eq!(
+            answered(60).verdict_on_stop(&FloodStop::Close(None)).0,
+            Behavior::NonStrict
+        );
+        // Stopped reading without closing: the last ping is unanswered, a MUST (§5.5.2).
+        assert_eq!(
+            answered(60).verdict_on_stop(&FloodStop::Stalled).0,
+            Behavior::Failed
+        );
+        // Wrong pongs fail however the flood ended.
+        let mut t = answered(3);
+        t.pong(b"1");
+        assert_eq!(
+            t.verdict_on_stop(&FloodStop::Close(Some(1008))).0,
+            Behavior::Failed
+        );
+        let mut t = answered(3);
+        t.pong(b"x");
+        assert_eq!(
+            t.verdict_on_stop(&FloodStop::Dropped("reset".into())).0,
+            Behavior::Failed
+        );
+        // Every ping answered: OK, whatever came after.
+        assert_eq!(
+            answered(1000)
+                .verdict_on_stop(&FloodStop::Close(Some(1000)))
+                .0,
+            Behavior::Ok
+        );
+        // Still open, and no pong for the last ping in time: FAILED.
+        assert_eq!(answered(60).verdict(10.0).0, Behavior::Failed);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use wsconform_reports::Behavior;
 
 use super::finding::{Finding, FindingKind};
-use super::limit::{FloodTally, LimitProbe};
+use super::limit::{FloodStop, FloodTally, LimitProbe};
 use super::observed::{Observed, expected_lists};
 use super::verdict::CloseFacts;
 use crate::Side;
@@ -154,6 +154,9 @@ pub struct MachineResult {
     pub facts: CloseFacts,
     /// A verdict the script set itself (9.x), with its text.
     pub script_verdict: Option<(Behavior, String)>,
+    /// The script's verdict judged how the peer ended the connection too (a flood the server
+    /// stopped): the close verdict has nothing more to say.
+    pub script_judged_close: bool,
     /// Rules the peer broke.
     pub findings: Vec<Finding>,
     /// The close the harness sent.
@@ -188,6 +191,7 @@ pub struct CaseMachine {
     frame_key: Option<([u8; 4], usize)>,
     actions: VecDeque<Action>,
     script_verdict: Option<(Behavior, String)>,
+    script_judged_close: bool,
     findings: Vec<Finding>,
     local_close: Option<(Option<u16>, String)>,
     remote_close: Option<(Option<u16>, String)>,
@@ -264,6 +268,7 @@ impl CaseMachine {
             frame_key: None,
             actions: VecDeque::new(),
             script_verdict: None,
+            script_judged_close: false,
             findings: Vec::new(),
             local_close: None,
             remote_close: None,
@@ -362,6 +367,7 @@ impl CaseMachine {
             non_strict: self.non_strict,
             facts: self.facts,
             script_verdict: self.script_verdict,
+            script_judged_close: self.script_judged_close,
             findings: self.findings,
             local_close: self.local_close,
             remote_close: self.remote_close,
@@ -463,12 +469,13 @@ impl CaseMachine {
             Block::Limit { probe, .. } if aborted => self.script_verdict = Some(probe.on_stall()),
             Block::Limit { probe, .. } => self.script_verdict = Some(probe.on_close(None, true)),
             Block::PingFlood { tally, .. } => {
-                let how = if aborted {
-                    "stalled (the harness gave up)".to_owned()
+                let stop = if aborted {
+                    FloodStop::Stalled
                 } else {
-                    format!("dropped TCP ({closure})")
+                    FloodStop::Dropped(closure.to_string())
                 };
-                self.script_verdict = Some(tally.verdict_on_close(&how));
+                self.script_judged_close = stop != FloodStop::Stalled;
+                self.script_verdict = Some(tally.verdict_on_stop(&stop));
             }
             _ => {}
         }
@@ -566,11 +573,8 @@ impl CaseMachine {
                     self.block = Block::None;
                 }
                 Block::PingFlood { tally, .. } => {
-                    let how = match code {
-                        Some(c) => format!("closed with {c}"),
-                        None => "closed".to_owned(),
-                    };
-                    self.script_verdict = Some(tally.verdict_on_close(&how));
+                    self.script_verdict = Some(tally.verdict_on_stop(&FloodStop::Close(code)));
+                    self.script_judged_close = true;
                     self.block = Block::None;
                 }
                 _ => {}

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use wsconform_reports::{Behavior, CaseRecord, Cause, CloseRecord, Outcome};
+use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Cause, CloseRecord, Outcome};
 
 use super::finding::Finding;
 use super::machine::MachineResult;
@@ -181,7 +181,11 @@ pub fn judge(
         Some((b, text)) => (*b, text.clone()),
         None => verdict::behavior(&result.observed, ok, non_strict),
     };
-    let (close, _) = verdict::behavior_close(&case.close, &result.facts);
+    let (close, _) = if result.script_judged_close {
+        (BehaviorClose::Ok, String::new())
+    } else {
+        verdict::behavior_close(&case.close, &result.facts)
+    };
     let (behavior, close) = verdict::tie(
         &case.close,
         case.informational,

@@ -563,12 +563,15 @@ close = { by = "peer", codes = [1009] }
         server_frame(6, RawFrame::new(OpCode::CLOSE, payload)),
     );
     m.handle_closed(t0, Closure::PeerReset);
-    let (b, text) = m.finish().script_verdict.expect("verdict");
-    assert_eq!(b, Behavior::Failed);
+    let result = m.finish();
+    let (b, text) = result.script_verdict.expect("verdict");
+    // §10.4: a server may stop a flood; 1008 says why.
+    assert_eq!(b, Behavior::Ok);
     assert!(
-        text.contains("2 pongs for 5 pings, then the server closed with 1008"),
+        text.contains("2 pongs for 5 pings, in order, then close 1008"),
         "{text}"
     );
+    assert!(result.script_judged_close, "the flood's verdict judged the close");
 
     // A pong whose payload only looks like a ping's (`01`) is not one; a repeat is named.
     let mut t = FloodTally::new(3);
