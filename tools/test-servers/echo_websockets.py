@@ -1,6 +1,8 @@
 """Echo server on Python `websockets` (pinned in requirements.txt), for the wsconform tests.
 
-Usage: python3 echo_websockets.py [PORT]   (0 or nothing: a free port)
+Usage: python3 echo_websockets.py [PORT] [--no-limit]   (0 or nothing: a free port)
+
+--no-limit: no message size limit at all (max_size=None), for scripts/bench-limit.sh.
 
 Prints "LISTENING <port>" on stdout once it accepts connections, then echoes every message
 until it is killed. Settings follow the library's own Autobahn compliance server
@@ -46,11 +48,12 @@ def process_request(connection, request):
 
 async def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    max_size = None if "--no-limit" in sys.argv[2:] else 2**25
     async with serve(
         echo,
         "127.0.0.1",
         port,
-        max_size=2**25,
+        max_size=max_size,
         compression="deflate",
         subprotocols=["chat"],
         select_subprotocol=select_subprotocol,

@@ -128,6 +128,20 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             ));
         }
     }
+    if let Some(v) = params.get("probe_ceiling") {
+        use wsconform::runner::limit::MAX_CEILING;
+        match v.parse::<usize>() {
+            Ok(n) if (64 << 10..=MAX_CEILING).contains(&n) => {}
+            _ => {
+                return Err(fail(
+                    EXIT_USAGE,
+                    anyhow::anyhow!(
+                        "--param probe_ceiling={v:?} is not a number of bytes from 65536 to {MAX_CEILING}"
+                    ),
+                ));
+            }
+        }
+    }
     if let Some(v) = params.get("max_message")
         && v.parse::<usize>().is_err()
     {

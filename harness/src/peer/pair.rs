@@ -12,7 +12,7 @@ use super::{Faults, PeerAction, ReferenceServer};
 use crate::Side;
 use crate::cases::{Case, Params};
 use crate::runner::flow::{CaseFlow, FlowAction, FlowConfig, Start};
-use crate::runner::machine::{Action, Timeouts};
+use crate::runner::machine::{Action, Timeouts, repeated};
 use crate::runner::verdict::Policy;
 use crate::session::{Closure, EventLog, Session};
 
@@ -94,6 +94,12 @@ pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairR
                                 .for_each(|c| client.send_raw(c.to_vec())),
                             None => client.send_raw(piece),
                         }
+                    }
+                }
+                FlowAction::Machine(Action::WriteRepeated { head, chunk, len }) => {
+                    client.send_raw(head);
+                    for piece in repeated(&chunk, len) {
+                        client.send_raw(piece.to_vec());
                     }
                 }
                 // The client's abort: both ends see the connection go.

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use wsconform_reports::{CaseRecord, Cause, Outcome};
 
 use super::flow::{CaseFlow, FlowAction, FlowConfig, Start, not_run};
-use super::machine::Action;
+use super::machine::{Action, repeated};
 use super::open;
 pub use super::options::RunOptions;
 use super::record::base_record;
@@ -125,6 +125,18 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
                         }
                         if chop.is_some() {
                             tokio::task::yield_now().await;
+                        }
+                    }
+                }
+                FlowAction::Machine(Action::WriteRepeated { head, chunk, len }) => {
+                    driver.set_shape(WriteShape::default());
+                    driver.session_mut().send_raw(head);
+                    if driver.flush().await.is_ok() {
+                        for piece in repeated(&chunk, len) {
+                            driver.session_mut().send_raw(piece.to_vec());
+                            if driver.flush().await.is_err() {
+                                break;
+                            }
                         }
                     }
                 }

@@ -46,6 +46,9 @@ pub struct FlowConfig {
     pub seed: Option<u64>,
 }
 
+/// The most of a size probe's echo the harness buffers (see [`CaseFlow::start`]).
+const PROBE_BUFFER: usize = 4 << 20;
+
 /// What the edge must do besides moving bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlowAction {
@@ -155,6 +158,26 @@ impl CaseFlow {
             .params
             .get("max_message")
             .and_then(|v| v.parse().ok());
+        let mut case = case.clone();
+        if let Some(ceiling) = config
+            .params
+            .get("probe_ceiling")
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            // The user's ceiling for an upward size probe (the CLI checked its range).
+            for step in &mut case.steps {
+                if let Step::ProbeLimit(p) = step
+                    && !p.known_limit
+                    && !p.compress
+                {
+                    p.max = ceiling;
+                }
+            }
+        }
+        let probes_size = case
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::ProbeLimit(p) if !p.compress));
         let mut flow = CaseFlow {
             name: name.to_owned(),
             case: case.clone(),
@@ -199,6 +222,13 @@ impl CaseFlow {
                     }
                     session_config.messages.max_message = limit;
                 }
+                if probes_size {
+                    // A size probe's echoes are measured, not kept: past this the harness
+                    // reads a frame's length and skips its payload, so a 256 MiB echo costs
+                    // no memory.
+                    session_config.decoder.max_frame_len = PROBE_BUFFER as u64;
+                    session_config.messages.max_message = PROBE_BUFFER;
+                }
                 flow.actions.push_back(FlowAction::SendRequest {
                     chop: config.chop.map(|(n, _)| n),
                     delay: config.chop.map_or(Duration::ZERO, |(_, d)| d),
@@ -208,7 +238,7 @@ impl CaseFlow {
             }
             // A crafted request is the client's: section 0 tests servers.
             Some(_) if config.side == Side::Server => {
-                let mut record = base_record(name, case, started);
+                let mut record = base_record(name, &case, started);
                 record.outcome = Outcome::NotRun;
                 record.causes = vec![Cause::NotRun];
                 record.reason =
@@ -218,7 +248,7 @@ impl CaseFlow {
             Some(spec) => match flow.craft(spec, host, resource, now) {
                 Ok(session) => session,
                 Err(e) => {
-                    let mut record = base_record(name, case, started);
+                    let mut record = base_record(name, &case, started);
                     record.behavior = Some(Behavior::Failed);
                     record.behavior_close = Some(BehaviorClose::Failed);
                     record.reason = format!("the case cannot build its request: {e}");

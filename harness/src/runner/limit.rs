@@ -3,13 +3,25 @@
 //!
 //! With the server's limit known (`--param max_message=N`), one message of N+1 bytes is sent:
 //! RFC 6455 §7.4.1 gives 1009 "message that is too big for it to process", so a close is
-//! expected and an echo fails. Without it, messages grow by 4× from 64 KiB up to a bound, and
-//! the case records where (and how) the server stopped echoing.
+//! expected and an echo fails. Without it, messages grow by 4× from 64 KiB up to 16 MiB, then
+//! by 2× up to a ceiling (256 MiB unless `--param probe_ceiling` says), and the case records
+//! where (and how) the server stopped echoing; a server that echoes even the ceiling has no
+//! limit worth the name (§10.4: it "MUST protect" itself): NON-STRICT.
 
 use wsconform_reports::Behavior;
 
 /// The first size of an upward probe.
 const START: usize = 64 * 1024;
+
+/// Up to this size an upward probe grows by 4×, then by 2× (a finer answer where limits are
+/// usually set: 32, 64, 100 MiB).
+const FAST_UP_TO: usize = 16 << 20;
+
+/// The ceiling of the upward probe unless the user sets one (`--param probe_ceiling`).
+pub const DEFAULT_CEILING: usize = 256 << 20;
+
+/// The largest ceiling a user may set.
+pub const MAX_CEILING: usize = 4 << 30;
 
 /// One probe in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,19 +113,19 @@ impl LimitProbe {
             );
         }
         self.echoed = Some(self.size);
-        match self.size.checked_mul(4).filter(|n| *n <= self.max) {
-            Some(next) => {
-                self.size = next;
-                Next::Send(next)
-            }
-            None => Next::Done(
-                Behavior::Informational,
-                format!(
-                    "no limit found: echoed every size up to {}",
-                    size(self.size)
-                ),
-            ),
+        let factor = if self.size < FAST_UP_TO { 4 } else { 2 };
+        let next = self.size.saturating_mul(factor).min(self.max);
+        if next > self.size {
+            self.size = next;
+            return Next::Send(next);
         }
+        Next::Done(
+            Behavior::NonStrict,
+            format!(
+                "non-strict: no message size limit found up to {} (RFC 6455 §10.4: a server MUST protect itself against exceeding its limits)",
+                size(self.size)
+            ),
+        )
     }
 
     /// The server ended the probe: a close with `code`, or TCP dropped (`None` and
@@ -330,9 +342,30 @@ mod tests {
         assert_eq!(p.on_echo(64 * 1024), Next::Send(256 * 1024));
         assert_eq!(p.on_echo(256 * 1024), Next::Send(1 << 20));
         match p.on_echo(1 << 20) {
-            Next::Done(Behavior::Informational, text) => assert!(text.contains("1 MiB"), "{text}"),
+            Next::Done(Behavior::NonStrict, text) => assert!(
+                text.contains("no message size limit found up to 1 MiB (RFC 6455 §10.4"),
+                "{text}"
+            ),
             other => panic!("{other:?}"),
         }
+        // Past 16 MiB by doubling, up to the ceiling exactly.
+        let mut p = LimitProbe::new(None, DEFAULT_CEILING);
+        let mut sent = vec![p.size];
+        while let Next::Send(n) = p.on_echo(p.size) {
+            sent.push(n);
+            assert!(sent.len() < 20, "bounded");
+        }
+        let mib: Vec<usize> = sent.iter().map(|s| s >> 10).collect();
+        assert_eq!(
+            mib,
+            [64, 256, 1024, 4096, 16384, 32768, 65536, 131072, 262144],
+            "KiB"
+        );
+        // Node ws's default limit (100 MiB) lies between two sizes; a ceiling that is no
+        // power of two is reached exactly.
+        let mut p = LimitProbe::new(None, 100 << 20);
+        while let Next::Send(_) = p.on_echo(p.size) {}
+        assert_eq!(p.size, 100 << 20);
         let mut q = LimitProbe::new(None, 16 << 20);
         q.on_echo(64 * 1024);
         let (b, text) = q.on_close(Some(1009), false);

@@ -24,7 +24,7 @@ use crate::cases::{Case, Payload, WriteMode};
 use crate::deflate::Deflater;
 use crate::message::Message;
 use crate::session::{Closure, Masking, Writer};
-use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Violation};
+use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Violation, ViolationKind};
 
 /// The harness's own timeouts (Autobahn's defaults; every one can be set from the CLI).
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +62,16 @@ pub enum Action {
         /// The chop size.
         chop: Option<usize>,
     },
+    /// Write `head`, then `len` bytes of `chunk` repeated (the last copy cut short), each
+    /// chunk with its own write call: a large message streamed in bounded memory.
+    WriteRepeated {
+        /// The bytes before (a frame header).
+        head: Vec<u8>,
+        /// The bytes repeated.
+        chunk: Vec<u8>,
+        /// How many bytes of repeats.
+        len: usize,
+    },
     /// Abort the TCP connection.
     Abort,
     /// Check that a second connection is served now; report with
@@ -70,6 +80,18 @@ pub enum Action {
     /// Close our side of TCP in order (FIN): the server closes first (RFC 6455 §7.1.1), so a
     /// harness playing the server does it once the closing handshake is done.
     Shutdown,
+}
+
+/// The pieces of an [`Action::WriteRepeated`]: `len` bytes of `chunk` repeated, the last copy
+/// cut short.
+pub fn repeated(chunk: &[u8], len: usize) -> impl Iterator<Item = &[u8]> + '_ {
+    let full = len.checked_div(chunk.len()).unwrap_or(0);
+    let rest = if chunk.is_empty() {
+        0
+    } else {
+        len % chunk.len()
+    };
+    std::iter::repeat_n(chunk, full).chain((rest > 0).then(|| &chunk[..rest]))
 }
 
 /// The WebSocket closing state, as the harness sees it.
@@ -409,6 +431,37 @@ impl CaseMachine {
     /// A rule the peer broke. As in Autobahn, the harness fails the connection: close 1002
     /// (1007 for invalid UTF-8) while open, or TCP closed if already closing.
     pub fn handle_violation(&mut self, now: Instant, violation: Violation) {
+        // A limit probe's echo past the harness's own buffer: no rule broken, and its length
+        // is what the probe needs.
+        if matches!(self.block, Block::Limit { .. }) && violation.frame.is_some() {
+            match violation.kind {
+                ViolationKind::FrameTooLarge { declared, .. } => {
+                    if let Block::Limit { probe, within, .. } =
+                        std::mem::replace(&mut self.block, Block::None)
+                    {
+                        let len = usize::try_from(declared).unwrap_or(usize::MAX);
+                        self.limit_echo(now, probe, within, len);
+                    }
+                    return;
+                }
+                ViolationKind::MessageTooLarge { cap } if !self.limit_compressed() => {
+                    if let Block::Limit { probe, .. } =
+                        std::mem::replace(&mut self.block, Block::None)
+                    {
+                        self.script_verdict = Some((
+                            Behavior::Informational,
+                            format!(
+                                "the echo of {} bytes came in fragments past the harness's {cap}-byte buffer: its size was not checked",
+                                probe.size
+                            ),
+                        ));
+                        self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
         self.findings.push(Finding::from(violation.clone()));
         // A script step waiting for the peer's messages judges the case itself: a rule broken
         // on the way fails it (the events alone would show nothing missing).
@@ -467,7 +520,10 @@ impl CaseMachine {
         // A probe or a flood cut short still gets its own verdict.
         match &self.block {
             Block::Limit { probe, .. } if aborted => self.script_verdict = Some(probe.on_stall()),
-            Block::Limit { probe, .. } => self.script_verdict = Some(probe.on_close(None, true)),
+            Block::Limit { probe, .. } => {
+                self.script_verdict = Some(probe.on_close(None, true));
+                self.script_judged_close = probe.limit.is_none();
+            }
             Block::PingFlood { tally, .. } => {
                 let stop = if aborted {
                     FloodStop::Stalled
@@ -570,6 +626,9 @@ impl CaseMachine {
             match &self.block {
                 Block::Limit { probe, .. } => {
                     self.script_verdict = Some(probe.on_close(code, false));
+                    // An upward probe judges the server's close itself: finding the limit is
+                    // what the case is for.
+                    self.script_judged_close = probe.limit.is_none();
                     self.block = Block::None;
                 }
                 Block::PingFlood { tally, .. } => {
@@ -632,6 +691,19 @@ impl CaseMachine {
     fn write(&mut self, pieces: Vec<Vec<u8>>, chop: Option<usize>) {
         if self.ws != Ws::Gone && !pieces.is_empty() {
             self.actions.push_back(Action::Write { pieces, chop });
+        }
+    }
+
+    /// The limit probe in flight sends compressed messages (its cap is on the inflated size,
+    /// and a message over it is the server's doing).
+    fn limit_compressed(&self) -> bool {
+        matches!(&self.block, Block::Limit { probe, .. } if probe.compressed)
+    }
+
+    fn write_repeated(&mut self, head: Vec<u8>, chunk: Vec<u8>, len: usize) {
+        if self.ws != Ws::Gone && !chunk.is_empty() {
+            self.actions
+                .push_back(Action::WriteRepeated { head, chunk, len });
         }
     }
 

@@ -182,7 +182,13 @@ pub fn judge(
         None => verdict::behavior(&result.observed, ok, non_strict),
     };
     let (close, _) = if result.script_judged_close {
-        (BehaviorClose::Ok, String::new())
+        // The script's verdict covers the close: a recorded one is recorded whole.
+        let close = if behavior == Behavior::Informational {
+            BehaviorClose::Informational
+        } else {
+            BehaviorClose::Ok
+        };
+        (close, String::new())
     } else {
         verdict::behavior_close(&case.close, &result.facts)
     };

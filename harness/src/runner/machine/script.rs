@@ -13,6 +13,10 @@ use crate::runner::observed::Observed;
 use crate::session::Masking;
 use crate::wire::{CloseCode, OpCode, RawFrame, Rsv, apply_mask_offset};
 
+/// A probe message larger than this is streamed in chunks of this size (the harness holds one
+/// chunk, not the message: a 256 MiB probe costs 1 MiB).
+pub(super) const STREAM_CHUNK: usize = 1 << 20;
+
 impl CaseMachine {
     pub(super) fn block_timeout(&mut self, now: Instant) {
         match std::mem::replace(&mut self.block, Block::None) {
@@ -286,12 +290,53 @@ impl CaseMachine {
         frames
     }
 
+    /// The echo of a limit probe's message came, `len` bytes long: the next size, or the
+    /// probe's verdict.
+    pub(super) fn limit_echo(
+        &mut self,
+        now: Instant,
+        mut probe: LimitProbe,
+        within: f64,
+        len: usize,
+    ) {
+        match probe.on_echo(len) {
+            Next::Send(size) => {
+                self.send_probe(size, probe.compressed);
+                self.block = Block::Limit {
+                    until: now + Duration::from_secs_f64(within.max(0.0)),
+                    probe,
+                    within,
+                };
+            }
+            Next::Done(behavior, text) => {
+                self.script_verdict = Some((behavior, text));
+                self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+            }
+        }
+    }
+
     /// One message of a limit probe: `size` bytes of `*`, compressed as one bomb when the
-    /// step says so (built without holding the bytes).
+    /// step says so, streamed when large; either way built without holding the bytes.
     fn send_probe(&mut self, size: usize, compressed: bool) {
         let frame = match self.deflate.as_mut() {
             Some(d) if compressed => {
                 RawFrame::new(OpCode::BINARY, d.compress_repeated(b'*', size)).rsv(Rsv::RSV1)
+            }
+            _ if size > STREAM_CHUNK => {
+                // The header, then the masked payload: `*` masked with one key repeats every
+                // 4 bytes, so one masked chunk (a multiple of 4 long) serves the whole message.
+                let header = self
+                    .writer
+                    .mask(RawFrame::new(OpCode::BINARY, Vec::new()), Masking::BySide)
+                    .declared_len(size as u64);
+                let mut head = Vec::new();
+                header.encode_header(&mut head);
+                let mut chunk = vec![b'*'; STREAM_CHUNK];
+                if let Some(key) = header.mask {
+                    crate::wire::apply_mask(&mut chunk, key);
+                }
+                self.write_repeated(head, chunk, size);
+                return;
             }
             _ => RawFrame::new(OpCode::BINARY, vec![b'*'; size]),
         };
@@ -417,22 +462,7 @@ impl CaseMachine {
                     };
                 }
             }
-            Block::Limit {
-                mut probe, within, ..
-            } => match probe.on_echo(data.len()) {
-                Next::Send(size) => {
-                    self.send_probe(size, probe.compressed);
-                    self.block = Block::Limit {
-                        until: now + Duration::from_secs_f64(within.max(0.0)),
-                        probe,
-                        within,
-                    };
-                }
-                Next::Done(behavior, text) => {
-                    self.script_verdict = Some((behavior, text));
-                    self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
-                }
-            },
+            Block::Limit { probe, within, .. } => self.limit_echo(now, probe, within, data.len()),
             other => {
                 self.block = other;
                 self.record(

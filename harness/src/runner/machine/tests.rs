@@ -22,6 +22,10 @@ fn written(m: &mut CaseMachine) -> (Vec<Frame>, bool) {
     while let Some(action) = m.poll_action() {
         match action {
             Action::Write { pieces, .. } => pieces.iter().for_each(|p| decoder.feed(p)),
+            Action::WriteRepeated { head, chunk, len } => {
+                decoder.feed(&head);
+                repeated(&chunk, len).for_each(|p| decoder.feed(p));
+            }
             Action::Abort => aborted = true,
             Action::CheckAlive | Action::Shutdown => {}
         }
@@ -251,7 +255,10 @@ close = "ok"
         .iter()
         .map(|a| match a {
             Action::Write { pieces, chop } => (pieces.len(), *chop),
-            Action::Abort | Action::CheckAlive | Action::Shutdown => (0, None),
+            Action::WriteRepeated { .. }
+            | Action::Abort
+            | Action::CheckAlive
+            | Action::Shutdown => (0, None),
         })
         .collect();
     assert_eq!(shapes, [(1, Some(1)), (2, None), (1, None)]);
@@ -532,6 +539,70 @@ steps = [ { send = { frames = [ { opcode = "text", payload = "a" } ] } }, { aliv
 }
 
 #[test]
+fn a_large_probe_message_is_streamed_and_its_echo_measured_not_kept() {
+    let src = r#"
+[[case]]
+id = "16.1.1"
+title = "t"
+rfc = "rfc6455#section-10.4"
+steps = [ { probe_limit = { max = 8388608, within = 5.0 } } ]
+close = "ok"
+"#;
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(src), Timeouts::default(), t0);
+    written(&mut m);
+    // 64 KiB and 256 KiB go whole; 1 MiB + 3 bytes' worth of repeats would not: the sizes
+    // here are 1 MiB and 4 MiB, streamed as a header and 1 MiB chunks.
+    receive(&mut m, t0, server_frame(0, RawFrame::binary(vec![b'*'; 64 << 10])));
+    written(&mut m);
+    receive(&mut m, t0, server_frame(1, RawFrame::binary(vec![b'*'; 256 << 10])));
+    written(&mut m);
+    receive(&mut m, t0, server_frame(2, RawFrame::binary(vec![b'*'; 1 << 20])));
+    let actions: Vec<Action> = std::iter::from_fn(|| m.poll_action()).collect();
+    let [Action::WriteRepeated { head, chunk, len }] = &actions[..] else {
+        panic!("{actions:?}");
+    };
+    assert_eq!((chunk.len(), *len), (1 << 20, 4 << 20));
+    // What goes out is one masked frame of 4 MiB of '*'.
+    let mut decoder = Decoder::new(DecoderConfig {
+        side: Side::Server,
+        ..DecoderConfig::default()
+    });
+    decoder.feed(head);
+    repeated(chunk, *len).for_each(|p| decoder.feed(p));
+    let Some(Item::Frame(f)) = decoder.poll() else {
+        panic!("one frame");
+    };
+    assert!(f.raw.fin && f.raw.mask.is_some());
+    assert_eq!(f.raw.payload.len(), 4 << 20);
+    assert!(f.raw.payload.iter().all(|b| *b == b'*'));
+    // Its echo, past the harness's buffer, arrives as a frame it skips: the length is the
+    // echo, and no rule was broken.
+    m.handle_violation(
+        t0,
+        Violation {
+            offset: 3,
+            frame: Some(3),
+            frame_index: Some(3),
+            kind: ViolationKind::FrameTooLarge {
+                declared: 4 << 20,
+                cap: 1 << 20,
+            },
+        },
+    );
+    let actions: Vec<Action> = std::iter::from_fn(|| m.poll_action()).collect();
+    assert!(
+        matches!(&actions[..], [Action::WriteRepeated { len, .. }] if *len == 8 << 20),
+        "{actions:?}"
+    );
+    let result = m.finish();
+    assert!(result.findings.is_empty(), "{:?}", result.findings);
+    // A cut-short last chunk.
+    let pieces: Vec<usize> = repeated(&[0; 4], 10).map(<[u8]>::len).collect();
+    assert_eq!(pieces, [4, 4, 2]);
+}
+
+#[test]
 fn a_probe_or_flood_cut_short_keeps_its_own_verdict() {
     // The limit known: the server stops reading the big message and the harness gives up.
     let src = r#"
@@ -571,7 +642,10 @@ close = { by = "peer", codes = [1009] }
         text.contains("2 pongs for 5 pings, in order, then close 1008"),
         "{text}"
     );
-    assert!(result.script_judged_close, "the flood's verdict judged the close");
+    assert!(
+        result.script_judged_close,
+        "the flood's verdict judged the close"
+    );
 
     // A pong whose payload only looks like a ping's (`01`) is not one; a repeat is named.
     let mut t = FloodTally::new(3);
