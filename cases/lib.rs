@@ -28,7 +28,8 @@ pub const SMOKE: CaseFile = CaseFile {
 };
 
 /// Every built-in case file: section 0 (the opening handshake), Autobahn's core sections
-/// 1-10, its permessage-deflate sections 12 and 13, and sections 14-18 beyond Autobahn (masking, length encodings, limits, server closes).
+/// 1-10, its permessage-deflate sections 12 and 13, sections 14-18 beyond Autobahn (masking, length encodings, limits, server closes, deflate), and
+/// section 19, strict companions to Autobahn's lenient cases.
 pub const BUILTIN: &[CaseFile] = &[
     CaseFile {
         name: "00-handshake.toml",
@@ -97,6 +98,10 @@ pub const BUILTIN: &[CaseFile] = &[
     CaseFile {
         name: "18-deflate-beyond.toml",
         source: include_str!("18-deflate-beyond.toml"),
+    },
+    CaseFile {
+        name: "19-strict.toml",
+        source: include_str!("19-strict.toml"),
     },
 ];
 

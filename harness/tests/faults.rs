@@ -95,7 +95,7 @@ async fn faults_fail_exactly_their_cases() {
     .await;
     let expect_pong =
         ids(|c| !c.informational && c.expect.ok.iter().any(|e| matches!(e, EventSpec::Pong(_))));
-    assert_eq!(expect_pong.len(), 14, "{expect_pong:?}");
+    assert_eq!(expect_pong.len(), 16, "{expect_pong:?}");
     assert_eq!(failed_ids(&records), expect_pong);
 
     // Reserved opcodes ignored: exactly section 4.
@@ -274,6 +274,35 @@ async fn faults_fail_exactly_their_cases() {
         );
     }
 
+    // A 1-byte close answered with an empty close: Autobahn's 7.3.2 takes it, its strict
+    // companion does not (NON-STRICT: the code is a SHOULD), and nothing else moves.
+    let records = run(Faults {
+        empty_close_for_one_byte: true,
+        ..Faults::default()
+    })
+    .await;
+    assert_eq!(
+        changed(&clean, &records),
+        BTreeSet::from(["19.1.1".to_owned()])
+    );
+    let r = records.iter().find(|r| r.id == "19.1.1").expect("19.1.1");
+    assert_eq!(r.behavior, Some(Behavior::NonStrict), "{}", r.reason);
+    assert!(r.reason.contains("without a status code"), "{}", r.reason);
+
+    // Pongs held until the fragmented message completes: only the strict companions of 5.19
+    // and 5.20 see it (the pong comes after the pause: NON-STRICT, §5.5.2's SHOULD).
+    let records = run(Faults {
+        late_pong_mid_message: true,
+        ..Faults::default()
+    })
+    .await;
+    let companions = ids(|c| c.tightens.iter().any(|t| t == "5.19" || t == "5.20"));
+    assert_eq!(companions.len(), 2, "{companions:?}");
+    assert_eq!(changed(&clean, &records), companions);
+    for r in records.iter().filter(|r| companions.contains(&r.id)) {
+        assert_eq!(r.behavior, Some(Behavior::NonStrict), "{}", r.reason);
+    }
+
     // A subprotocol or an extension never offered, in every 101: the same cases fail, each
     // on its rule (§4.1 items 6 and 5).
     for (faults, code, item) in [
@@ -305,4 +334,60 @@ async fn faults_fail_exactly_their_cases() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_a_size_limit_is_found() {
+    let cases: Vec<Case> = builtin()
+        .expect("cases")
+        .into_iter()
+        .filter(|c| c.id == "16.1.1" || c.id == "16.1.2")
+        .collect();
+    // A 128 MiB ceiling: above the reference server's 64 MiB limit, and cheap enough here.
+    let params = [
+        SERVER_PARAMS,
+        &[("probe_ceiling", "134217728"), ("max_message", "67108864")],
+    ]
+    .concat();
+    let clean = FaultyServer::start(Faults::default()).await;
+    let records = run_cases_with("faulty", &clean.url(), cases.clone(), &params).await;
+    let probe = &records[0];
+    assert_eq!(probe.id, "16.1.1");
+    assert_eq!(probe.outcome, Outcome::Info, "{}", probe.reason);
+    assert!(
+        probe
+            .reason
+            .contains("limit between 64 MiB and 128 MiB: closed with 1009"),
+        "{}",
+        probe.reason
+    );
+    assert_eq!(records[1].outcome, Outcome::Pass, "{}", records[1].reason);
+
+    let unbounded = FaultyServer::start(Faults {
+        no_size_limit: true,
+        ..Faults::default()
+    })
+    .await;
+    let records = run_cases_with("faulty", &unbounded.url(), cases, &params).await;
+    let probe = &records[0];
+    assert_eq!(
+        probe.behavior,
+        Some(Behavior::NonStrict),
+        "{}",
+        probe.reason
+    );
+    assert!(
+        probe
+            .reason
+            .contains("no message size limit found up to 128 MiB (RFC 6455 §10.4"),
+        "{}",
+        probe.reason
+    );
+    // With the limit declared, the message one byte over it is echoed: FAILED.
+    assert_eq!(
+        records[1].behavior,
+        Some(Behavior::Failed),
+        "{}",
+        records[1].reason
+    );
 }

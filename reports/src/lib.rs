@@ -171,6 +171,9 @@ pub struct CaseRecord {
     pub timing_dependent: Option<String>,
     /// How the case deliberately differs from Autobahn's, if it does.
     pub deviation: Option<String>,
+    /// The Autobahn cases this strict companion judges by the letter of the RFC (section 19).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tightens: Vec<String>,
     /// The opening handshake request as sent (text), if any.
     #[serde(default)]
     pub http_request: Option<String>,

@@ -25,6 +25,10 @@ pub struct Case {
     /// Where and why this case deliberately differs from Autobahn's.
     #[serde(default)]
     pub deviation: Option<String>,
+    /// The Autobahn cases this one judges by the letter of the RFC where Autobahn's verdict
+    /// is lenient (a strict companion, section 19): their ids.
+    #[serde(default)]
+    pub tightens: Vec<String>,
     /// Why the verdict depends on timing, when it does (left out of snapshot tests).
     #[serde(default)]
     pub timing_dependent: Option<String>,
@@ -404,6 +408,13 @@ pub struct CloseExpect {
     /// the connection with one of them, or drops TCP without a close frame, is NON-STRICT
     /// (`codes` lists the strict ones).
     pub non_strict_codes: Vec<u16>,
+    /// A close frame without a status code, or TCP ended with no close frame at all, where
+    /// the case expects a code, is NON-STRICT (`no_code = "non_strict"`; RFC 6455 §7.1.7 and
+    /// §10.7: the code is a SHOULD). Otherwise (`"ok"`, Autobahn's "X or empty") it is fine.
+    pub no_code_non_strict: bool,
+    /// An UNCLEAN close fails the main verdict too: where the harness sends a valid close,
+    /// no reply or a reply that breaks a rule breaks a MUST (§5.5.1).
+    pub unclean_fatal: bool,
 }
 
 impl CloseExpect {
@@ -417,6 +428,8 @@ impl CloseExpect {
             wrong_code_fatal: false,
             drop_fatal: false,
             non_strict_codes: Vec::new(),
+            no_code_non_strict: false,
+            unclean_fatal: false,
         }
     }
 
@@ -449,6 +462,10 @@ impl<'de> Deserialize<'de> for CloseExpect {
             drop_fatal: bool,
             #[serde(default)]
             non_strict_codes: Vec<u16>,
+            #[serde(default)]
+            no_code: Option<String>,
+            #[serde(default)]
+            unclean_fatal: bool,
         }
         #[derive(Deserialize)]
         #[serde(untagged)]
@@ -475,8 +492,19 @@ impl<'de> Deserialize<'de> for CloseExpect {
                 )));
             }
         };
+        let no_code_non_strict = match full.no_code.as_deref() {
+            None | Some("ok") => false,
+            Some("non_strict") => true,
+            Some(other) => {
+                return Err(serde::de::Error::custom(format!(
+                    "close.no_code {other:?} is not \"ok\" or \"non_strict\""
+                )));
+            }
+        };
         Ok(CloseExpect {
             closed_by_harness,
+            no_code_non_strict,
+            unclean_fatal: full.unclean_fatal,
             codes: full
                 .codes
                 .unwrap_or_else(|| vec![if closed_by_harness { 1000 } else { 1002 }]),

@@ -133,3 +133,26 @@ fn the_builtin_library_loads() {
         );
     }
 }
+
+#[test]
+fn every_strict_companion_names_autobahn_cases_that_exist() {
+    let cases = builtin().expect("built-in cases parse");
+    let ids: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    let companions: Vec<&Case> = cases.iter().filter(|c| !c.tightens.is_empty()).collect();
+    assert!(companions.len() >= 20, "{}", companions.len());
+    for c in companions {
+        assert_eq!(c.section(), "19", "{}: companions live in section 19", c.id);
+        for id in &c.tightens {
+            assert!(
+                ids.contains(id.as_str()),
+                "{} tightens {id}, no such case",
+                c.id
+            );
+            assert!(
+                !crate::cases::beyond_autobahn(id),
+                "{} tightens {id}, which is not Autobahn's",
+                c.id
+            );
+        }
+    }
+}

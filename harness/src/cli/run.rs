@@ -57,8 +57,13 @@ pub fn list_cases(args: CasesArgs) -> Result<u8, Failure> {
                 .collect();
             format!(" [needs {}]", params.join(" "))
         };
+        let tightens = if case.tightens.is_empty() {
+            String::new()
+        } else {
+            format!(" [tightens Autobahn's {}]", case.tightens.join(", "))
+        };
         super::say(&format!(
-            "{}\t{}\t{}{needs}\n",
+            "{}\t{}\t{}{needs}{tightens}\n",
             case.id,
             case.rfc_short(),
             case.title

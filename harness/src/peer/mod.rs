@@ -381,7 +381,11 @@ impl ReferenceServer {
 
     fn control(&mut self, frame: Frame) {
         match frame.opcode() {
-            OpCode::PING if self.faults.late_pong_mid_message && self.session.in_message() => {
+            // (Later pings wait behind held ones, so that the pongs keep their order.)
+            OpCode::PING
+                if self.faults.late_pong_mid_message
+                    && (self.session.in_message() || !self.held_pongs.is_empty()) =>
+            {
                 self.held_pongs.push(frame.raw.payload);
             }
             OpCode::PING if !self.faults.no_pong => self.send(RawFrame::pong(frame.raw.payload)),

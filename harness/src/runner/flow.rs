@@ -397,19 +397,22 @@ impl CaseFlow {
         connected: bool,
     ) {
         match &mut self.phase {
-            Phase::Running(m) => match event {
-                Some(SessionEvent::Message(message)) => m.handle_message(now, message),
-                Some(SessionEvent::Control(frame)) => m.handle_control(now, frame),
-                Some(SessionEvent::Violation(v)) => m.handle_violation(now, v),
-                Some(SessionEvent::Closed(c)) => m.handle_closed(now, c),
-                Some(
-                    SessionEvent::Open { .. }
-                    | SessionEvent::Request(_)
-                    | SessionEvent::HandshakeFailed(_),
-                ) => {}
-                None if !connected => m.handle_closed(now, Closure::TransportError),
-                None => m.handle_timeout(now),
-            },
+            Phase::Running(m) => {
+                match event {
+                    Some(SessionEvent::Message(message)) => m.handle_message(now, message),
+                    Some(SessionEvent::Control(frame)) => m.handle_control(now, frame),
+                    Some(SessionEvent::Violation(v)) => m.handle_violation(now, v),
+                    Some(SessionEvent::Closed(c)) => m.handle_closed(now, c),
+                    Some(
+                        SessionEvent::Open { .. }
+                        | SessionEvent::Request(_)
+                        | SessionEvent::HandshakeFailed(_),
+                    ) => {}
+                    None if !connected => m.handle_closed(now, Closure::TransportError),
+                    None => m.handle_timeout(now),
+                }
+                m.handle_progress(now, session.consumed());
+            }
             Phase::Opening => match event {
                 Some(SessionEvent::Open { .. }) => self.opened(now, Ok(()), session),
                 Some(SessionEvent::Request(head)) => self.answer(now, &head, session),

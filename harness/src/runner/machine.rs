@@ -94,6 +94,9 @@ pub fn repeated(chunk: &[u8], len: usize) -> impl Iterator<Item = &[u8]> + '_ {
     std::iter::repeat_n(chunk, full).chain((rest > 0).then(|| &chunk[..rest]))
 }
 
+/// How often the machine looks at the progress of a skipped echo.
+const SKIP_POLL: Duration = Duration::from_millis(10);
+
 /// The WebSocket closing state, as the harness sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ws {
@@ -214,6 +217,9 @@ pub struct CaseMachine {
     actions: VecDeque<Action>,
     script_verdict: Option<(Behavior, String)>,
     script_judged_close: bool,
+    /// A limit probe's echo whose payload the decoder skips: where it ends, its length, and
+    /// when to look again (skipping yields no event, so the machine asks to be woken).
+    skipped_echo: Option<(u64, usize, Instant)>,
     findings: Vec<Finding>,
     local_close: Option<(Option<u16>, String)>,
     remote_close: Option<(Option<u16>, String)>,
@@ -291,6 +297,7 @@ impl CaseMachine {
             actions: VecDeque::new(),
             script_verdict: None,
             script_judged_close: false,
+            skipped_echo: None,
             findings: Vec::new(),
             local_close: None,
             remote_close: None,
@@ -366,6 +373,7 @@ impl CaseMachine {
         [
             ws,
             block,
+            self.skipped_echo.map(|(_, _, at)| at),
             self.kill_at,
             self.close_at,
             self.paused_until,
@@ -436,12 +444,18 @@ impl CaseMachine {
         if matches!(self.block, Block::Limit { .. }) && violation.frame.is_some() {
             match violation.kind {
                 ViolationKind::FrameTooLarge { declared, .. } => {
-                    if let Block::Limit { probe, within, .. } =
-                        std::mem::replace(&mut self.block, Block::None)
-                    {
-                        let len = usize::try_from(declared).unwrap_or(usize::MAX);
-                        self.limit_echo(now, probe, within, len);
-                    }
+                    // Counted once its payload has streamed past (see `handle_progress`):
+                    // sending the next size while the server still writes this echo would
+                    // leave both sides writing, neither reading.
+                    let header = 2 + match declared {
+                        0..126 => 0,
+                        126..65536 => 2,
+                        _ => 8,
+                    };
+                    let start = violation.frame.unwrap_or(violation.offset);
+                    let end = start.saturating_add(header).saturating_add(declared);
+                    let len = usize::try_from(declared).unwrap_or(usize::MAX);
+                    self.skipped_echo = Some((end, len, now + SKIP_POLL));
                     return;
                 }
                 ViolationKind::MessageTooLarge { cap } if !self.limit_compressed() => {
@@ -691,6 +705,23 @@ impl CaseMachine {
     fn write(&mut self, pieces: Vec<Vec<u8>>, chop: Option<usize>) {
         if self.ws != Ws::Gone && !pieces.is_empty() {
             self.actions.push_back(Action::Write { pieces, chop });
+        }
+    }
+
+    /// The peer's bytes consumed so far (stream offset after the handshake): completes a
+    /// limit probe's echo whose payload was being skipped.
+    pub fn handle_progress(&mut self, now: Instant, consumed: u64) {
+        let Some((end, len, _)) = self.skipped_echo else {
+            return;
+        };
+        if consumed < end {
+            self.skipped_echo = Some((end, len, now + SKIP_POLL));
+            return;
+        }
+        self.skipped_echo = None;
+        if let Block::Limit { probe, within, .. } = std::mem::replace(&mut self.block, Block::None)
+        {
+            self.limit_echo(now, probe, within, len);
         }
     }
 

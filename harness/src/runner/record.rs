@@ -67,6 +67,7 @@ fn record_of(
         http_response: None,
         trace: Vec::new(),
         trace_dropped: 0,
+        tightens: case.tightens.clone(),
     }
 }
 

@@ -129,6 +129,9 @@ pub fn tie(
     if expect.drop_fatal && close == BehaviorClose::FailedByClient {
         behavior = Behavior::Failed;
     }
+    if expect.unclean_fatal && close == BehaviorClose::Unclean {
+        behavior = Behavior::Failed;
+    }
     if non_strict_close(expect, facts) && behavior == Behavior::Ok {
         behavior = Behavior::NonStrict;
     }
@@ -138,14 +141,22 @@ pub fn tie(
 /// The server failed the connection as the case expects, but with a code listed as
 /// non-strict, or by dropping TCP without a close frame.
 fn non_strict_close(expect: &CloseExpect, facts: &CloseFacts) -> bool {
-    !expect.non_strict_codes.is_empty()
+    // A close without a code (or no close frame at all) from the endpoint that was to close
+    // as the case expects, where the case wants a code.
+    let no_code = expect.no_code_non_strict
         && facts.opened
-        && !facts.closed_by_me
-        && !expect.closed_by_harness
-        && match facts.remote_code {
-            Some(code) => expect.non_strict_codes.contains(&code),
-            None => !facts.remote_closed,
-        }
+        && facts.closed_by_me == expect.closed_by_harness
+        && !facts.dropped_by_me
+        && facts.remote_code.is_none();
+    no_code
+        || !expect.non_strict_codes.is_empty()
+            && facts.opened
+            && !facts.closed_by_me
+            && !expect.closed_by_harness
+            && match facts.remote_code {
+                Some(code) => expect.non_strict_codes.contains(&code),
+                None => !facts.remote_closed,
+            }
 }
 
 /// Everything the reason line is made from.
@@ -221,13 +232,18 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
                 parts.push((
                     Cause::NonStrictClose,
                     format!(
-                        "non-strict: the server {} where a strict server closes with {}",
-                        r.facts
-                            .remote_code
-                            .map_or("dropped TCP without a close frame".into(), |c| format!(
-                                "closed with {c}"
-                            )),
-                        code_list(&r.expect.codes)
+                        "non-strict: the server {} where a strict server closes with {}{}",
+                        match (r.facts.remote_code, r.facts.remote_closed) {
+                            (Some(c), _) => format!("closed with {c}"),
+                            (None, true) => "sent a close frame without a status code".into(),
+                            (None, false) => "dropped TCP without a close frame".into(),
+                        },
+                        code_list(&r.expect.codes),
+                        if r.facts.remote_code.is_none() {
+                            " (RFC 6455 §7.1.7, §10.7: the status code is a SHOULD)"
+                        } else {
+                            ""
+                        }
                     ),
                 ))
             }

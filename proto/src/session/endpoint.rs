@@ -238,6 +238,11 @@ impl Session {
         now.saturating_duration_since(self.start)
     }
 
+    /// The peer's bytes read past the handshake so far (decoded, or skipped over a cap).
+    pub fn consumed(&self) -> u64 {
+        self.reader.consumed()
+    }
+
     /// Whether the peer's fragmented data message is under way: its first frame was read,
     /// its last not yet (RFC 6455 §5.4: control frames may come in between).
     pub fn in_message(&self) -> bool {

@@ -97,9 +97,17 @@ pub(super) fn panel(out: &mut String, run: &RunReport, t: &Target, r: &CaseRecor
         list(out, &lines, "");
         let _ = writeln!(out, "</div>");
     }
+    let tightens = (!r.tightens.is_empty()).then(|| {
+        format!(
+            "the RFC's own requirement, where Autobahn's {} {} lenient",
+            r.tightens.join(", "),
+            if r.tightens.len() == 1 { "is" } else { "are" }
+        )
+    });
     for (label, note) in [
         ("Timing-dependent", &r.timing_dependent),
         ("Deviation from Autobahn", &r.deviation),
+        ("Strict companion", &tightens),
     ] {
         if let Some(note) = note {
             let _ = writeln!(

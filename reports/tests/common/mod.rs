@@ -61,6 +61,7 @@ pub fn record(target: &str, id: &str, outcome: Outcome) -> CaseRecord {
         http_response: None,
         trace: Vec::new(),
         trace_dropped: 0,
+        tightens: Vec::new(),
     }
 }
 

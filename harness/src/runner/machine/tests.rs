@@ -553,11 +553,23 @@ close = "ok"
     written(&mut m);
     // 64 KiB and 256 KiB go whole; 1 MiB + 3 bytes' worth of repeats would not: the sizes
     // here are 1 MiB and 4 MiB, streamed as a header and 1 MiB chunks.
-    receive(&mut m, t0, server_frame(0, RawFrame::binary(vec![b'*'; 64 << 10])));
+    receive(
+        &mut m,
+        t0,
+        server_frame(0, RawFrame::binary(vec![b'*'; 64 << 10])),
+    );
     written(&mut m);
-    receive(&mut m, t0, server_frame(1, RawFrame::binary(vec![b'*'; 256 << 10])));
+    receive(
+        &mut m,
+        t0,
+        server_frame(1, RawFrame::binary(vec![b'*'; 256 << 10])),
+    );
     written(&mut m);
-    receive(&mut m, t0, server_frame(2, RawFrame::binary(vec![b'*'; 1 << 20])));
+    receive(
+        &mut m,
+        t0,
+        server_frame(2, RawFrame::binary(vec![b'*'; 1 << 20])),
+    );
     let actions: Vec<Action> = std::iter::from_fn(|| m.poll_action()).collect();
     let [Action::WriteRepeated { head, chunk, len }] = &actions[..] else {
         panic!("{actions:?}");
@@ -590,6 +602,16 @@ close = "ok"
             },
         },
     );
+    // Nothing is sent until the echo's payload has streamed past (both sides writing at
+    // once, neither reading, would stall); the machine asks to be woken meanwhile.
+    assert_eq!(m.poll_action(), None);
+    assert!(
+        m.poll_timeout()
+            .is_some_and(|t| t <= t0 + Duration::from_millis(10))
+    );
+    m.handle_progress(t0, 3 + 10 + (4 << 20) - 1);
+    assert_eq!(m.poll_action(), None);
+    m.handle_progress(t0, 3 + 10 + (4 << 20));
     let actions: Vec<Action> = std::iter::from_fn(|| m.poll_action()).collect();
     assert!(
         matches!(&actions[..], [Action::WriteRepeated { len, .. }] if *len == 8 << 20),

@@ -255,3 +255,85 @@ fn reason_lines() {
     assert_eq!(why.causes, [Cause::AsExpected, Cause::BrokeRule]);
     assert_eq!(Cause::BrokeRule.code(), "broke-rule");
 }
+
+/// The strict companions' close rules (section 19).
+#[test]
+fn no_code_is_non_strict_and_unclean_can_be_fatal() {
+    let mut expect = CloseExpect::peer_fails();
+    expect.no_code_non_strict = true;
+    // The server failed the connection with an empty close: the code is a SHOULD.
+    let empty = CloseFacts {
+        opened: true,
+        remote_closed: true,
+        ..CloseFacts::default()
+    };
+    let (close, _) = behavior_close(&expect, &empty);
+    assert_eq!(
+        tie(&expect, false, &empty, Behavior::Ok, close).0,
+        Behavior::NonStrict
+    );
+    // A bare TCP drop: the same.
+    let dropped = CloseFacts {
+        opened: true,
+        ..CloseFacts::default()
+    };
+    let (close, _) = behavior_close(&expect, &dropped);
+    assert_eq!(
+        tie(&expect, false, &dropped, Behavior::Ok, close).0,
+        Behavior::NonStrict
+    );
+    // With the code: OK. Without the option (Autobahn's "X or empty"): OK.
+    let coded = CloseFacts {
+        remote_code: Some(1002),
+        ..empty.clone()
+    };
+    let (close, _) = behavior_close(&expect, &coded);
+    assert_eq!(
+        tie(&expect, false, &coded, Behavior::Ok, close).0,
+        Behavior::Ok
+    );
+    let lenient = CloseExpect::peer_fails();
+    let (close, _) = behavior_close(&lenient, &empty);
+    assert_eq!(
+        tie(&lenient, false, &empty, Behavior::Ok, close).0,
+        Behavior::Ok
+    );
+    // The reason says which SHOULD.
+    let reason = explain(&ReasonInput {
+        behavior: Behavior::NonStrict,
+        close: BehaviorClose::Ok,
+        script_reason: None,
+        observed: &[],
+        ok: &[],
+        non_strict: None,
+        expect: &expect,
+        facts: &empty,
+        transport: "peer closed TCP (FIN)",
+        findings: &[],
+    });
+    assert!(
+        reason
+            .text
+            .contains("sent a close frame without a status code")
+            && reason.text.contains("§7.1.7"),
+        "{}",
+        reason.text
+    );
+
+    // unclean_fatal: no reply to a valid close (§5.5.1 MUST) fails the main verdict.
+    let mut expect = CloseExpect::harness_closes();
+    expect.unclean_fatal = true;
+    let no_reply = CloseFacts {
+        opened: true,
+        closed_by_me: true,
+        close_handshake_timeout: true,
+        dropped_by_me: true,
+        ..CloseFacts::default()
+    };
+    let (close, _) = behavior_close(&expect, &no_reply);
+    assert_eq!(close, BehaviorClose::Unclean);
+    assert_eq!(
+        tie(&expect, false, &no_reply, Behavior::Ok, close).0,
+        Behavior::Failed
+    );
+}
