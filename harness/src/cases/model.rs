@@ -415,6 +415,10 @@ pub struct CloseExpect {
     /// An UNCLEAN close fails the main verdict too: where the harness sends a valid close,
     /// no reply or a reply that breaks a rule breaks a MUST (§5.5.1).
     pub unclean_fatal: bool,
+    /// Codes with which the peer may refuse what the case sends, closing first where the
+    /// harness was to close: a server protecting itself (RFC 6455 §10.4; 1009 "too big", 1008
+    /// "policy") breaks no MUST. NON-STRICT instead of the wrong endpoint's FAILED.
+    pub refusal_codes: Vec<u16>,
 }
 
 impl CloseExpect {
@@ -430,6 +434,7 @@ impl CloseExpect {
             non_strict_codes: Vec::new(),
             no_code_non_strict: false,
             unclean_fatal: false,
+            refusal_codes: Vec::new(),
         }
     }
 
@@ -466,6 +471,8 @@ impl<'de> Deserialize<'de> for CloseExpect {
             no_code: Option<String>,
             #[serde(default)]
             unclean_fatal: bool,
+            #[serde(default)]
+            refusal_codes: Vec<u16>,
         }
         #[derive(Deserialize)]
         #[serde(untagged)]
@@ -505,6 +512,7 @@ impl<'de> Deserialize<'de> for CloseExpect {
             closed_by_harness,
             no_code_non_strict,
             unclean_fatal: full.unclean_fatal,
+            refusal_codes: full.refusal_codes,
             codes: full
                 .codes
                 .unwrap_or_else(|| vec![if closed_by_harness { 1000 } else { 1002 }]),

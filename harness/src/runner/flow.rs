@@ -556,13 +556,35 @@ impl CaseFlow {
             _ => Vec::new(),
         };
         // A 101 that breaks §4.1: the reason is the rules it breaks, with their items.
-        let reason = if failure.status().is_none() && !findings.is_empty() {
+        if failure.status().is_none() && !findings.is_empty() {
             let rules: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
-            format!("invalid 101: {}", rules.join("; "))
+            let reason = format!("invalid 101: {}", rules.join("; "));
+            self.handshake_failed_with(reason, Some(failure.clone()), findings);
+            return;
+        }
+        if let HandshakeFailure::Unreadable(_) = failure {
+            let reason = format!("opening handshake failed: {failure}");
+            self.handshake_failed_with(reason, Some(failure.clone()), findings);
+            return;
+        }
+        // Refused, silent or hung up: no RFC sentence makes a server accept (RFC 6455 §4.2.2:
+        // "If the server chooses to accept"), so nothing ran, and the case says so.
+        let mut record = base_record(&self.name, &self.case, self.started);
+        let (behavior, close) = if self.case.informational {
+            (Behavior::Informational, BehaviorClose::Informational)
         } else {
-            format!("opening handshake failed: {failure}")
+            (Behavior::NonStrict, BehaviorClose::Ok)
         };
-        self.handshake_failed_with(reason, Some(failure.clone()), findings);
+        record.behavior = Some(behavior);
+        record.behavior_close = Some(close);
+        record.outcome = verdict::outcome(self.config.policy, behavior, close);
+        record.reason = format!(
+            "non-strict: opening handshake failed: {failure}; nothing of the case ran (a server may refuse, RFC 6455 §4.2.2: 'If the server chooses to accept')"
+        );
+        record.causes = vec![Cause::Handshake];
+        self.record = Some(record);
+        self.failure = Some(failure.clone());
+        self.phase = Phase::Done;
     }
 
     /// The case ends in its opening handshake: FAILED with `reason` and `findings`; `failure`

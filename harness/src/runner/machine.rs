@@ -544,7 +544,7 @@ impl CaseMachine {
                 } else {
                     FloodStop::Dropped(closure.to_string())
                 };
-                self.script_judged_close = stop != FloodStop::Stalled;
+                self.script_judged_close = true;
                 self.script_verdict = Some(tally.verdict_on_stop(&stop));
             }
             _ => {}

@@ -66,6 +66,12 @@ pub fn behavior_close(expect: &CloseExpect, facts: &CloseFacts) -> (BehaviorClos
             "The WebSocket opening handshake was never completed!".into(),
         );
     }
+    if refused(expect, facts) {
+        return (
+            BehaviorClose::Ok,
+            "The server refused what was sent, as it may".into(),
+        );
+    }
     if facts.closed_by_me != expect.closed_by_harness {
         return (
             BehaviorClose::Failed,
@@ -119,12 +125,17 @@ pub fn tie(
         return (Behavior::Informational, BehaviorClose::Informational);
     }
     let mut behavior = behavior;
+    if refused(expect, facts) && behavior == Behavior::Ok {
+        behavior = Behavior::NonStrict;
+    }
     if expect.wrong_endpoint_fatal && facts.opened && facts.closed_by_me != expect.closed_by_harness
     {
         behavior = Behavior::Failed;
     }
-    if expect.wrong_code_fatal && close == BehaviorClose::WrongCode {
-        behavior = Behavior::Failed;
+    // The code of a close is a SHOULD (RFC 6455 §7.1.7, §10.7) or a MAY (§7.4.1), never a
+    // MUST: a wrong one makes the main verdict NON-STRICT, where Autobahn says FAILED.
+    if expect.wrong_code_fatal && close == BehaviorClose::WrongCode && behavior == Behavior::Ok {
+        behavior = Behavior::NonStrict;
     }
     if expect.drop_fatal && close == BehaviorClose::FailedByClient {
         behavior = Behavior::Failed;
@@ -136,6 +147,17 @@ pub fn tie(
         behavior = Behavior::NonStrict;
     }
     (behavior, close)
+}
+
+/// The server closed first, where the harness was to, with a code the case lets it refuse
+/// with (`refusal_codes`).
+fn refused(expect: &CloseExpect, facts: &CloseFacts) -> bool {
+    facts.opened
+        && expect.closed_by_harness
+        && !facts.closed_by_me
+        && facts
+            .remote_code
+            .is_some_and(|c| expect.refusal_codes.contains(&c))
 }
 
 /// The server failed the connection as the case expects, but with a code listed as
@@ -245,6 +267,19 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
                             ""
                         }
                     ),
+                ))
+            }
+            Behavior::NonStrict if events_ok && refused(r.expect, r.facts) => parts.push((
+                Cause::NonStrictClose,
+                format!(
+                    "non-strict: the server refused with {} (RFC 6455 §10.4: it protects itself against exceeding its limits; Autobahn: FAILED)",
+                    r.facts.remote_code.unwrap_or_default()
+                ),
+            )),
+            Behavior::NonStrict if events_ok && r.close == BehaviorClose::WrongCode => {
+                parts.push((
+                    Cause::NonStrictClose,
+                    "non-strict: the close code is a SHOULD (RFC 6455 §7.1.7) or a MAY (§7.4.1), never a MUST (Autobahn: FAILED)".into(),
                 ))
             }
             Behavior::NonStrict => parts.push((

@@ -137,6 +137,8 @@ fn tie_wrong_endpoint_fatal() {
     assert_eq!(b, Behavior::Ok);
 }
 
+/// websockets 17.4 answers 7.1.5's close with 1002: a wrong code, but the code is a SHOULD
+/// (§7.1.7) or a MAY (§7.4.1), so the main verdict is NON-STRICT, not Autobahn's FAILED.
 #[test]
 fn tie_wrong_code_fatal() {
     let expect = CloseExpect {
@@ -150,6 +152,15 @@ fn tie_wrong_code_fatal() {
         false,
         &facts,
         Behavior::Ok,
+        BehaviorClose::WrongCode,
+    );
+    assert_eq!(b, Behavior::NonStrict);
+    // Failed for its events stays failed.
+    let (b, _) = tie(
+        &expect,
+        false,
+        &facts,
+        Behavior::Failed,
         BehaviorClose::WrongCode,
     );
     assert_eq!(b, Behavior::Failed);
@@ -336,4 +347,33 @@ fn no_code_is_non_strict_and_unclean_can_be_fatal() {
         tie(&expect, false, &no_reply, Behavior::Ok, close).0,
         Behavior::Failed
     );
+}
+
+/// websockets 17.4 closes 9.3.1's 4 MiB message in 64-byte fragments with 1009 "too many
+/// fragments": the server protects itself (§10.4), NON-STRICT, not the wrong endpoint's FAILED.
+#[test]
+fn a_refusal_code_is_non_strict() {
+    let mut expect = ok_close();
+    expect.refusal_codes = vec![1008, 1009];
+    let facts = CloseFacts {
+        opened: true,
+        remote_closed: true,
+        remote_code: Some(1009),
+        was_clean: true,
+        ..CloseFacts::default()
+    };
+    let (close, _) = behavior_close(&expect, &facts);
+    assert_eq!(close, BehaviorClose::Ok);
+    assert_eq!(
+        tie(&expect, false, &facts, Behavior::Ok, close).0,
+        Behavior::NonStrict
+    );
+    // Another code is still the wrong endpoint.
+    let other = CloseFacts {
+        remote_code: Some(1002),
+        ..facts.clone()
+    };
+    assert_eq!(behavior_close(&expect, &other).0, BehaviorClose::Failed);
+    // Without refusal codes, as in Autobahn: FAILED.
+    assert_eq!(behavior_close(&ok_close(), &facts).0, BehaviorClose::Failed);
 }
