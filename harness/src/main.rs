@@ -42,6 +42,10 @@ fn main() -> ExitCode {
             print!("{}", wsconform::runner::finding::codes_doc());
             Ok(0)
         }
+        Command::Rules => {
+            print!("{}", wsconform::runner::rules::table());
+            Ok(0)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -43,6 +43,9 @@ pub enum Command {
     /// Print the stable codes of findings and of causes (the table in docs/codes.md), as
     /// they appear in report.json and results.jsonl.
     Codes,
+    /// Print the verdict rules: what fails a case (FAILED rests on a MUST) and what is
+    /// NON-STRICT, each with its RFC sentence (the table in cases/README.md).
+    Rules,
     /// Serve the embedded tokio-tungstenite echo server on 127.0.0.1 until killed (for
     /// benchmarks and for trying a client); prints "LISTENING <port>".
     Echo(EchoArgs),

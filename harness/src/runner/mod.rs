@@ -9,7 +9,8 @@
 //! - [`limit`]: the message-size probe and the ping-flood tally;
 //! - [`observed`]: the recorded events and the expected lists;
 //! - [`finding`]: what the peer did wrong, typed, with stable codes;
-//! - [`record`]: a case's record, its reason and its wire trace.
+//! - [`record`]: a case's record, its reason and its wire trace;
+//! - [`rules`]: the verdict rules and the RFC sentences they rest on.
 //!
 //! The async edge, over the tokio driver of `crate::net` (the `net` feature):
 //! - [`options`]: how cases run (TLS, timeouts, policy, params);
@@ -33,6 +34,7 @@ pub mod options;
 #[cfg(feature = "net")]
 pub mod pool;
 pub mod record;
+pub mod rules;
 pub mod verdict;
 
 #[cfg(feature = "net")]

@@ -1,0 +1,368 @@
+//! The verdict rules, as data: every rule through which a case can be FAILED, and the rules
+//! that give NON-STRICT instead, each with the RFC sentence it rests on. A FAILED rests on a
+//! MUST or MUST NOT (RFC 6455, RFC 7692, or RFC 9110/9112 for the opening handshake); a
+//! SHOULD, a MAY or a reading of intent gives NON-STRICT or INFORMATIONAL at most.
+//!
+//! [`failing_rules`] derives from a case's data the rules through which it can fail, so a test
+//! checks that every case of the library fails only on rules listed here as MUST-based, and
+//! [`table`] is the table in `cases/README.md` (a test checks it is the generated one:
+//! `wsconform rules`).
+
+use crate::cases::{Case, EventSpec, HandshakeExpect, Step};
+
+/// How strong the RFC's wording is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// MUST or MUST NOT.
+    Must,
+    /// SHOULD or SHOULD NOT.
+    Should,
+    /// MAY, or no requirement at all.
+    May,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::May => "MAY / none",
+        }
+    }
+}
+
+/// One verdict rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// A stable name.
+    pub id: &'static str,
+    /// What the server must (or should) do, in words.
+    pub rule: &'static str,
+    /// The verdict when the server does not.
+    pub verdict: &'static str,
+    /// The strength of the RFC's wording.
+    pub level: Level,
+    /// The RFC section(s).
+    pub rfc: &'static str,
+    /// The sentence, quoted.
+    pub sentence: &'static str,
+}
+
+/// The verdict of a rule that fails a case.
+pub const FAILED: &str = "FAILED";
+
+/// Every rule. Those whose verdict is [`FAILED`] rest on a MUST.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "fail-on-invalid-input",
+        rule: "the server fails the connection on a frame or message the RFC forbids (reserved bits or opcodes, an unmasked frame, invalid UTF-8, bad fragmentation, an oversized control frame, RSV1 where deflate forbids it): the server, not the harness, closes first (`close = \"fail\"`)",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §5.1, §5.2, §6.2, §8.1; RFC 7692 §6.1",
+        sentence: "§5.2: \"If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_.\" §5.1: \"The server MUST close the connection upon receiving a frame that is not masked.\" §8.1: \"that endpoint MUST _Fail the WebSocket Connection_.\" For the rules whose MUST binds the sender (§5.4, §5.5), §6.2: \"Incoming data MUST be parsed as WebSocket frames as defined in Section 5.2.\"",
+    },
+    Rule {
+        id: "receive-messages",
+        rule: "a valid message is received whole and echoed unchanged (the echo server is what the cases test), fragmented or not, with control frames between its fragments",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §5.4, §6.2; RFC 7692 §7.2.2",
+        sentence: "§5.4: \"Clients and servers MUST support receiving both fragmented and unfragmented messages.\" \"An endpoint MUST be capable of handling control frames in the middle of a fragmented message.\"",
+    },
+    Rule {
+        id: "answer-pings",
+        rule: "a ping is answered with a pong carrying its payload",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §5.5.2, §5.5.3",
+        sentence: "§5.5.2: \"Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless it already received a Close frame.\" §5.5.3: \"A Pong frame sent in response to a Ping frame must have identical \"Application data\" as found in the message body of the Ping frame being replied to.\"",
+    },
+    Rule {
+        id: "flood-pongs",
+        rule: "in a ping flood the server keeps open, the pongs carry their pings' payloads, in order, and the last ping is answered (§5.5.3 lets it skip earlier ones); stopping the flood is OK with 1008/1009 and NON-STRICT otherwise",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §5.5.2, §5.5.3",
+        sentence: "§5.5.2: \"Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response\". §5.5.3: \"If an endpoint receives a Ping frame and has not yet sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY elect to send a Pong frame for only the most recently processed Ping frame.\"",
+    },
+    Rule {
+        id: "valid-server-frames",
+        rule: "the server's own frames follow §5: unmasked, no reserved bits or opcodes, minimal lengths, valid close payloads (a rule broken makes the harness fail the connection, so the events or the closer differ)",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §5.1, §5.2, §5.5.1, §7.4.1",
+        sentence: "§5.1: \"A server MUST NOT mask any frames that it sends to the client.\" §7.4.1: 1005, 1006 and 1015 \"MUST NOT be set as a status code in a Close control frame by an endpoint.\"",
+    },
+    Rule {
+        id: "answer-close",
+        rule: "a valid close is answered with a close (`unclean_fatal`)",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §5.5.1",
+        sentence: "\"If an endpoint receives a Close frame and did not previously send a Close frame, the endpoint MUST send a Close frame in response.\"",
+    },
+    Rule {
+        id: "server-closes-tcp",
+        rule: "after the closing handshake the server closes TCP itself (`drop_fatal`)",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §5.5.1",
+        sentence: "\"The server MUST close the underlying TCP connection immediately\"",
+    },
+    Rule {
+        id: "valid-101",
+        rule: "a 101 is valid: Upgrade, Connection, the right Sec-WebSocket-Accept, no subprotocol or extension that was not offered",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §4.1 items 2-6, §4.2.2",
+        sentence: "§4.1: \"If the response lacks a |Sec-WebSocket-Accept| header field or the |Sec-WebSocket-Accept| contains a value other than the base64-encoded SHA-1 of [...] the client MUST _Fail the WebSocket Connection_.\" (items 2, 3, 5 and 6 alike)",
+    },
+    Rule {
+        id: "valid-deflate-answer",
+        rule: "a permessage-deflate answer describes one of the offers, validly; an invalid offer is declined",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 7692 §5, §7",
+        sentence: "§7: \"A server MUST decline an extension negotiation offer for this extension if any of the following conditions are met\"; \"A client MUST _Fail the WebSocket Connection_ if the peer server accepted an extension negotiation offer for this extension with an extension negotiation response meeting any of the following conditions\"",
+    },
+    Rule {
+        id: "reject-invalid-handshake",
+        rule: "an invalid opening handshake (section 0's reject cases) gets an HTTP error, not a 101",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §4.2.1, §4.2.2; RFC 9112 §3.2",
+        sentence: "§4.2.1: \"the server MUST stop processing the client's handshake and return an HTTP response with an appropriate error code (such as 400 Bad Request).\" RFC 9112 §3.2: \"A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request message that lacks a Host header field\"",
+    },
+    Rule {
+        id: "refusal-headers",
+        rule: "a refusal carries the headers the RFC requires (Sec-WebSocket-Version for a version it does not speak; Upgrade in a 426)",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §4.2.2, §4.4; RFC 9110 §15.5.22",
+        sentence: "§4.2.2: \"the server MUST abort the WebSocket handshake described in this section and instead send an appropriate HTTP error code (such as 426 Upgrade Required) and a |Sec-WebSocket-Version| header field indicating the version(s) the server is capable of understanding.\" RFC 9110 §15.5.22: \"The server MUST send an Upgrade header field in a 426 response\"",
+    },
+    Rule {
+        id: "http-response",
+        rule: "the answer to an opening handshake is a readable HTTP response",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §4.2.1, §4.2.2",
+        sentence: "§4.2.1: the server \"MUST [...] return an HTTP response\"; §4.2.2: \"If the server chooses to accept the incoming connection, it MUST reply with a valid HTTP response\"",
+    },
+    Rule {
+        id: "protect-limits",
+        rule: "the server survives what the case sends and serves a new connection during and after it (`check_alive`, `alive`); a message over the limit the user declared (`--param max_message`) is refused, and one at it is accepted",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §10.4",
+        sentence: "\"Implementations that have implementation- and/or platform-specific limitations regarding the frame size or total message size after reassembly from multiple frames MUST protect themselves against exceeding those limits.\"",
+    },
+    Rule {
+        id: "close-code",
+        rule: "a close carries the code the case expects (`wrong_code_fatal`: 7.x, 19.1.x)",
+        verdict: "NON-STRICT (Autobahn: FAILED)",
+        level: Level::Should,
+        rfc: "RFC 6455 §7.1.7, §7.4.1",
+        sentence: "§7.1.7: \"the endpoint SHOULD send a Close frame with an appropriate status code (Section 7.4)\". §7.4.1: \"Endpoints MAY use the following pre-defined status codes when sending a Close frame.\"",
+    },
+    Rule {
+        id: "close-has-code",
+        rule: "failing the connection with a status code, not an empty close or a bare TCP drop (`no_code = \"non_strict\"`: section 19)",
+        verdict: "NON-STRICT",
+        level: Level::Should,
+        rfc: "RFC 6455 §7.1.7, §10.7",
+        sentence: "§7.1.7: \"An endpoint MAY omit sending a Close frame if it believes the other side is unlikely to be able to receive and process the Close frame.\"",
+    },
+    Rule {
+        id: "pong-promptly",
+        rule: "a ping inside a fragmented message is answered before the message completes (19.4.x)",
+        verdict: "NON-STRICT",
+        level: Level::Should,
+        rfc: "RFC 6455 §5.5.2",
+        sentence: "\"It SHOULD respond with Pong frame as soon as is practical.\"",
+    },
+    Rule {
+        id: "accept-valid-handshake",
+        rule: "a valid opening handshake is accepted (section 0's accept cases, 0.9.4-0.9.12, and every case's own request)",
+        verdict: "NON-STRICT",
+        level: Level::May,
+        rfc: "RFC 6455 §4.2.2",
+        sentence: "\"If the server chooses to accept the incoming connection, it MUST reply with a valid HTTP response\": accepting is the server's choice.",
+    },
+    Rule {
+        id: "subprotocol-choice",
+        rule: "no subprotocol is selected that the server does not speak (0.8.2: FAILED only with `--param subprotocol`, which says what it speaks)",
+        verdict: "NON-STRICT",
+        level: Level::May,
+        rfc: "RFC 6455 §4.2.2",
+        sentence: "\"If the server does not wish to agree to one of the suggested subprotocols, it MUST NOT send back a |Sec-WebSocket-Protocol| header field in its response.\" Whether it wishes to cannot be seen.",
+    },
+    Rule {
+        id: "refuse-large",
+        rule: "a large message, many fragments or a flood may be refused with 1008 or 1009 (section 9, 16.1.1, 16.3.1); a server with no size limit up to the probe's ceiling is NON-STRICT",
+        verdict: "NON-STRICT or INFORMATIONAL",
+        level: Level::May,
+        rfc: "RFC 6455 §10.4, §7.4.1",
+        sentence: "§7.4.1: \"1009 indicates that an endpoint is terminating the connection because it has received a message that is too big for it to process.\"",
+    },
+    Rule {
+        id: "autobahn-non-strict",
+        rule: "Autobahn's NON-STRICT lists (`expect.non_strict`, `non_strict_codes`): failing before echoing an earlier valid message, failing late on invalid UTF-8, 1002 where 1007 is apt",
+        verdict: "NON-STRICT",
+        level: Level::Should,
+        rfc: "RFC 6455 §7.1.7, §8.1",
+        sentence: "§7.1.7: \"the endpoint SHOULD send a Close frame with an appropriate status code\"",
+    },
+];
+
+/// The rule named `id`.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// The rules through which `case` can be FAILED, from its data.
+pub fn failing_rules(case: &Case) -> Vec<&'static str> {
+    let mut out = vec!["http-response"];
+    match &case.handshake {
+        Some(h) => match h.expect {
+            HandshakeExpect::Reject => {
+                out.push("reject-invalid-handshake");
+                if !h.headers.is_empty() {
+                    out.push("refusal-headers");
+                }
+            }
+            HandshakeExpect::Accept => {
+                out.push("valid-101");
+                if h.pmd {
+                    out.push("valid-deflate-answer");
+                }
+            }
+            HandshakeExpect::Record => {}
+        },
+        None => {
+            out.push("valid-101");
+            if case.deflate.is_some() {
+                out.push("valid-deflate-answer");
+            }
+        }
+    }
+    if case.check_alive || case.steps.iter().any(|s| matches!(s, Step::Alive(_))) {
+        out.push("protect-limits");
+    }
+    let runs_frames = case
+        .handshake
+        .as_ref()
+        .is_none_or(|h| h.expect == HandshakeExpect::Accept || !case.steps.is_empty());
+    if case.informational || !runs_frames {
+        return dedup(out);
+    }
+    out.push("valid-server-frames");
+    if case.close.closed_by_harness {
+        // The server closing first where nothing invalid was sent: it did not receive.
+        out.push("receive-messages");
+    } else {
+        out.push("fail-on-invalid-input");
+    }
+    if case.close.wrong_endpoint_fatal {
+        out.push("fail-on-invalid-input");
+    }
+    if case.close.drop_fatal {
+        out.push("server-closes-tcp");
+    }
+    if case.close.unclean_fatal {
+        out.push("answer-close");
+    }
+    for e in &case.expect.ok {
+        match e {
+            EventSpec::Pong(_) => out.push("answer-pings"),
+            _ => out.push("receive-messages"),
+        }
+    }
+    for step in &case.steps {
+        match step {
+            Step::Series(_) | Step::ExpectFirstMessage(_) | Step::Roundtrip(_) => {
+                out.push("receive-messages");
+            }
+            Step::PingFlood(_) => out.push("flood-pongs"),
+            Step::ProbeLimit(p) if p.known_limit => out.push("protect-limits"),
+            _ => {}
+        }
+    }
+    dedup(out)
+}
+
+fn dedup(mut ids: Vec<&'static str>) -> Vec<&'static str> {
+    let mut seen = Vec::new();
+    ids.retain(|id| {
+        let new = !seen.contains(id);
+        seen.push(id);
+        new
+    });
+    ids
+}
+
+/// The table in `cases/README.md`, in Markdown.
+pub fn table() -> String {
+    let mut out = String::from(
+        "| rule | verdict when broken | RFC | level | the sentence |\n|---|---|---|---|---|\n",
+    );
+    for r in RULES {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            r.rule.replace('|', "\\|"),
+            r.verdict,
+            r.rfc,
+            r.level.as_str(),
+            r.sentence.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_case_fails_only_on_rules_that_rest_on_a_must() {
+        let cases = crate::cases::builtin().expect("cases");
+        let mut used = std::collections::BTreeSet::new();
+        for case in &cases {
+            for id in failing_rules(case) {
+                let r = rule(id).unwrap_or_else(|| panic!("{}: no rule {id}", case.id));
+                assert_eq!(r.verdict, FAILED, "{}: {id}", case.id);
+                assert_eq!(r.level, Level::Must, "{}: {id}", case.id);
+                assert!(r.sentence.contains("MUST"), "{id}");
+                used.insert(id);
+            }
+        }
+        // No FAILED rule is dead, and no other rule claims FAILED.
+        for r in RULES {
+            assert_eq!(
+                r.verdict == FAILED,
+                used.contains(r.id),
+                "{}: listed as {}, used by a case: {}",
+                r.id,
+                r.verdict,
+                used.contains(r.id)
+            );
+            assert!(r.verdict != FAILED || r.level == Level::Must, "{}", r.id);
+        }
+    }
+
+    #[test]
+    fn the_readme_table_is_the_generated_one() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../cases/README.md");
+        let readme = std::fs::read_to_string(path).expect("cases/README.md");
+        let begin = "<!-- verdict rules: generated by `wsconform rules` -->\n";
+        let start = readme.find(begin).expect("the table's marker") + begin.len();
+        let end = readme[start..]
+            .find("<!-- end of verdict rules -->")
+            .expect("end marker");
+        assert_eq!(
+            &readme[start..start + end],
+            table(),
+            "cases/README.md's verdict rules are out of date: paste the output of `wsconform rules`"
+        );
+    }
+}
