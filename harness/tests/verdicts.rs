@@ -1,9 +1,11 @@
 //! The verdict table of each real server, pinned as an insta snapshot: the whole built-in
 //! library (Autobahn's 301 core cases and 216 permessage-deflate cases, section 0 and sections
-//! 14-18) against the embedded tokio-tungstenite target, Python `websockets` and Node `ws`
-//! (pinned versions, both with permessage-deflate on, see tools/test-servers). Node `ws` runs
-//! a sample of sections 12 and 13 (their first five rows: messages up to 4 KiB) to keep CI
-//! under its budget; Python `websockets` runs them whole. Any verdict change shows as a diff. The Python and Node servers get the
+//! 14-19) against the embedded tokio-tungstenite target, Python `websockets` 17.4 and Node `ws`
+//! 8.23.0 (the releases users install, pinned, both with permessage-deflate on, see
+//! tools/test-servers). Node `ws` runs a sample of sections 12 and 13 (their first five rows:
+//! messages up to 4 KiB) to keep CI under its budget; Python `websockets` runs them whole. Any
+//! verdict change shows as a diff, and Autobahn's cases agree with Autobahn's own verdicts on
+//! the same servers, but for the deliberate deviations. The Python and Node servers get the
 //! `--param` facts of tools/test-servers (so every case runs); the embedded target gets none
 //! (so the cases that need them show as not run).
 //!
@@ -50,7 +52,7 @@ fn sampled(id: &str) -> bool {
 }
 
 /// The size of the built-in library.
-const CASES: usize = 301 + 216 + 124 + 45;
+const CASES: usize = 301 + 216 + 124 + 45 + 20;
 
 /// `id  behavior  behaviorClose  outcome`, one line a case.
 fn table(records: &[CaseRecord]) -> String {
@@ -110,12 +112,12 @@ async fn python_websockets() {
     let records = run_all("python-websockets", &server.url(), &params).await;
     assert_eq!(records.len(), CASES);
     check(&records);
-    insta::assert_snapshot!("python-websockets-16.0", table(&records));
+    insta::assert_snapshot!("python-websockets-17.4", table(&records));
     agrees_with_autobahn(
         &records,
         &[
-            "python-websockets-16.0.json",
-            "python-websockets-16.0-deflate.json",
+            "python-websockets-17.4.json",
+            "python-websockets-17.4-deflate.json",
         ],
         301 + 216,
     );
@@ -143,6 +145,7 @@ fn agrees_with_autobahn(records: &[CaseRecord], files: &[&str], at_least: usize)
         .filter(|r| r.timing_dependent.is_some())
         .count();
     let mut compared = 0;
+    let mut deviations = Vec::new();
     for r in records.iter().filter(|r| r.timing_dependent.is_none()) {
         let Some(theirs) = autobahn.get(&r.id) else {
             // Not one of Autobahn's cases (section 0, 14-18).
@@ -157,19 +160,34 @@ fn agrees_with_autobahn(records: &[CaseRecord], files: &[&str], at_least: usize)
             serde_json::to_value(r.behavior).expect("json"),
             serde_json::to_value(r.behavior_close).expect("json"),
         );
-        assert_eq!(
-            (&ours.0, &ours.1),
-            (&theirs["behavior"], &theirs["behaviorClose"]),
-            "case {} differs from Autobahn: {}",
+        compared += 1;
+        if (&ours.0, &ours.1) == (&theirs["behavior"], &theirs["behaviorClose"]) {
+            continue;
+        }
+        // The deliberate differences, each said in its case (cases/README.md, "Where these
+        // cases differ"): FAILED in Autobahn where no MUST is broken (a wrong close code, a
+        // message refused with 1008/1009) is NON-STRICT here; and where our frames differ on
+        // purpose (9.3.x/9.4.x: no extra empty final fragment, so one fragment fewer than a
+        // server's fragment limit), a server may accept what it refused from Autobahn.
+        assert!(
+            theirs["behavior"] == "FAILED"
+                && (ours.0 == "NON-STRICT" && r.reason.contains("Autobahn: FAILED")
+                    || ours.0 == "OK")
+                && r.deviation.is_some(),
+            "case {} differs from Autobahn ({} {} there): {}",
             r.id,
+            theirs["behavior"],
+            theirs["behaviorClose"],
             r.reason
         );
-        compared += 1;
+        deviations.push(r.id.clone());
     }
     assert!(
         compared >= at_least - timing,
         "only {compared} cases compared"
     );
+    // Few, and each one explained: not a way around the comparison.
+    assert!(deviations.len() <= 8, "{deviations:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,11 +198,10 @@ async fn node_ws() {
     let params = [SERVER_PARAMS, &[("max_message", "67108864")]].concat();
     let records = run_sample("node-ws", &server.url(), &params).await;
     check(&records);
-    insta::assert_snapshot!("node-ws-8.18.3", table(&records));
-    // Autobahn's verdicts for ws cover sections 12 and 13 (tools/autobahn-compare).
-    let deflate: Vec<CaseRecord> = records
-        .into_iter()
-        .filter(|r| matches!(r.id.split('.').next(), Some("12" | "13")))
-        .collect();
-    agrees_with_autobahn(&deflate, &["node-ws-8.18.3-deflate.json"], 12 * 5);
+    insta::assert_snapshot!("node-ws-8.23.0", table(&records));
+    agrees_with_autobahn(
+        &records,
+        &["node-ws-8.23.0.json", "node-ws-8.23.0-deflate.json"],
+        301 + 12 * 5,
+    );
 }

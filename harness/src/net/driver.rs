@@ -9,6 +9,9 @@ use tokio::time::Instant;
 use super::connect::Stream;
 use crate::session::{Closure, EventLog, Session, SessionEvent};
 
+/// The most written at once without chops, between looks at what the peer sent.
+const IO_CHUNK: usize = 64 * 1024;
+
 /// The size of one read. Reads never grow from a peer-declared length.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -51,6 +54,7 @@ pub struct Driver {
     session: Session,
     shape: WriteShape,
     buf: Vec<u8>,
+    read_while_writing: bool,
 }
 
 impl Driver {
@@ -61,6 +65,7 @@ impl Driver {
             session,
             shape,
             buf: vec![0; READ_CHUNK],
+            read_while_writing: true,
         }
     }
 
@@ -93,7 +98,12 @@ impl Driver {
     /// transport is gone; the closure is recorded and returned.
     pub async fn flush(&mut self) -> Result<(), Closure> {
         while let Some(bytes) = self.session.poll_transmit() {
-            let chop = self.shape.chop.unwrap_or(bytes.len()).max(1);
+            // Without chops, a large write still goes in pieces of IO_CHUNK (the peer sees one
+            // stream either way), so that what the peer sends meanwhile is read.
+            let (chop, every) = match self.shape.chop {
+                Some(n) => (n.max(1), 16),
+                None => (IO_CHUNK, 1),
+            };
             let mut chunks = bytes.chunks(chop).peekable();
             let mut unread = 0usize;
             while let Some(chunk) = chunks.next() {
@@ -104,10 +114,10 @@ impl Driver {
                         tokio::time::sleep(self.shape.delay).await;
                     }
                     // Take in what the peer sent meanwhile (every 16 chops: a syscall each).
-                    // A peer that answers (an echo) and then closes while our chops still
-                    // arrive makes its kernel send a RST, and a RST discards whatever we had
-                    // not read yet.
-                    if unread >= 16 {
+                    // A peer that answers (an echo, or a close refusing what we send) and then
+                    // closes while our bytes still arrive makes its kernel send a RST, and a
+                    // RST discards whatever we had not read yet.
+                    if unread >= every {
                         unread = 0;
                         self.read_ready();
                     }
@@ -118,14 +128,19 @@ impl Driver {
     }
 
     async fn write_chunk(&mut self, chunk: &[u8]) -> Result<(), Closure> {
-        let Some(stream) = self.stream.as_mut() else {
-            return Err(Closure::TransportError);
+        let result = if matches!(self.stream, Some(Stream::Plain(_))) {
+            tokio::time::timeout(self.shape.write_timeout, self.write_reading(chunk)).await
+        } else {
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(Closure::TransportError);
+            };
+            let write = async {
+                stream.write_all(chunk).await?;
+                stream.flush().await
+            };
+            tokio::time::timeout(self.shape.write_timeout, write).await
         };
-        let write = async {
-            stream.write_all(chunk).await?;
-            stream.flush().await
-        };
-        match tokio::time::timeout(self.shape.write_timeout, write).await {
+        match result {
             Ok(Ok(())) => {
                 self.session.on_sent(Instant::now().into_std(), chunk);
                 Ok(())
@@ -146,6 +161,43 @@ impl Driver {
                 Err(Closure::HarnessAbort)
             }
         }
+    }
+
+    /// Writes `chunk` to plain TCP, reading whatever the peer sends while the write waits:
+    /// a peer that refuses what we send (a close 1009) and hangs up would otherwise have its
+    /// close discarded by the RST our next bytes provoke.
+    async fn write_reading(&mut self, chunk: &[u8]) -> io::Result<()> {
+        enum Ready {
+            Read,
+            Write,
+        }
+        let mut pos = 0;
+        while pos < chunk.len() {
+            let Some(Stream::Plain(tcp)) = self.stream.as_ref() else {
+                return Err(io::ErrorKind::NotConnected.into());
+            };
+            let ready = tokio::select! {
+                r = tcp.readable(), if self.read_while_writing => r.map(|()| Ready::Read),
+                w = tcp.writable() => w.map(|()| Ready::Write),
+            }?;
+            match ready {
+                Ready::Read => {
+                    self.read_ready();
+                }
+                Ready::Write => match tcp.try_write(&chunk[pos..]) {
+                    Ok(n) => pos += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether writes also read what the peer sends meanwhile (not while a case pauses its
+    /// reading: back-pressure is the point there).
+    pub fn set_read_while_writing(&mut self, on: bool) {
+        self.read_while_writing = on;
     }
 
     /// Reads whatever is already waiting, without blocking (plain TCP only). Returns whether

@@ -89,6 +89,9 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     // Connections a case keeps open beside its own (dropped when the case ends).
     let mut held = Vec::new();
     loop {
+        // A case that pauses its reading (back-pressure) does not read while it writes either.
+        let paused = flow.reading_paused(Instant::now().into_std()).is_some();
+        driver.set_read_while_writing(!paused);
         while let Some(action) = flow.poll_action() {
             match action {
                 FlowAction::Hold { count, partial } => {
