@@ -1,6 +1,9 @@
 // Echo server on Node `ws` (pinned in package.json), for the wsconform tests.
 //
-// Usage: node echo_ws.js [PORT]   (0 or nothing: a free port)
+// Usage: node echo_ws.js [PORT] [--default-limit]   (0 or nothing: a free port)
+//
+// --default-limit: ws's own default message limit (100 MiB) instead of 64 MiB, for
+// scripts/bench-limit.sh.
 //
 // Prints "LISTENING <port>" on stdout once it accepts connections, then echoes every message
 // (text as text, binary as binary) until it is killed. Settings follow ws's own Autobahn
@@ -18,7 +21,7 @@ const wss = new WebSocketServer({
   host: '127.0.0.1',
   port,
   perMessageDeflate: true,
-  maxPayload: 64 * 1024 * 1024,
+  maxPayload: process.argv.includes('--default-limit') ? 100 * 1024 * 1024 : 64 * 1024 * 1024,
   handleProtocols: (protocols) => (protocols.has('chat') ? 'chat' : false),
   verifyClient: (info, done) => {
     // The path of an origin-form or absolute-form target (RFC 9112 §3.2).
