@@ -3,7 +3,8 @@
 # (tools/test-servers/echo_websockets.py --no-limit), so that it runs to its ceiling: wall time,
 # the harness's CPU time and its peak RSS, which must stay at or under 100 MiB whatever the
 # ceiling (the payload is streamed and the echoes are measured, not kept). Then the same probe
-# against the server's own 32 MiB limit, and against Node ws's default (100 MiB).
+# against websockets' default limit (1 MiB) and the test servers' 32 MiB, and against Node ws's
+# default (100 MiB).
 #
 # Usage: [CEILINGS="268435456 1073741824"] scripts/bench-limit.sh
 # Needs tools/test-servers/install.sh to have run (.deps).
@@ -45,7 +46,9 @@ start_server env PYTHONPATH=.deps/python python3 tools/test-servers/echo_websock
 for ceiling in ${CEILINGS:-268435456 1073741824}; do
   probe "websockets, no limit, to $((ceiling >> 20)) MiB" --param "probe_ceiling=$ceiling"
 done
+start_server env PYTHONPATH=.deps/python python3 tools/test-servers/echo_websockets.py 0 --default-limit
+probe "websockets, its default 1 MiB limit"
 start_server env PYTHONPATH=.deps/python python3 tools/test-servers/echo_websockets.py 0
-probe "websockets, its 32 MiB limit"
+probe "websockets, 32 MiB (tools/test-servers)"
 start_server env WS_NODE_MODULES="$PWD/.deps/node/node_modules" node tools/test-servers/echo_ws.js 0 --default-limit
 probe "ws, its default 100 MiB limit"

@@ -1,8 +1,9 @@
 """Echo server on Python `websockets` (pinned in requirements.txt), for the wsconform tests.
 
-Usage: python3 echo_websockets.py [PORT] [--no-limit]   (0 or nothing: a free port)
+Usage: python3 echo_websockets.py [PORT] [--no-limit | --default-limit]   (0 or nothing: a free port)
 
---no-limit: no message size limit at all (max_size=None), for scripts/bench-limit.sh.
+--no-limit: no message size limit at all (max_size=None); --default-limit: the library's
+default (1 MiB); both for scripts/bench-limit.sh.
 
 Prints "LISTENING <port>" on stdout once it accepts connections, then echoes every message
 until it is killed. Settings follow the library's own Autobahn compliance server
@@ -49,6 +50,8 @@ def process_request(connection, request):
 async def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     max_size = None if "--no-limit" in sys.argv[2:] else 2**25
+    if "--default-limit" in sys.argv[2:]:
+        max_size = 2**20
     async with serve(
         echo,
         "127.0.0.1",

@@ -91,6 +91,10 @@ pub struct HeaderCheck {
     /// subprotocols it picked).
     #[serde(default)]
     pub strict_with: Option<String>,
+    /// The check rests on a SHOULD or on a reading of intent, not a MUST: a failure is
+    /// NON-STRICT.
+    #[serde(default)]
+    pub non_strict: bool,
 }
 
 impl HeaderCheck {

@@ -211,9 +211,16 @@ pub async fn alive(target: &Target, opts: &RunOptions) -> Result<(), String> {
     if let Some(e) = run.unreachable {
         return Err(format!("on a new connection: {e}"));
     }
-    let served = run.record.outcome != Outcome::Fail
-        || run.record.findings.iter().any(|f| f.frame.is_some())
-        || matches!(run.handshake, Some(HandshakeFailure::Rejected(_)));
+    // A refusal is an answer; silence, a hang-up or garbage is not (whatever verdict the
+    // case itself gives them).
+    let served = match &run.handshake {
+        Some(HandshakeFailure::Rejected(_)) => true,
+        Some(_) => false,
+        None => {
+            run.record.outcome != Outcome::Fail
+                || run.record.findings.iter().any(|f| f.frame.is_some())
+        }
+    };
     if served {
         Ok(())
     } else {

@@ -161,7 +161,9 @@ pub fn check_headers_split(
                 problem.push_str(&format!(" ({rule})"));
             }
         }
-        if let Some(param) = &check.strict_with {
+        if check.non_strict {
+            lenient.extend(problems.drain(before..));
+        } else if let Some(param) = &check.strict_with {
             let placeholder = format!("{{{param}}}");
             if fill(&placeholder) == placeholder {
                 for problem in problems.drain(before..) {

@@ -118,6 +118,14 @@ pub const RULES: &[Rule] = &[
         sentence: "§4.1: \"If the response lacks a |Sec-WebSocket-Accept| header field or the |Sec-WebSocket-Accept| contains a value other than the base64-encoded SHA-1 of [...] the client MUST _Fail the WebSocket Connection_.\" (items 2, 3, 5 and 6 alike)",
     },
     Rule {
+        id: "agreed-values",
+        rule: "a 101 selects only what the request offered and the server is willing to use: the subprotocol the user named (`--param subprotocol`), none when none was offered",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §4.2.2",
+        sentence: "/subprotocol/: \"The value chosen MUST be derived from the client's handshake, specifically by selecting one of the values from the |Sec-WebSocket-Protocol| field that the server is willing to use for this connection (if any).\" \"the only acceptable value is null [...] it MUST NOT send back a |Sec-WebSocket-Protocol| header field\"",
+    },
+    Rule {
         id: "valid-deflate-answer",
         rule: "a permessage-deflate answer describes one of the offers, validly; an invalid offer is declined",
         verdict: FAILED,
@@ -233,6 +241,10 @@ pub fn failing_rules(case: &Case) -> Vec<&'static str> {
             }
             HandshakeExpect::Accept => {
                 out.push("valid-101");
+                // A header check that can fail (with its param, for `strict_with`).
+                if h.headers.iter().any(|c| !c.non_strict) {
+                    out.push("agreed-values");
+                }
                 if h.pmd {
                     out.push("valid-deflate-answer");
                 }
