@@ -169,7 +169,9 @@ pub async fn run(target: &Target, opts: &SmokeOptions) -> Result<SmokeReport, Sm
             });
         }
         steps.push(Step {
-            passed: run.record.outcome == Outcome::Pass,
+            // A smoke step passes only when the exchange happened: a refused handshake is
+            // NON-STRICT as a case (a server may refuse), but no smoke.
+            passed: run.record.outcome == Outcome::Pass && run.handshake.is_none(),
             detail: run.record.reason.clone(),
             record: run.record,
             log: run.log,

@@ -48,6 +48,24 @@ fn a_size_param_that_is_not_a_number_exits_2() {
 }
 
 #[test]
+fn a_probe_ceiling_out_of_range_exits_2() {
+    for value in ["12", "1GiB", "8589934592"] {
+        let (code, stderr) = run_err(&[
+            "run",
+            "--param",
+            &format!("probe_ceiling={value}"),
+            "--cases",
+            "16.1.1",
+        ]);
+        assert_eq!(code, 2, "{value}");
+        assert!(
+            stderr.contains("probe_ceiling") && stderr.contains("from 65536"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn unsupported_scheme_exits_2() {
     let (code, stderr) = run_err(&["run", "http://127.0.0.1:9/"]);
     assert_eq!(code, 2);

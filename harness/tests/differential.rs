@@ -191,6 +191,8 @@ fn top_bit_of_64_bit_length_is_accepted_there_and_reported_here() {
                 ViolationKind::FrameTooLarge {
                     declared: len,
                     cap: DecoderConfig::default().max_frame_len,
+                    fin: true,
+                    header_len: 10,
                 },
             ]
         );

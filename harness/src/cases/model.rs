@@ -176,7 +176,8 @@ pub struct AliveStep {}
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeLimitStep {
-    /// The largest message the step sends (at most 256 MiB).
+    /// The largest message the step sends (at most 256 MiB in a case file; an upward probe's
+    /// `--param probe_ceiling` may raise it to 4 GiB).
     pub max: usize,
     /// Send one message a byte over `--param max_message` instead of probing upward (the
     /// case then `needs` the param).

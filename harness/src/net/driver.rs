@@ -12,6 +12,9 @@ use crate::session::{Closure, EventLog, Session, SessionEvent};
 /// The most written at once without chops, between looks at what the peer sent.
 const IO_CHUNK: usize = 64 * 1024;
 
+/// Events a write may read ahead before it stops reading.
+const MAX_READ_AHEAD: usize = 64;
+
 /// The size of one read. Reads never grow from a peer-declared length.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -117,7 +120,7 @@ impl Driver {
                     // A peer that answers (an echo, or a close refusing what we send) and then
                     // closes while our bytes still arrive makes its kernel send a RST, and a
                     // RST discards whatever we had not read yet.
-                    if unread >= every {
+                    if unread >= every && (self.shape.chop.is_some() || self.reads_ahead()) {
                         unread = 0;
                         self.read_ready();
                     }
@@ -128,7 +131,8 @@ impl Driver {
     }
 
     async fn write_chunk(&mut self, chunk: &[u8]) -> Result<(), Closure> {
-        let result = if matches!(self.stream, Some(Stream::Plain(_))) {
+        let plain = matches!(self.stream, Some(Stream::Plain(_)));
+        let result = if plain {
             tokio::time::timeout(self.shape.write_timeout, self.write_reading(chunk)).await
         } else {
             let Some(stream) = self.stream.as_mut() else {
@@ -142,7 +146,10 @@ impl Driver {
         };
         match result {
             Ok(Ok(())) => {
-                self.session.on_sent(Instant::now().into_std(), chunk);
+                // (Plain TCP records each write as it goes.)
+                if !plain {
+                    self.session.on_sent(Instant::now().into_std(), chunk);
+                }
                 Ok(())
             }
             Ok(Err(e)) => {
@@ -176,8 +183,9 @@ impl Driver {
             let Some(Stream::Plain(tcp)) = self.stream.as_ref() else {
                 return Err(io::ErrorKind::NotConnected.into());
             };
+            let read = self.reads_ahead();
             let ready = tokio::select! {
-                r = tcp.readable(), if self.read_while_writing => r.map(|()| Ready::Read),
+                r = tcp.readable(), if read => r.map(|()| Ready::Read),
                 w = tcp.writable() => w.map(|()| Ready::Write),
             }?;
             match ready {
@@ -185,13 +193,26 @@ impl Driver {
                     self.read_ready();
                 }
                 Ready::Write => match tcp.try_write(&chunk[pos..]) {
-                    Ok(n) => pos += n,
+                    Ok(n) => {
+                        // Recorded as written, so that the trace has what went out even if
+                        // the peer hangs up before the rest.
+                        self.session
+                            .on_sent(Instant::now().into_std(), &chunk[pos..pos + n]);
+                        pos += n;
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) => return Err(e),
                 },
             }
         }
         Ok(())
+    }
+
+    /// Whether a write may read what the peer sends meanwhile: not during a pause, and not
+    /// past a bound of events nobody has taken yet (a peer that floods while we write is
+    /// then held back by the kernel's buffers, not by our memory).
+    fn reads_ahead(&self) -> bool {
+        self.read_while_writing && self.session.pending_events() < MAX_READ_AHEAD
     }
 
     /// Whether writes also read what the peer sends meanwhile (not while a case pauses its

@@ -307,6 +307,9 @@ fn probe_record(mut record: CaseRecord, log: &EventLog, failure: &HandshakeFailu
     record.title = "Preflight: a plain opening handshake, before any case".into();
     record.rfc = "rfc6455#section-4.1".into();
     record.outcome = Outcome::Fail;
+    record.behavior = Some(wsconform_reports::Behavior::Failed);
+    record.behavior_close = Some(wsconform_reports::BehaviorClose::Failed);
+    record.causes = vec![Cause::Handshake];
     record.reason = match failure.status() {
         Some(_) => format!(
             "{failure}: no case was run (a status other than 101 most likely means a wrong URL or path)"
@@ -322,32 +325,38 @@ fn probe_record(mut record: CaseRecord, log: &EventLog, failure: &HandshakeFailu
     record
 }
 
-/// The bytes the server sent after its response head, as far as they came before the
-/// preflight ended (at most [`PROBE_BODY`]), as lossy UTF-8.
+/// The bytes the server sent after its response head, as far as the log kept them (the reads
+/// before the preflight ended, each kept up to its first 4 KiB), at most [`PROBE_BODY`], as
+/// lossy UTF-8, with the count of bytes not shown.
 fn body_after_head(log: &EventLog) -> Option<String> {
-    let mut received = Vec::new();
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    let mut whole = true;
     for event in log.events() {
         if let EventKind::Bytes {
             direction: Direction::Received,
             head,
-            ..
+            len,
         } = &event.kind
         {
-            received.extend_from_slice(head);
-            if received.len() > 4 * PROBE_BODY {
-                break;
+            total = total.saturating_add(*len);
+            // Once a read was cut short in the log, what follows would not join it.
+            if whole && kept.len() < 4 * PROBE_BODY {
+                kept.extend_from_slice(head);
             }
+            whole &= *len == head.len();
         }
     }
-    let end = received.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let body = &received[end..];
+    let end = kept.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let body = &kept[end..];
     if body.is_empty() {
         return None;
     }
     let shown = &body[..body.len().min(PROBE_BODY)];
     let mut text = String::from_utf8_lossy(shown).into_owned();
-    if body.len() > PROBE_BODY {
-        text.push_str(&format!("\n[… {} more bytes]", body.len() - PROBE_BODY));
+    let left_out = total.saturating_sub(end + shown.len());
+    if left_out > 0 {
+        text.push_str(&format!("\n[… {left_out} more bytes not shown]"));
     }
     Some(text)
 }

@@ -398,6 +398,9 @@ impl CaseFlow {
     ) {
         match &mut self.phase {
             Phase::Running(m) => {
+                // A skipped echo that ended in the bytes just read counts before whatever
+                // else they held (a close that follows it).
+                m.handle_progress(now, session.consumed());
                 match event {
                     Some(SessionEvent::Message(message)) => m.handle_message(now, message),
                     Some(SessionEvent::Control(frame)) => m.handle_control(now, frame),
@@ -567,8 +570,24 @@ impl CaseFlow {
             self.handshake_failed_with(reason, Some(failure.clone()), findings);
             return;
         }
-        // Refused, silent or hung up: no RFC sentence makes a server accept (RFC 6455 §4.2.2:
-        // "If the server chooses to accept"), so nothing ran, and the case says so.
+        // Silent or hung up on the request the preflight saw accepted (or on this case's own
+        // offer): the server stopped serving, which fails any case (§10.4: it MUST protect
+        // itself). An HTTP refusal is an answer: no RFC sentence makes a server accept (RFC
+        // 6455 §4.2.2: "If the server chooses to accept"), so nothing ran, and the case says so.
+        if failure.status().is_none() {
+            let mut record = base_record(&self.name, &self.case, self.started);
+            record.behavior = Some(Behavior::Failed);
+            record.behavior_close = Some(BehaviorClose::Failed);
+            record.outcome = Outcome::Fail;
+            record.reason = format!(
+                "the server stopped serving: opening handshake failed: {failure} (the preflight's request was accepted; RFC 6455 §10.4)"
+            );
+            record.causes = vec![Cause::ServerDied, Cause::Handshake];
+            self.record = Some(record);
+            self.failure = Some(failure.clone());
+            self.phase = Phase::Done;
+            return;
+        }
         let mut record = base_record(&self.name, &self.case, self.started);
         let (behavior, close) = if self.case.informational {
             (Behavior::Informational, BehaviorClose::Informational)

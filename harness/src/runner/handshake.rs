@@ -288,6 +288,11 @@ pub fn judge(
                     format!("{what}, but {}", problems.join("; ")),
                     false,
                 ),
+                (Some(s), _) if named.contains(&s) && !lenient.is_empty() => verdict(
+                    Behavior::NonStrict,
+                    format!("non-strict: rejected: {what}, but {}", lenient.join("; ")),
+                    false,
+                ),
                 (Some(s), _) if named.contains(&s) => {
                     verdict(Behavior::Ok, format!("rejected: {what}"), false)
                 }
@@ -471,6 +476,27 @@ mod tests {
         assert!(j.reason.contains("§4.1 item 6"), "{}", j.reason);
         assert_eq!(
             judge_with(&spec, &answer(OK_101), "", None).behavior,
+            Behavior::Ok
+        );
+    }
+
+    #[test]
+    fn a_non_strict_header_check_on_a_refusal_is_non_strict() {
+        // 0.6.1: no version was sent, so §4.4's MUST ("the requested version") does not apply
+        // to a 426 without Sec-WebSocket-Version.
+        let spec = library_spec("0.6.1");
+        let j = run(
+            &spec,
+            &answer("HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\n\r\n"),
+        );
+        assert_eq!(j.behavior, Behavior::NonStrict, "{}", j.reason);
+        assert!(j.reason.contains("Sec-WebSocket-Version"), "{}", j.reason);
+        let listed = answer(
+            "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        );
+        assert_eq!(run(&spec, &listed).behavior, Behavior::Ok);
+        assert_eq!(
+            run(&spec, &answer("HTTP/1.1 400 Bad Request\r\n\r\n")).behavior,
             Behavior::Ok
         );
     }

@@ -119,10 +119,21 @@ impl LimitProbe {
             self.size = next;
             return Next::Send(next);
         }
+        // Below the default ceiling (a user's lower one), echoing everything says nothing
+        // about a limit: recorded.
+        if self.max < DEFAULT_CEILING {
+            return Next::Done(
+                Behavior::Informational,
+                format!(
+                    "no limit found below the ceiling: echoed every size up to {}",
+                    size(self.size)
+                ),
+            );
+        }
         Next::Done(
             Behavior::NonStrict,
             format!(
-                "non-strict: no message size limit found up to {} (RFC 6455 §10.4: a server MUST protect itself against exceeding its limits)",
+                "non-strict: no message size limit found up to {} (RFC 6455 §10.4: a server MUST protect itself against exceeding its limits, and one without any limit has none it protects)",
                 size(self.size)
             ),
         )
@@ -250,12 +261,12 @@ impl FloodTally {
         i + 1 == self.count
     }
 
-    /// The verdict when the server ended the flood before the last pong. RFC 6455 §10.4
-    /// lets a server protect itself, so stopping a flood is no failure: the pongs it sent must
-    /// still be right (in order, each its ping's payload). A close frame with 1008 (policy) or
-    /// 1009 (too big) says why: OK. Another code, or TCP dropped without a close frame (§7.1.7:
-    /// the endpoint SHOULD send one first), is NON-STRICT. A server that stopped reading
-    /// without closing never answered the last ping (§5.5.2: MUST): FAILED.
+    /// The verdict when the server ended the flood before the last pong. A server may
+    /// protect itself (§10.4, and §10.7: it "MAY drop the TCP connection"), so stopping a
+    /// flood is no failure, but the pongs it sent must still be right (in order, each its
+    /// ping's payload). A close frame with 1008 (policy) or 1009 (too big) says why: OK.
+    /// Another code, TCP dropped without a close frame (§7.1.7: the endpoint SHOULD send one
+    /// first), or no longer reading (§5.5.2's pong is due "Upon receipt") is NON-STRICT.
     pub fn verdict_on_stop(&self, stop: &FloodStop) -> (Behavior, String) {
         let answered_last = self.last.is_some_and(|l| l + 1 == self.count);
         if answered_last || self.stray > 0 || self.disorder.is_some() {
@@ -343,20 +354,30 @@ mod tests {
         assert_eq!(p.size, 64 * 1024);
         assert_eq!(p.on_echo(64 * 1024), Next::Send(256 * 1024));
         assert_eq!(p.on_echo(256 * 1024), Next::Send(1 << 20));
+        // A ceiling below the default (a user's): echoing everything is recorded only.
         match p.on_echo(1 << 20) {
-            Next::Done(Behavior::NonStrict, text) => assert!(
-                text.contains("no message size limit found up to 1 MiB (RFC 6455 §10.4"),
-                "{text}"
-            ),
+            Next::Done(Behavior::Informational, text) => {
+                assert!(text.contains("no limit found below the ceiling"), "{text}");
+            }
             other => panic!("{other:?}"),
         }
-        // Past 16 MiB by doubling, up to the ceiling exactly.
+        // Past 16 MiB by doubling, up to the ceiling exactly; echoing 256 MiB is NON-STRICT.
         let mut p = LimitProbe::new(None, DEFAULT_CEILING);
         let mut sent = vec![p.size];
-        while let Next::Send(n) = p.on_echo(p.size) {
-            sent.push(n);
+        let done = loop {
+            match p.on_echo(p.size) {
+                Next::Send(n) => sent.push(n),
+                Next::Done(b, text) => break (b, text),
+            }
             assert!(sent.len() < 20, "bounded");
-        }
+        };
+        assert_eq!(done.0, Behavior::NonStrict);
+        assert!(
+            done.1
+                .contains("no message size limit found up to 256 MiB (RFC 6455 §10.4"),
+            "{}",
+            done.1
+        );
         let mib: Vec<usize> = sent.iter().map(|s| s >> 10).collect();
         assert_eq!(
             mib,

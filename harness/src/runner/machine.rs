@@ -217,9 +217,13 @@ pub struct CaseMachine {
     actions: VecDeque<Action>,
     script_verdict: Option<(Behavior, String)>,
     script_judged_close: bool,
-    /// A limit probe's echo whose payload the decoder skips: where it ends, its length, and
-    /// when to look again (skipping yields no event, so the machine asks to be woken).
-    skipped_echo: Option<(u64, usize, Instant)>,
+    /// A limit probe's echo whose payload the decoder skips: where it ends, its length, when
+    /// to look again (skipping yields no event, so the machine asks to be woken), and the
+    /// stream offset seen last.
+    skipped_echo: Option<(u64, usize, Instant, u64)>,
+    /// A probe's echo came in fragments past the buffer and was judged: the rest of it is
+    /// skipped without findings.
+    probe_fragments_skipped: bool,
     findings: Vec<Finding>,
     local_close: Option<(Option<u16>, String)>,
     remote_close: Option<(Option<u16>, String)>,
@@ -298,6 +302,7 @@ impl CaseMachine {
             script_verdict: None,
             script_judged_close: false,
             skipped_echo: None,
+            probe_fragments_skipped: false,
             findings: Vec::new(),
             local_close: None,
             remote_close: None,
@@ -373,7 +378,7 @@ impl CaseMachine {
         [
             ws,
             block,
-            self.skipped_echo.map(|(_, _, at)| at),
+            self.skipped_echo.map(|(_, _, at, _)| at),
             self.kill_at,
             self.close_at,
             self.paused_until,
@@ -441,36 +446,42 @@ impl CaseMachine {
     pub fn handle_violation(&mut self, now: Instant, violation: Violation) {
         // A limit probe's echo past the harness's own buffer: no rule broken, and its length
         // is what the probe needs.
+        if self.probe_fragments_skipped
+            && matches!(
+                violation.kind,
+                ViolationKind::FrameTooLarge { .. }
+                    | ViolationKind::MessageTooLarge { .. }
+                    | ViolationKind::ContinuationWithoutStart
+            )
+        {
+            // The rest of an echo already judged: its fragments are not the server's fault.
+            return;
+        }
         if matches!(self.block, Block::Limit { .. }) && violation.frame.is_some() {
             match violation.kind {
-                ViolationKind::FrameTooLarge { declared, .. } => {
+                ViolationKind::FrameTooLarge {
+                    declared,
+                    fin: true,
+                    header_len,
+                    ..
+                } => {
                     // Counted once its payload has streamed past (see `handle_progress`):
                     // sending the next size while the server still writes this echo would
                     // leave both sides writing, neither reading.
-                    let header = 2 + match declared {
-                        0..126 => 0,
-                        126..65536 => 2,
-                        _ => 8,
-                    };
                     let start = violation.frame.unwrap_or(violation.offset);
-                    let end = start.saturating_add(header).saturating_add(declared);
+                    let end = start
+                        .saturating_add(u64::from(header_len))
+                        .saturating_add(declared);
                     let len = usize::try_from(declared).unwrap_or(usize::MAX);
-                    self.skipped_echo = Some((end, len, now + SKIP_POLL));
+                    self.skipped_echo = Some((end, len, now + SKIP_POLL, start));
+                    return;
+                }
+                ViolationKind::FrameTooLarge { cap, .. } if !self.limit_compressed() => {
+                    self.probe_past_buffer(now, cap);
                     return;
                 }
                 ViolationKind::MessageTooLarge { cap } if !self.limit_compressed() => {
-                    if let Block::Limit { probe, .. } =
-                        std::mem::replace(&mut self.block, Block::None)
-                    {
-                        self.script_verdict = Some((
-                            Behavior::Informational,
-                            format!(
-                                "the echo of {} bytes came in fragments past the harness's {cap}-byte buffer: its size was not checked",
-                                probe.size
-                            ),
-                        ));
-                        self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
-                    }
+                    self.probe_past_buffer(now, cap as u64);
                     return;
                 }
                 _ => {}
@@ -711,11 +722,17 @@ impl CaseMachine {
     /// The peer's bytes consumed so far (stream offset after the handshake): completes a
     /// limit probe's echo whose payload was being skipped.
     pub fn handle_progress(&mut self, now: Instant, consumed: u64) {
-        let Some((end, len, _)) = self.skipped_echo else {
+        let Some((end, len, _, seen)) = self.skipped_echo else {
             return;
         };
         if consumed < end {
-            self.skipped_echo = Some((end, len, now + SKIP_POLL));
+            if consumed > seen
+                && let Block::Limit { until, within, .. } = &mut self.block
+            {
+                // The echo is arriving: its deadline runs from its latest bytes.
+                *until = now + Duration::from_secs_f64(within.max(0.0));
+            }
+            self.skipped_echo = Some((end, len, now + SKIP_POLL, consumed.max(seen)));
             return;
         }
         self.skipped_echo = None;
@@ -723,6 +740,32 @@ impl CaseMachine {
         {
             self.limit_echo(now, probe, within, len);
         }
+    }
+
+    /// A limit probe's echo came in fragments past the harness's buffer: its size cannot be
+    /// checked. Any echo of a message over a declared limit fails; otherwise it is recorded.
+    fn probe_past_buffer(&mut self, now: Instant, cap: u64) {
+        self.probe_fragments_skipped = true;
+        let Block::Limit { probe, .. } = std::mem::replace(&mut self.block, Block::None) else {
+            return;
+        };
+        self.script_verdict = Some(match probe.limit {
+            Some(limit) if !probe.at_limit => (
+                Behavior::Failed,
+                format!(
+                    "echoed (in fragments) a message of {} bytes, over its {limit}-byte limit (expected close 1009, §7.4.1, §10.4)",
+                    probe.size
+                ),
+            ),
+            _ => (
+                Behavior::Informational,
+                format!(
+                    "the echo of {} bytes came in fragments past the harness's {cap}-byte buffer: its size was not checked",
+                    probe.size
+                ),
+            ),
+        });
+        self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
     }
 
     /// The limit probe in flight sends compressed messages (its cap is on the inflated size,

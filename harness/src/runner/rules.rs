@@ -159,7 +159,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "protect-limits",
-        rule: "the server survives what the case sends and serves a new connection during and after it (`check_alive`, `alive`); a message over the limit the user declared (`--param max_message`) is refused, and one at it is accepted",
+        rule: "the server survives what the case sends and serves a new connection during and after it (`check_alive`, `alive`), and does not go silent or hang up on a case's opening handshake that the preflight saw accepted; a message over the limit the user declared (`--param max_message`) is refused, and one at it is accepted",
         verdict: FAILED,
         level: Level::Must,
         rfc: "RFC 6455 §10.4",
@@ -167,7 +167,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "close-code",
-        rule: "a close carries the code the case expects (`wrong_code_fatal`: 7.x, 19.1.x)",
+        rule: "a close carries the code the case expects (`wrong_code_fatal`: 7.x, 19.1.1-19.1.8; a code outside `codes` elsewhere is WRONG CODE in the close column)",
         verdict: "NON-STRICT (Autobahn: FAILED)",
         level: Level::Should,
         rfc: "RFC 6455 §7.1.7, §7.4.1",
@@ -179,7 +179,7 @@ pub const RULES: &[Rule] = &[
         verdict: "NON-STRICT",
         level: Level::Should,
         rfc: "RFC 6455 §7.1.7, §10.7",
-        sentence: "§7.1.7: \"An endpoint MAY omit sending a Close frame if it believes the other side is unlikely to be able to receive and process the Close frame.\"",
+        sentence: "§7.1.7: \"the endpoint SHOULD send a Close frame with an appropriate status code (Section 7.4) before proceeding to _Close the WebSocket Connection_.\"",
     },
     Rule {
         id: "pong-promptly",
@@ -207,7 +207,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "refuse-large",
-        rule: "a large message, many fragments or a flood may be refused with 1008 or 1009 (section 9, 16.1.1, 16.3.1); a server with no size limit up to the probe's ceiling is NON-STRICT",
+        rule: "a large message, many fragments or a flood may be refused with 1008 or 1009 (section 9, 16.1.1, 16.3.1); a server with no size limit up to the probe's default ceiling (256 MiB) is NON-STRICT",
         verdict: "NON-STRICT or INFORMATIONAL",
         level: Level::May,
         rfc: "RFC 6455 §10.4, §7.4.1",
@@ -235,7 +235,7 @@ pub fn failing_rules(case: &Case) -> Vec<&'static str> {
         Some(h) => match h.expect {
             HandshakeExpect::Reject => {
                 out.push("reject-invalid-handshake");
-                if !h.headers.is_empty() {
+                if h.headers.iter().any(|c| !c.non_strict) {
                     out.push("refusal-headers");
                 }
             }
@@ -253,6 +253,8 @@ pub fn failing_rules(case: &Case) -> Vec<&'static str> {
         },
         None => {
             out.push("valid-101");
+            // Silence or a hang-up where the preflight's request was accepted.
+            out.push("protect-limits");
             if case.deflate.is_some() {
                 out.push("valid-deflate-answer");
             }
@@ -261,11 +263,7 @@ pub fn failing_rules(case: &Case) -> Vec<&'static str> {
     if case.check_alive || case.steps.iter().any(|s| matches!(s, Step::Alive(_))) {
         out.push("protect-limits");
     }
-    let runs_frames = case
-        .handshake
-        .as_ref()
-        .is_none_or(|h| h.expect == HandshakeExpect::Accept || !case.steps.is_empty());
-    if case.informational || !runs_frames {
+    if case.informational || !runs_frames(case) {
         return dedup(out);
     }
     out.push("valid-server-frames");
@@ -301,6 +299,13 @@ pub fn failing_rules(case: &Case) -> Vec<&'static str> {
         }
     }
     dedup(out)
+}
+
+/// Whether the case goes on past its opening handshake (its close expectation applies).
+fn runs_frames(case: &Case) -> bool {
+    case.handshake
+        .as_ref()
+        .is_none_or(|h| h.expect == HandshakeExpect::Accept || !case.steps.is_empty())
 }
 
 fn dedup(mut ids: Vec<&'static str>) -> Vec<&'static str> {
@@ -371,10 +376,75 @@ mod tests {
         let end = readme[start..]
             .find("<!-- end of verdict rules -->")
             .expect("end marker");
-        assert_eq!(
-            &readme[start..start + end],
-            table(),
+        assert!(
+            readme[start..start + end] == table(),
             "cases/README.md's verdict rules are out of date: paste the output of `wsconform rules`"
         );
+    }
+
+    /// The close rules as the verdict code applies them: over a grid of ways a connection can
+    /// end, every FAILED a case's close expectation produces is one of the case's MUST rules
+    /// (a demoted rule that became FAILED again would have none).
+    #[test]
+    fn every_failed_close_verdict_maps_to_a_rule_of_its_case() {
+        use crate::runner::verdict::{CloseFacts, behavior_close, tie};
+        use wsconform_reports::{Behavior, BehaviorClose};
+        let cases = crate::cases::builtin().expect("cases");
+        let mut checked = 0;
+        for case in cases.iter().filter(|c| !c.informational && runs_frames(c)) {
+            let rules = failing_rules(case);
+            let expect = &case.close;
+            for bits in 0..32u8 {
+                for remote in [
+                    None,
+                    Some(1000),
+                    Some(1002),
+                    Some(1007),
+                    Some(1009),
+                    Some(3000),
+                ] {
+                    let facts = CloseFacts {
+                        opened: true,
+                        closed_by_me: bits & 1 != 0,
+                        was_clean: bits & 2 != 0,
+                        dropped_by_me: bits & 4 != 0,
+                        close_handshake_timeout: bits & 8 != 0,
+                        remote_closed: remote.is_some() || bits & 16 != 0,
+                        remote_code: remote,
+                        ..CloseFacts::default()
+                    };
+                    let (close, _) = behavior_close(expect, &facts);
+                    let (behavior, close) = tie(expect, false, &facts, Behavior::Ok, close);
+                    if close == BehaviorClose::Failed {
+                        let id = if expect.closed_by_harness {
+                            "receive-messages"
+                        } else {
+                            "fail-on-invalid-input"
+                        };
+                        assert!(rules.contains(&id), "{}: {facts:?}", case.id);
+                    }
+                    if behavior == Behavior::Failed {
+                        let because = [
+                            (expect.wrong_endpoint_fatal, "fail-on-invalid-input"),
+                            (
+                                expect.drop_fatal && close == BehaviorClose::FailedByClient,
+                                "server-closes-tcp",
+                            ),
+                            (
+                                expect.unclean_fatal && close == BehaviorClose::Unclean,
+                                "answer-close",
+                            ),
+                        ];
+                        assert!(
+                            because.iter().any(|(on, id)| *on && rules.contains(id)),
+                            "{}: FAILED ({close:?}) on no MUST rule of the case: {facts:?}",
+                            case.id
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 }

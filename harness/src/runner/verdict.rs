@@ -66,13 +66,10 @@ pub fn behavior_close(expect: &CloseExpect, facts: &CloseFacts) -> (BehaviorClos
             "The WebSocket opening handshake was never completed!".into(),
         );
     }
-    if refused(expect, facts) {
-        return (
-            BehaviorClose::Ok,
-            "The server refused what was sent, as it may".into(),
-        );
-    }
-    if facts.closed_by_me != expect.closed_by_harness {
+    // A refusal (`refusal_codes`) is the right endpoint closing with an allowed code; the
+    // clean and TCP checks still apply.
+    let refused = refused(expect, facts);
+    if facts.closed_by_me != expect.closed_by_harness && !refused {
         return (
             BehaviorClose::Failed,
             "The connection was failed by the wrong endpoint".into(),
@@ -87,6 +84,7 @@ pub fn behavior_close(expect: &CloseExpect, facts: &CloseFacts) -> (BehaviorClos
     if let Some(code) = facts.remote_code
         && !expect.codes.contains(&code)
         && !expect.non_strict_codes.contains(&code)
+        && !refused
     {
         return (
             BehaviorClose::WrongCode,

@@ -238,6 +238,12 @@ impl Session {
         now.saturating_duration_since(self.start)
     }
 
+    /// Events waiting for [`Session::poll_event`] (a caller that reads ahead, while it
+    /// writes, stops at a bound).
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
     /// The peer's bytes read past the handshake so far (decoded, or skipped over a cap).
     pub fn consumed(&self) -> u64 {
         self.reader.consumed()

@@ -190,6 +190,11 @@ pub enum ViolationKind {
         declared: u64,
         /// The configured cap.
         cap: u64,
+        /// The frame's FIN bit (a skipped frame may be one fragment of several).
+        fin: bool,
+        /// The frame's header length: the payload ends `header_len + declared` bytes after
+        /// the frame's offset.
+        header_len: u8,
     },
     /// The stream ended inside a frame: the header promised more bytes than came.
     #[error("stream ended inside a frame: {have} of {need} bytes")]
@@ -249,6 +254,8 @@ impl ViolationKind {
             Self::FrameTooLarge {
                 declared: 1 << 40,
                 cap: 64 << 20,
+                fin: true,
+                header_len: 10,
             },
             Self::TruncatedFrame { have: 1, need: 2 },
             Self::UnfinishedMessage(OpCode::TEXT),
@@ -613,6 +620,8 @@ impl Decoder {
                 ViolationKind::FrameTooLarge {
                     declared: h.len,
                     cap: self.config.max_frame_len,
+                    fin: h.fin,
+                    header_len: h.header_len as u8,
                 },
             );
             // Skip the header and whatever payload is buffered; the rest is skipped in `feed`.

@@ -599,6 +599,8 @@ close = "ok"
             kind: ViolationKind::FrameTooLarge {
                 declared: 4 << 20,
                 cap: 1 << 20,
+                fin: true,
+                header_len: 10,
             },
         },
     );
@@ -622,6 +624,64 @@ close = "ok"
     // A cut-short last chunk.
     let pieces: Vec<usize> = repeated(&[0; 4], 10).map(<[u8]>::len).collect();
     assert_eq!(pieces, [4, 4, 2]);
+}
+
+/// A violation on frame `at` of the server's stream.
+fn violation_at(at: u64, kind: ViolationKind) -> Violation {
+    Violation {
+        offset: at,
+        frame: Some(at),
+        frame_index: Some(0),
+        kind,
+    }
+}
+
+#[test]
+fn a_probe_echo_fragmented_past_the_buffer_is_recorded_or_fails_a_declared_limit() {
+    let upward = r#"
+[[case]]
+id = "16.1.1"
+title = "t"
+rfc = "rfc6455#section-10.4"
+steps = [ { probe_limit = { max = 8388608, within = 5.0 } } ]
+close = "ok"
+"#;
+    let fragment = ViolationKind::FrameTooLarge {
+        declared: 5 << 20,
+        cap: 4 << 20,
+        fin: false,
+        header_len: 10,
+    };
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(upward), Timeouts::default(), t0);
+    written(&mut m);
+    m.handle_violation(t0, violation_at(0, fragment.clone()));
+    // The rest of that echo (a small continuation the assembler cannot place) is no finding.
+    m.handle_violation(
+        t0,
+        violation_at(5 << 20, ViolationKind::ContinuationWithoutStart),
+    );
+    let result = m.finish();
+    let (b, text) = result.script_verdict.expect("verdict");
+    assert_eq!(b, Behavior::Informational, "{text}");
+    assert!(text.contains("its size was not checked"), "{text}");
+    assert!(result.findings.is_empty(), "{:?}", result.findings);
+
+    // With the limit declared, any echo of the message over it fails.
+    let known = r#"
+[[case]]
+id = "16.1.2"
+title = "t"
+rfc = "rfc6455#section-7.4.1"
+steps = [ { probe_limit = { max = 134217728, within = 5.0, known_limit = true } } ]
+close = { by = "peer", codes = [1009] }
+"#;
+    let mut m = CaseMachine::with_limit(&case(known), Timeouts::default(), Some(5 << 20), t0);
+    written(&mut m);
+    m.handle_violation(t0, violation_at(0, fragment));
+    let (b, text) = m.finish().script_verdict.expect("verdict");
+    assert_eq!(b, Behavior::Failed, "{text}");
+    assert!(text.contains("over its 5242880-byte limit"), "{text}");
 }
 
 #[test]

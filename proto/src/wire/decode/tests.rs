@@ -263,7 +263,9 @@ fn close_codes_map_to_the_rfc_close_code() {
     assert_eq!(
         ViolationKind::FrameTooLarge {
             declared: 2,
-            cap: 1
+            cap: 1,
+            fin: true,
+            header_len: 2,
         }
         .close_code(),
         CloseCode::MESSAGE_TOO_BIG
