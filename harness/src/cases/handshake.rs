@@ -95,6 +95,10 @@ pub struct HeaderCheck {
     /// NON-STRICT.
     #[serde(default)]
     pub non_strict: bool,
+    /// For `equals`: the header left out is NON-STRICT, not FAILED (0.8.1: a server may agree
+    /// to no subprotocol at all, §4.2.2).
+    #[serde(default)]
+    pub absence_non_strict: bool,
 }
 
 impl HeaderCheck {

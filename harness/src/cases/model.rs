@@ -364,6 +364,10 @@ pub struct Expect {
     /// Events the RFC also allows (Autobahn's NON-STRICT), if any.
     #[serde(default)]
     pub non_strict: Option<Vec<EventSpec>>,
+    /// The pongs of `ok` but some earlier ones, the last one kept, are NON-STRICT, not
+    /// FAILED: §5.5.3 lets a server answer only the most recent of several pending pings.
+    #[serde(default)]
+    pub pongs_may_skip: bool,
 }
 
 /// An expected event.

@@ -144,7 +144,13 @@ pub fn check_headers_split(
         }
         if let Some(want) = &check.equals {
             let want = fill(want);
-            if values.len() != 1 || values[0] != want {
+            if values.is_empty() && check.absence_non_strict {
+                let mut problem = format!("the response has no {}", check.name);
+                if let Some(rule) = &check.rule {
+                    problem.push_str(&format!(" (allowed, but the RFC prefers: {rule})"));
+                }
+                lenient.push(problem);
+            } else if values.len() != 1 || values[0] != want {
                 problems.push(format!(
                     "the response must carry exactly one {}: {want}; it has {}",
                     check.name,
@@ -477,6 +483,42 @@ mod tests {
         assert_eq!(
             judge_with(&spec, &answer(OK_101), "", None).behavior,
             Behavior::Ok
+        );
+    }
+
+    #[test]
+    fn selecting_no_subprotocol_is_allowed_selecting_another_is_not() {
+        // 0.8.1 with --param subprotocol=chat: §4.2.2 lets a server agree to none.
+        let spec = library_spec("0.8.1");
+        let offers = "";
+        let none = judge_with(&spec, &answer(OK_101), offers, Some("chat"));
+        assert_eq!(none.behavior, Behavior::NonStrict, "{}", none.reason);
+        assert!(
+            none.reason.contains("has no Sec-WebSocket-Protocol"),
+            "{}",
+            none.reason
+        );
+        let chat = Answer::Response {
+            response: response(
+                "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Protocol: chat\r\n\r\n",
+            ),
+            problems: Vec::new(),
+            after: Duration::from_millis(3),
+        };
+        assert_eq!(
+            judge_with(&spec, &chat, offers, Some("chat")).behavior,
+            Behavior::Ok
+        );
+        let other = Answer::Response {
+            response: response(
+                "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Protocol: x-wsconform-unknown\r\n\r\n",
+            ),
+            problems: Vec::new(),
+            after: Duration::from_millis(3),
+        };
+        assert_eq!(
+            judge_with(&spec, &other, offers, Some("chat")).behavior,
+            Behavior::Failed
         );
     }
 

@@ -177,7 +177,13 @@ pub fn judge(
     started: SystemTime,
     duration: Duration,
 ) -> CaseRecord {
-    let (ok, non_strict) = (&result.ok, result.non_strict.as_deref());
+    let skipped = case.expect.pongs_may_skip && skips_earlier_pongs(&result.observed, &result.ok);
+    let ok = &result.ok;
+    let non_strict = if skipped {
+        Some(result.observed.as_slice())
+    } else {
+        result.non_strict.as_deref()
+    };
     let (behavior, _) = match &result.script_verdict {
         Some((b, text)) => (*b, text.clone()),
         None => verdict::behavior(&result.observed, ok, non_strict),
@@ -252,6 +258,26 @@ pub fn judge(
     record
 }
 
+/// Whether `observed` is `ok` with some pongs left out, but not the last one: what RFC 6455
+/// §5.5.3 allows ("MAY elect to send a Pong frame for only the most recently processed Ping
+/// frame").
+fn skips_earlier_pongs(observed: &[Observed], ok: &[Observed]) -> bool {
+    let is_pong = |o: &Observed| matches!(o, Observed::Pong(_));
+    let last_pong = ok.iter().rposition(is_pong);
+    if observed.len() >= ok.len() || last_pong.is_none() {
+        return false;
+    }
+    let mut rest = observed.iter().peekable();
+    for (i, want) in ok.iter().enumerate() {
+        if rest.peek() == Some(&want) {
+            rest.next();
+        } else if !is_pong(want) || Some(i) == last_pong {
+            return false;
+        }
+    }
+    rest.next().is_none()
+}
+
 /// `2026-11-25T15:40:00.123Z`.
 pub fn rfc3339(t: SystemTime) -> String {
     let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
@@ -287,5 +313,28 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-25T15:40:00.123Z");
         let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn skipping_earlier_pongs_is_what_5_5_3_allows() {
+        let pong = |i: u8| Observed::Pong(vec![b'0' + i]);
+        let ok: Vec<Observed> = (0..4).map(pong).collect();
+        // Only the last, or some earlier ones left out: allowed.
+        assert!(skips_earlier_pongs(&[pong(3)], &ok));
+        assert!(skips_earlier_pongs(&[pong(0), pong(2), pong(3)], &ok));
+        // All of them is simply OK; the last one missing, a reorder or a stranger is not.
+        assert!(!skips_earlier_pongs(&ok, &ok));
+        assert!(!skips_earlier_pongs(&[pong(0), pong(1), pong(2)], &ok));
+        assert!(!skips_earlier_pongs(&[pong(1), pong(0), pong(3)], &ok));
+        assert!(!skips_earlier_pongs(&[pong(7), pong(3)], &ok));
+        assert!(!skips_earlier_pongs(&[], &ok));
+        // A message is never skipped.
+        let text = Observed::Message {
+            opcode: crate::wire::OpCode::TEXT,
+            payload: b"m".to_vec(),
+        };
+        let with_message = [pong(0), text.clone(), pong(1)];
+        assert!(skips_earlier_pongs(&[text.clone(), pong(1)], &with_message));
+        assert!(!skips_earlier_pongs(&[pong(0), pong(1)], &with_message));
     }
 }

@@ -199,7 +199,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "subprotocol-choice",
-        rule: "no subprotocol is selected that the server does not speak (0.8.2: FAILED only with `--param subprotocol`, which says what it speaks)",
+        rule: "no subprotocol is selected that the server does not speak (0.8.2: FAILED only with `--param subprotocol`, which says what it speaks), and the one it speaks is selected (0.8.1, 0.8.3: selecting none is allowed)",
         verdict: "NON-STRICT",
         level: Level::May,
         rfc: "RFC 6455 §4.2.2",
@@ -212,6 +212,14 @@ pub const RULES: &[Rule] = &[
         level: Level::May,
         rfc: "RFC 6455 §10.4, §7.4.1",
         sentence: "§7.4.1: \"1009 indicates that an endpoint is terminating the connection because it has received a message that is too big for it to process.\"",
+    },
+    Rule {
+        id: "pongs-skipped",
+        rule: "every ping is answered: a server may answer only the latest of pending pings (2.10, 2.11: `pongs_may_skip`), and answer or not a ping sent after the harness's close (7.1.3)",
+        verdict: "NON-STRICT (Autobahn: FAILED)",
+        level: Level::May,
+        rfc: "RFC 6455 §5.5.2, §5.5.3",
+        sentence: "§5.5.3: \"the endpoint MAY elect to send a Pong frame for only the most recently processed Ping frame.\" §5.5.2: \"an endpoint MUST send a Pong frame in response, unless it already received a Close frame.\"",
     },
     Rule {
         id: "autobahn-non-strict",
