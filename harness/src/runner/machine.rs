@@ -94,6 +94,9 @@ pub fn repeated(chunk: &[u8], len: usize) -> impl Iterator<Item = &[u8]> + '_ {
     std::iter::repeat_n(chunk, full).chain((rest > 0).then(|| &chunk[..rest]))
 }
 
+/// Pings remembered for their pongs.
+const MAX_PINGS: usize = 1024;
+
 /// How often the machine looks at the progress of a skipped echo.
 const SKIP_POLL: Duration = Duration::from_millis(10);
 
@@ -224,6 +227,11 @@ pub struct CaseMachine {
     /// A probe's echo came in fragments past the buffer and was judged: the rest of it is
     /// skipped without findings.
     probe_fragments_skipped: bool,
+    /// Payloads of the pings sent and not answered yet (a pong that answers none is
+    /// unsolicited, which §5.5.3 allows, and is no event).
+    pings: Vec<Vec<u8>>,
+    /// More pings were sent than [`MAX_PINGS`]: every pong is taken as an answer.
+    pings_overflowed: bool,
     findings: Vec<Finding>,
     local_close: Option<(Option<u16>, String)>,
     remote_close: Option<(Option<u16>, String)>,
@@ -303,6 +311,8 @@ impl CaseMachine {
             script_judged_close: false,
             skipped_echo: None,
             probe_fragments_skipped: false,
+            pings: Vec::new(),
+            pings_overflowed: false,
             findings: Vec::new(),
             local_close: None,
             remote_close: None,
@@ -432,9 +442,11 @@ impl CaseMachine {
             OpCode::PONG => {
                 if let Block::PingFlood { .. } = self.block {
                     self.flood_pong(now, &payload);
-                } else {
+                } else if self.solicited(&payload) {
                     self.record(now, Observed::Pong(payload));
                 }
+                // Else an unsolicited pong (§5.5.3: "A Pong frame MAY be sent unsolicited"):
+                // in the trace, not an event.
             }
             OpCode::CLOSE => self.peer_close(now, &payload),
             _ => {}
@@ -766,6 +778,27 @@ impl CaseMachine {
             ),
         });
         self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+    }
+
+    /// Remembers a ping sent, for the pong that answers it (at most [`MAX_PINGS`] kept).
+    pub(super) fn ping_sent(&mut self, payload: &[u8]) {
+        if self.pings.len() < MAX_PINGS {
+            self.pings.push(payload.to_vec());
+        } else {
+            self.pings_overflowed = true;
+        }
+    }
+
+    /// Whether a pong answers a ping sent (and not answered yet); past [`MAX_PINGS`] every
+    /// pong counts as an answer.
+    fn solicited(&mut self, payload: &[u8]) -> bool {
+        match self.pings.iter().position(|p| p == payload) {
+            Some(i) => {
+                self.pings.remove(i);
+                true
+            }
+            None => self.pings_overflowed,
+        }
     }
 
     /// The limit probe in flight sends compressed messages (its cap is on the inflated size,

@@ -215,7 +215,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "pongs-skipped",
-        rule: "every ping is answered: a server may answer only the latest of pending pings (2.10, 2.11: `pongs_may_skip`), and answer or not a ping sent after the harness's close (7.1.3)",
+        rule: "every ping is answered: a server may answer only the latest of pending pings (2.10, 2.11: `pongs_may_skip`), and answer or not a ping sent after the harness's close (7.1.3); a pong that answers no ping sent is no event at all (§5.5.3: \"A Pong frame MAY be sent unsolicited.\")",
         verdict: "NON-STRICT (Autobahn: FAILED)",
         level: Level::May,
         rfc: "RFC 6455 §5.5.2, §5.5.3",

@@ -104,6 +104,9 @@ impl CaseMachine {
                         continue;
                     };
                     let raw = self.writer.mask(raw, masking);
+                    if raw.opcode == OpCode::PING {
+                        self.ping_sent(&raw.payload);
+                    }
                     if raw.opcode == OpCode::CLOSE && !spec.raw {
                         if self.ws != Ws::Open {
                             continue;

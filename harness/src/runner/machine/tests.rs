@@ -318,10 +318,20 @@ close = "ok"
 
 #[test]
 fn a_flood_of_pongs_is_recorded_only_up_to_the_cap() {
+    let pings = MAX_OBSERVED + 500;
+    let src = format!(
+        r#"
+[[case]]
+id = "x.1"
+title = "t"
+rfc = "rfc6455#section-5.5.2"
+steps = [ {{ send = {{ frames = [ {{ opcode = "ping", payload = "x" }} ], repeat = {pings} }} }} ]
+"#
+    );
     let t0 = Instant::now();
-    let mut m = CaseMachine::new(&case(ECHO), Timeouts::default(), t0);
+    let mut m = CaseMachine::new(&case(&src), Timeouts::default(), t0);
     written(&mut m);
-    for i in 0..(MAX_OBSERVED as u64 + 500) {
+    for i in 0..pings as u64 {
         receive(&mut m, t0, server_frame(i * 3, RawFrame::pong("x")));
     }
     m.handle_closed(
@@ -331,6 +341,28 @@ fn a_flood_of_pongs_is_recorded_only_up_to_the_cap() {
         },
     );
     assert_eq!(m.finish().observed.len(), MAX_OBSERVED);
+}
+
+#[test]
+fn an_unsolicited_pong_is_no_event() {
+    let src = r#"
+[[case]]
+id = "x.1"
+title = "t"
+rfc = "rfc6455#section-5.5.3"
+steps = [ { send = { frames = [ { opcode = "ping", payload = "a" } ] } } ]
+expect.ok = [ { pong = "a" } ]
+"#;
+    let t0 = Instant::now();
+    let mut m = CaseMachine::new(&case(src), Timeouts::default(), t0);
+    written(&mut m);
+    // §5.5.3: "A Pong frame MAY be sent unsolicited." Then the answer; then the same answer
+    // again, which answers nothing left.
+    receive(&mut m, t0, server_frame(0, RawFrame::pong("b")));
+    receive(&mut m, t0, server_frame(3, RawFrame::pong("a")));
+    receive(&mut m, t0, server_frame(6, RawFrame::pong("a")));
+    m.handle_closed(t0, Closure::PeerReset);
+    assert_eq!(m.finish().observed, [Observed::Pong(b"a".to_vec())]);
 }
 
 const FLOOD: &str = r#"
