@@ -13,6 +13,8 @@
 //!   bounded reads, FIN told apart from RST.
 //! - [`echo`]: the embedded tokio-tungstenite echo server used by the demo and the tests.
 //! - [`smoke`]: the quick smoke exchange (`wsconform smoke`).
+//! - [`serve`]: the harness as the server for a client under test, over Autobahn's
+//!   fuzzingserver URL protocol (`wsconform serve`).
 //! - [`spec`]: Autobahn's fuzzingclient spec files.
 //!
 //! The `net` feature (on by default) brings the tokio edge and the command line; without it
@@ -35,6 +37,8 @@ pub mod fuzzing;
 pub mod net;
 pub mod peer;
 pub mod runner;
+#[cfg(feature = "net")]
+pub mod serve;
 #[cfg(feature = "net")]
 pub mod smoke;
 pub mod spec;

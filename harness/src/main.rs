@@ -9,7 +9,7 @@
 //! | 2 | usage or configuration error (bad URL, flag, spec file, case file or pattern) |
 //! | 3 | target unreachable (unresolvable host, refused port, connect timeout) |
 //! | 4 | TLS failure |
-//! | 5 | the opening handshake was rejected (a status other than 101, an invalid response) |
+//! | 5 | the preflight's opening handshake was rejected (a status other than 101, a hang-up) |
 //! | 6 | the opening handshake timed out |
 
 mod cli;
@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Cases(args) => cli::run::list_cases(args),
         Command::Smoke(args) => cli::smoke::smoke(args),
+        Command::Serve(args) => cli::serve::serve_cmd(args),
         Command::Echo(args) => cli::smoke::echo(args),
         Command::Diff(args) => cli::run::diff(args),
         Command::Codes => {

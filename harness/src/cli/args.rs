@@ -49,6 +49,13 @@ pub enum Command {
     /// Serve the embedded tokio-tungstenite echo server on 127.0.0.1 until killed (for
     /// benchmarks and for trying a client); prints "LISTENING <port>".
     Echo(EchoArgs),
+    /// Play the server for a WebSocket client under test, over Autobahn's fuzzingserver URL
+    /// protocol (/getCaseCount, /runCase?case=N&agent=A, /getCaseInfo, /getCaseStatus,
+    /// /updateReports); with --exec, start the client too and exit as `run` does.
+    #[command(
+        after_help = "Examples:\n  wsconform serve --listen 127.0.0.1:9001\n  wsconform serve --listen 127.0.0.1:0 --exec 'python3 client.py {url}'"
+    )]
+    Serve(super::serve::ServeArgs),
     /// A quick smoke exchange: three built-in cases (handshake and close, a text echo, a
     /// binary echo), each on its own connection, each with its verdict and wire trace.
     #[command(

@@ -1,8 +1,10 @@
-//! The command line: arguments, the `run`, `cases` and `smoke` commands, and their output.
+//! The command line: arguments, the `run`, `cases`, `serve` and `smoke` commands, and their
+//! output.
 
 pub mod args;
 pub mod output;
 pub mod run;
+pub mod serve;
 pub mod smoke;
 
 /// Conformance failures.

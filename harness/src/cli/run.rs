@@ -32,7 +32,7 @@ fn load_cases(dir: Option<&std::path::Path>) -> Result<Vec<Case>, Failure> {
 }
 
 /// Applies a selection; a pattern that matches nothing is a usage error.
-fn select(all: Vec<Case>, selection: &Selection) -> Result<Vec<Case>, Failure> {
+pub(super) fn select(all: Vec<Case>, selection: &Selection) -> Result<Vec<Case>, Failure> {
     let ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
     let chosen: Vec<String> = selection
         .apply(&ids)

@@ -17,7 +17,7 @@ use crate::Side;
 use crate::cases::Case;
 use crate::cases::smoke::smoke_cases;
 use crate::handshake::{Response, ResponseProblem};
-use crate::net::{ConnectError, Driver, Target, WriteShape, connect};
+use crate::net::{ConnectError, Driver, Stream, Target, WriteShape, connect};
 use crate::session::{Closure, Direction, EventKind, EventLog, HandshakeFailure};
 
 /// A case's result, and whether the target could be reached at all.
@@ -33,19 +33,24 @@ pub struct CaseRun {
     pub handshake: Option<HandshakeFailure>,
 }
 
-/// Runs `case` against `target` (named `name` in the record): connects, then moves bytes and
-/// time between the transport and the case's [`CaseFlow`], and carries out what it asks.
-pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOptions) -> CaseRun {
-    let started = SystemTime::now();
-    let config = FlowConfig {
+/// The part of the run's options a case's flow needs, for the harness playing `side`.
+fn flow_config(opts: &RunOptions, side: Side) -> FlowConfig {
+    FlowConfig {
         open_handshake_timeout: opts.open_handshake_timeout,
         timeouts: opts.timeouts,
         policy: opts.policy,
         params: opts.params.clone(),
         chop: opts.chop,
-        side: Side::Client,
+        side,
         seed: None,
-    };
+    }
+}
+
+/// Runs `case` against `target` (named `name` in the record): connects, then moves bytes and
+/// time between the transport and the case's [`CaseFlow`], and carries out what it asks.
+pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOptions) -> CaseRun {
+    let started = SystemTime::now();
+    let config = flow_config(opts, Side::Client);
     if let Some(record) = not_run(name, case, &opts.params, started) {
         // Nothing is sent to the target.
         return CaseRun {
@@ -88,6 +93,75 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     let mut driver = Driver::new(stream, *session, WriteShape::default());
     // Connections a case keeps open beside its own (dropped when the case ends).
     let mut held = Vec::new();
+    drive(&mut flow, &mut driver, Some(target), opts, &mut held).await;
+    let elapsed = clock.elapsed();
+    drop(held);
+    let alive = if case.check_alive {
+        Some(alive(target, opts).await)
+    } else {
+        None
+    };
+    let log = driver.into_log();
+    let handshake = flow.handshake_failure().cloned();
+    let record = flow.finish(&log, elapsed, alive);
+    CaseRun {
+        record,
+        unreachable: None,
+        log,
+        handshake,
+    }
+}
+
+/// Runs `case` with the harness as the server, on a connection the client under test opened
+/// (named `name` in the record): `head` is what was already read of its request (the edge
+/// read it to route the connection). The alive check and held connections do not apply.
+pub async fn run_case_as_server(
+    name: &str,
+    case: &Case,
+    opts: &RunOptions,
+    stream: Stream,
+    head: &[u8],
+) -> CaseRun {
+    let started = SystemTime::now();
+    let config = flow_config(opts, Side::Server);
+    let clock = Instant::now();
+    let now = clock.into_std();
+    let (mut flow, session) = match CaseFlow::start(name, case, &config, "", "/", now, started) {
+        Start::Run(flow, session) => (flow, session),
+        Start::Done(record) => {
+            return CaseRun {
+                record: *record,
+                unreachable: None,
+                log: EventLog::default(),
+                handshake: None,
+            };
+        }
+    };
+    let mut driver = Driver::new(stream, *session, WriteShape::default());
+    driver.session_mut().handle_input(now, head);
+    drive(&mut flow, &mut driver, None, opts, &mut Vec::new()).await;
+    let elapsed = clock.elapsed();
+    let log = driver.into_log();
+    let handshake = flow.handshake_failure().cloned();
+    let record = flow.finish(&log, elapsed, None);
+    CaseRun {
+        record,
+        unreachable: None,
+        log,
+        handshake,
+    }
+}
+
+/// Moves bytes and time between `driver` and `flow` until the case is over, carrying out what
+/// the flow asks. `target` is where held connections and alive checks go; without one (the
+/// harness plays the server), there are none.
+async fn drive(
+    flow: &mut CaseFlow,
+    driver: &mut Driver,
+    target: Option<&Target>,
+    opts: &RunOptions,
+    held: &mut Vec<Stream>,
+) {
     loop {
         // A case that pauses its reading (back-pressure) does not read while it writes either.
         let paused = flow.reading_paused(Instant::now().into_std()).is_some();
@@ -95,7 +169,9 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
         while let Some(action) = flow.poll_action() {
             match action {
                 FlowAction::Hold { count, partial } => {
-                    open::hold(target, opts, &partial, count, &mut held).await;
+                    if let Some(target) = target {
+                        open::hold(target, opts, &partial, count, held).await;
+                    }
                 }
                 FlowAction::SendRequest { chop, delay, bound } => {
                     flow.request_begins(Instant::now().into_std());
@@ -146,7 +222,10 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
                 FlowAction::Machine(Action::Abort) => driver.abort(),
                 FlowAction::Machine(Action::Shutdown) => driver.shutdown().await,
                 FlowAction::Machine(Action::CheckAlive) => {
-                    let alive = alive(target, opts).await;
+                    let alive = match target {
+                        Some(target) => alive(target, opts).await,
+                        None => Ok(()),
+                    };
                     flow.handle_alive(Instant::now().into_std(), alive);
                 }
             }
@@ -173,22 +252,6 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
             driver.session_mut(),
             connected,
         );
-    }
-    let elapsed = clock.elapsed();
-    drop(held);
-    let alive = if case.check_alive {
-        Some(alive(target, opts).await)
-    } else {
-        None
-    };
-    let log = driver.into_log();
-    let handshake = flow.handshake_failure().cloned();
-    let record = flow.finish(&log, elapsed, alive);
-    CaseRun {
-        record,
-        unreachable: None,
-        log,
-        handshake,
     }
 }
 

@@ -38,7 +38,9 @@ pub mod rules;
 pub mod verdict;
 
 #[cfg(feature = "net")]
-pub use exec::{CaseRun, PROBE_ID, ProbeError, Probed, RunOptions, alive, probe, run_case};
+pub use exec::{
+    CaseRun, PROBE_ID, ProbeError, Probed, RunOptions, alive, probe, run_case, run_case_as_server,
+};
 pub use machine::{Action, CaseMachine, MachineResult, Timeouts};
 #[cfg(feature = "net")]
 pub use pool::{Plan, TargetSpec, default_jobs, run_plan};

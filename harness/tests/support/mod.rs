@@ -106,7 +106,7 @@ impl Drop for RealServer {
 }
 
 /// Runs the installer once per test process (it is idempotent and locked across processes).
-fn install() {
+pub fn install() {
     static ONCE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let result = ONCE.get_or_init(|| {
         let script = repo_root().join("tools/test-servers/install.sh");

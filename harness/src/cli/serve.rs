@@ -1,0 +1,238 @@
+//! `wsconform serve`: the harness plays the server for a client under test, over Autobahn's
+//! fuzzingserver URL protocol; with `--exec`, it starts the client itself and exits with the
+//! same policy and codes as `run`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use wsconform::cases::{self, Case, Selection};
+use wsconform::runner::record::{base_record, rfc3339};
+use wsconform::runner::{Policy, RunOptions, Timeouts};
+use wsconform::serve::{OnUpdate, Results, ServeConfig, serve};
+use wsconform_reports::{CaseRecord, Cause, Outcome, RunReport, TargetInfo};
+
+use super::args::seconds;
+use super::output::{summary, write_reports};
+use super::{EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, Failure, fail};
+
+/// Autobahn's client-mode sections: what a fuzzingserver runs.
+const CLIENT_SECTIONS: &str = "1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen (port 0: a free port, printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9001")]
+    pub listen: String,
+    /// Case patterns, comma-separated (default: Autobahn's client-mode sections 1-7, 9, 10).
+    #[arg(long, value_name = "PATTERNS")]
+    pub cases: Option<String>,
+    /// Case patterns to leave out.
+    #[arg(long, value_name = "PATTERNS")]
+    pub exclude: Option<String>,
+    /// Start the client under test: a shell command, `{url}` replaced by the server's URL
+    /// (`ws://127.0.0.1:PORT`). The reports are written when it exits; cases it did not run
+    /// are reported as not run.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// The output directory.
+    #[arg(long, value_name = "DIR", default_value = "wsconform-report")]
+    pub out: PathBuf,
+    /// Also fail on NON-STRICT, WRONG CODE, UNCLEAN and FAILED BY CLIENT.
+    #[arg(long)]
+    pub strict: bool,
+    /// Seconds allowed for a client's opening handshake.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+    pub open_handshake_timeout: Duration,
+    /// Seconds from the harness's close to the client's reply.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    pub close_handshake_timeout: Duration,
+    /// A ceiling on any one case; with --exec, the client gets this much per case.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    pub case_timeout: Duration,
+}
+
+pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
+    let all = cases::builtin().map_err(|e| fail(EXIT_USAGE, e))?;
+    let selection = Selection::from_lists(
+        Some(args.cases.as_deref().unwrap_or(CLIENT_SECTIONS)),
+        args.exclude.as_deref(),
+    );
+    let selected = super::run::select(all, &selection)?;
+    let options = RunOptions {
+        open_handshake_timeout: args.open_handshake_timeout,
+        timeouts: Timeouts {
+            close_handshake: args.close_handshake_timeout,
+            case_limit: args.case_timeout,
+            ..Timeouts::default()
+        },
+        policy: if args.strict {
+            Policy::Strict
+        } else {
+            Policy::Default
+        },
+        ..RunOptions::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| fail(EXIT_USAGE, anyhow!("cannot listen on {}: {e}", args.listen)))?;
+        let addr = listener.local_addr().context("the listening address")?;
+        let url = format!("ws://{addr}");
+        let started = SystemTime::now();
+        let all_cases = selected.clone();
+        let out = args.out.clone();
+        let strict = args.strict;
+        let url_for_reports = url.clone();
+        let on_update: OnUpdate = Box::new(move |records| {
+            if let Err(e) = write(&out, &url_for_reports, started, strict, records) {
+                eprintln!("wsconform serve: {e:#}");
+            }
+        });
+        let count = selected.len();
+        let config = Arc::new(ServeConfig {
+            cases: selected,
+            options,
+            on_update,
+        });
+        let results = Arc::new(Results::default());
+        super::say(&format!(
+            "wsconform serve: listening on {url} ({count} cases; a client driver starts with {url}/getCaseCount)\n"
+        ));
+        let Some(cmd) = &args.exec else {
+            // Until killed; the reports are written on each /updateReports, as Autobahn's
+            // fuzzingserver does.
+            serve(listener, config, results, std::future::pending()).await;
+            return Ok(0);
+        };
+        let command = cmd.replace("{url}", &url);
+        let child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .spawn()
+            .map_err(|e| fail(EXIT_USAGE, anyhow!("cannot start {command:?}: {e}")))?;
+        // The client gets --case-timeout per case, then it is killed.
+        let bound = args.case_timeout.saturating_mul(count.max(1) as u32);
+        let exited = tokio::task::spawn_blocking(move || wait_bounded(child, bound));
+        serve(listener, config.clone(), results.clone(), async {
+            let _ = exited.await;
+        })
+        .await;
+        let records = complete(results.records(), &all_cases);
+        write(&args.out, &url, started, args.strict, &records)?;
+        super::say(&summary(&records));
+        super::say(&format!(
+            "results: {} (index.html, report.json, junit.xml, summary.md; Autobahn's index.json in {})\n",
+            args.out.display(),
+            args.out.join("autobahn").display()
+        ));
+        if results.records().is_empty() {
+            return Err(fail(
+                EXIT_UNREACHABLE,
+                anyhow!("the client ({command}) ran no case; the report says so"),
+            ));
+        }
+        Ok(exit_code(&records))
+    })
+}
+
+/// Waits for `child` at most `bound`, then kills it.
+fn wait_bounded(mut child: std::process::Child, bound: Duration) {
+    let until = std::time::Instant::now() + bound;
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        if std::time::Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The records, with a not-run record for every selected case an agent did not run (and,
+/// without any agent, for every case), so that a client that stops early never passes.
+fn complete(mut records: Vec<CaseRecord>, cases: &[Case]) -> Vec<CaseRecord> {
+    let mut agents: Vec<String> = records.iter().map(|r| r.target.clone()).collect();
+    agents.dedup();
+    if agents.is_empty() {
+        agents.push("client".into());
+    }
+    for agent in &agents {
+        for case in cases {
+            if records
+                .iter()
+                .any(|r| &r.target == agent && r.id == case.id)
+            {
+                continue;
+            }
+            let mut record = base_record(agent, case, SystemTime::now());
+            record.outcome = Outcome::NotRun;
+            record.causes = vec![Cause::NotRun];
+            record.reason = "not run by the client".into();
+            records.push(record);
+        }
+    }
+    records.sort_by(|a, b| {
+        a.target
+            .cmp(&b.target)
+            .then_with(|| cases::compare_ids(&a.id, &b.id))
+    });
+    records
+}
+
+fn exit_code(records: &[CaseRecord]) -> u8 {
+    if records.iter().any(|r| r.outcome == Outcome::Fail) {
+        EXIT_FAILED
+    } else {
+        0
+    }
+}
+
+/// Writes every report for `records` (the clients as targets).
+fn write(
+    out: &std::path::Path,
+    url: &str,
+    started: SystemTime,
+    strict: bool,
+    records: &[CaseRecord],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    let mut names: Vec<String> = records.iter().map(|r| r.target.clone()).collect();
+    names.dedup();
+    let report = RunReport {
+        schema: wsconform_reports::SCHEMA,
+        tool: "wsconform".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        case_set: format!("serve-{}", records.len()),
+        started: rfc3339(started),
+        finished: rfc3339(SystemTime::now()),
+        policy: if strict { "strict" } else { "default" }.into(),
+        options: std::collections::BTreeMap::from([("role".to_owned(), "server".to_owned())]),
+        targets: names
+            .into_iter()
+            .map(|name| TargetInfo {
+                name,
+                url: url.to_owned(),
+            })
+            .collect(),
+        cases: records.to_vec(),
+    };
+    let mut lines = String::new();
+    for r in records {
+        lines.push_str(&serde_json::to_string(r)?);
+        lines.push('\n');
+    }
+    let jsonl = out.join("results.jsonl");
+    std::fs::write(&jsonl, lines).with_context(|| format!("cannot write {}", jsonl.display()))?;
+    write_reports(out, &out.join("autobahn"), &report)
+}

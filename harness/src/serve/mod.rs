@@ -1,0 +1,251 @@
+//! `wsconform serve`: the harness plays the server for a client under test, speaking
+//! Autobahn's fuzzingserver URL protocol ([`protocol`]), so that a client's existing Autobahn
+//! driver works unchanged. Every request is a WebSocket connection: the edge reads its head
+//! (bounded in size and time), routes it by its target, and either answers with one text
+//! message (the case count, a case's info or status), runs a case on it with the harness as
+//! the server ([`crate::runner::run_case_as_server`]: the same flow and machine as `run`, on
+//! the server side), or writes the reports.
+//!
+//! The edge is async (tokio); what a request means is sans-IO ([`protocol::parse`]).
+
+pub mod protocol;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant as StdInstant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wsconform_reports::CaseRecord;
+
+use crate::cases::Case;
+use crate::handshake::server::{ServerConfig, check_request};
+use crate::net::Stream;
+use crate::runner::{RunOptions, run_case_as_server};
+use crate::session::{Masking, Session, SessionConfig, SessionEvent};
+use crate::wire::{CloseCode, RawFrame};
+use protocol::Request;
+
+/// The most a request head may take.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// What `/updateReports` calls with every record so far (the CLI writes the reports).
+pub type OnUpdate = Box<dyn Fn(&[CaseRecord]) + Send + Sync>;
+
+/// What `serve` runs, and where it reports.
+pub struct ServeConfig {
+    /// The selection, sorted: `runCase?case=N` runs the N-th.
+    pub cases: Vec<Case>,
+    /// Timeouts, policy and params for the cases.
+    pub options: RunOptions,
+    /// Called by `/updateReports` with every record so far (the CLI writes the reports).
+    pub on_update: OnUpdate,
+}
+
+/// The results so far, shared by the connections.
+#[derive(Default)]
+pub struct Results {
+    records: Mutex<BTreeMap<(String, usize), CaseRecord>>,
+    /// Requests that were not the protocol's: the reason, for the CLI to show.
+    refused: Mutex<Vec<String>>,
+    changed: tokio::sync::Notify,
+}
+
+impl Results {
+    /// Every record so far, by agent, then in case order.
+    pub fn records(&self) -> Vec<CaseRecord> {
+        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        records.values().cloned().collect()
+    }
+
+    /// The requests refused with 400, with why.
+    pub fn refused(&self) -> Vec<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn get(&self, agent: &str, case: usize) -> Option<CaseRecord> {
+        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        records.get(&(agent.to_owned(), case)).cloned()
+    }
+
+    fn put(&self, agent: &str, case: usize, record: CaseRecord) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        records.insert((agent.to_owned(), case), record);
+        drop(records);
+        self.changed.notify_waiters();
+    }
+}
+
+/// Accepts connections on `listener` until `stop` resolves; each is served on its own task.
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<ServeConfig>,
+    results: Arc<Results>,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else { continue };
+                let _ = tcp.set_nodelay(true);
+                let (config, results) = (config.clone(), results.clone());
+                tokio::spawn(async move {
+                    // Every connection is bounded, whatever the client does.
+                    let limit = config.options.timeouts.case_limit + Duration::from_secs(30);
+                    let _ = tokio::time::timeout(limit, connection(tcp, &config, &results)).await;
+                });
+            }
+        }
+    }
+}
+
+/// One connection: its head, then what it asks for.
+async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results) {
+    let Some(head) = read_head(&mut tcp, config.options.open_handshake_timeout).await else {
+        return;
+    };
+    let target = request_target(&head);
+    let request = match protocol::parse(&target) {
+        Ok(request) => request,
+        Err(e) => {
+            refuse(&mut tcp, &e.to_string()).await;
+            results
+                .refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!("{target}: {e}"));
+            return;
+        }
+    };
+    let count = config.cases.len();
+    let case_at = |n: usize| config.cases.get(n - 1);
+    match request {
+        Request::CaseCount => reply(tcp, &head, Some(count.to_string())).await,
+        Request::CaseInfo { case } => match case_at(case) {
+            Some(c) => {
+                let info = serde_json::json!({"id": c.id, "description": c.title});
+                reply(tcp, &head, Some(info.to_string())).await;
+            }
+            None => refuse(&mut tcp, &format!("no case {case}: there are {count}")).await,
+        },
+        Request::RunCase { case, agent } => match case_at(case) {
+            Some(c) => {
+                let run =
+                    run_case_as_server(&agent, c, &config.options, Stream::Plain(tcp), &head).await;
+                results.put(&agent, case, run.record);
+            }
+            None => refuse(&mut tcp, &format!("no case {case}: there are {count}")).await,
+        },
+        Request::CaseStatus { case, agent } => {
+            // Waits until that case has a result (bounded by the case limit).
+            let until = tokio::time::Instant::now() + config.options.timeouts.case_limit;
+            let record = loop {
+                let changed = results.changed.notified();
+                if let Some(r) = results.get(&agent, case) {
+                    break Some(r);
+                }
+                if tokio::time::timeout_at(until, changed).await.is_err() {
+                    break None;
+                }
+            };
+            let behavior = record
+                .and_then(|r| r.behavior)
+                .map_or("UNKNOWN", |b| b.as_str());
+            let status = serde_json::json!({ "behavior": behavior });
+            reply(tcp, &head, Some(status.to_string())).await;
+        }
+        Request::UpdateReports { .. } => {
+            (config.on_update)(&results.records());
+            reply(tcp, &head, None).await;
+        }
+    }
+}
+
+/// Reads a request head: at most [`MAX_HEAD`] bytes within `timeout`.
+async fn read_head(tcp: &mut TcpStream, timeout: Duration) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = tcp.read(&mut buf).await.ok()?;
+            if n == 0 || head.len() + n > MAX_HEAD {
+                return None;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        Some(())
+    };
+    tokio::time::timeout(timeout, read).await.ok()??;
+    Some(head)
+}
+
+/// The request line's target (`/runCase?case=1&agent=a`), or empty.
+fn request_target(head: &[u8]) -> String {
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(line)
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Answers a request that is not the protocol's with 400 and why.
+async fn refuse(tcp: &mut TcpStream, why: &str) {
+    let body = format!("{why}\n");
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.write_all(response.as_bytes())).await;
+}
+
+/// Completes the opening handshake of `head` (a strict §4.2 check), sends `text` if any,
+/// closes with 1000, and waits a moment for the client's close.
+async fn reply(mut tcp: TcpStream, head: &[u8], text: Option<String>) {
+    let now = StdInstant::now();
+    let mut session = Session::server(SessionConfig::default(), now);
+    session.handle_input(now, head);
+    let request = std::iter::from_fn(|| session.poll_event()).find_map(|e| match e {
+        SessionEvent::Request(r) => Some(r),
+        _ => None,
+    });
+    let Some(request) = request else {
+        // Unreadable: the session queued its error response.
+        flush(&mut tcp, &mut session).await;
+        return;
+    };
+    let config = ServerConfig {
+        resources: Vec::new(),
+        ..ServerConfig::default()
+    };
+    match check_request(&request, &config) {
+        Ok(accepted) => {
+            session.accept(now, accepted.response(&accepted.accept(), None));
+            if let Some(text) = text {
+                session.send(RawFrame::text(text), Masking::BySide);
+            }
+            session.send(RawFrame::close(CloseCode::NORMAL, ""), Masking::BySide);
+        }
+        Err(refusal) => session.refuse(refusal.response()),
+    }
+    flush(&mut tcp, &mut session).await;
+    // The client's close, then ours: RFC 6455 §7.1.1, the server closes TCP first.
+    let mut buf = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(2), tcp.read(&mut buf)).await;
+    let _ = tcp.shutdown().await;
+}
+
+async fn flush(tcp: &mut TcpStream, session: &mut Session) {
+    while let Some(bytes) = session.poll_transmit() {
+        let write = tokio::time::timeout(Duration::from_secs(5), tcp.write_all(&bytes)).await;
+        if !matches!(write, Ok(Ok(()))) {
+            return;
+        }
+        session.on_sent(StdInstant::now(), &bytes);
+    }
+}

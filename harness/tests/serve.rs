@@ -1,0 +1,236 @@
+//! `wsconform serve`: the harness as the server for a real client, tokio-tungstenite's, driven
+//! the way tungstenite's own autobahn-client example drives Autobahn's fuzzingserver
+//! (`/getCaseCount`, then `/runCase?case=N&agent=A` echoing every message, then
+//! `/updateReports`). In process: the serve edge on 127.0.0.1, the client in the same runtime.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use wsconform::cases::builtin;
+use wsconform::runner::{RunOptions, Timeouts};
+use wsconform::serve::{Results, ServeConfig, serve};
+use wsconform_reports::{CaseRecord, Outcome};
+
+/// Opens `path` on the server as a WebSocket client.
+async fn open(
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> tokio_tungstenite::WebSocketStream<TcpStream> {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}{path}"), tcp)
+        .await
+        .expect("handshake");
+    ws
+}
+
+/// The first text message of `path`.
+async fn text_of(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut ws = open(addr, path).await;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return t.to_string(),
+            Some(Ok(_)) => continue,
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+}
+
+/// tungstenite's autobahn-client example, in short.
+async fn client(addr: std::net::SocketAddr, agent: &str) {
+    let count: usize = text_of(addr, "/getCaseCount")
+        .await
+        .parse()
+        .expect("a number");
+    for case in 1..=count {
+        let Ok(tcp) = TcpStream::connect(addr).await else {
+            continue;
+        };
+        let url = format!("ws://{addr}/runCase?case={case}&agent={agent}");
+        let Ok((mut ws, _)) = tokio_tungstenite::client_async(url, tcp).await else {
+            continue;
+        };
+        while let Some(Ok(msg)) = ws.next().await {
+            if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                break;
+            }
+        }
+    }
+    let mut ws = open(addr, &format!("/updateReports?agent={agent}")).await;
+    while let Some(Ok(_)) = ws.next().await {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tungstenite_client_runs_the_cases_and_gets_reports() {
+    let ids = [
+        "1.1.1", "1.1.8", "1.2.2", "2.1", "2.3", "3.1", "4.1.1", "5.3", "5.8", "6.2.3", "7.1.1",
+    ];
+    let cases: Vec<_> = builtin()
+        .expect("cases")
+        .into_iter()
+        .filter(|c| ids.contains(&c.id.as_str()))
+        .collect();
+    assert_eq!(cases.len(), ids.len());
+    let updated: Arc<Mutex<Vec<CaseRecord>>> = Arc::default();
+    let sink = updated.clone();
+    let config = Arc::new(ServeConfig {
+        cases,
+        options: RunOptions {
+            timeouts: Timeouts {
+                case_limit: Duration::from_secs(20),
+                ..Timeouts::default()
+            },
+            ..RunOptions::default()
+        },
+        on_update: Box::new(move |records| {
+            *sink.lock().expect("lock") = records.to_vec();
+        }),
+    });
+    let results = Arc::new(Results::default());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, config, results.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    // Case info and an unknown path first.
+    let info = text_of(addr, "/getCaseInfo?case=1").await;
+    assert!(info.contains("\"id\":\"1.1.1\""), "{info}");
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let refused = tokio_tungstenite::client_async(format!("ws://{addr}/nothing"), tcp).await;
+    assert!(refused.is_err(), "an unknown path gets 400");
+
+    tokio::time::timeout(Duration::from_secs(120), client(addr, "Tungstenite%2F0.30"))
+        .await
+        .expect("the client finishes");
+    let status = text_of(addr, "/getCaseStatus?case=1&agent=Tungstenite%2F0.30").await;
+    assert_eq!(status, r#"{"behavior":"OK"}"#);
+    let _ = stop.send(());
+    server.await.expect("server");
+
+    // Every case ran once, under the decoded agent name, and the reports got them all.
+    let records = results.records();
+    assert_eq!(records.len(), ids.len());
+    assert!(records.iter().all(|r| r.target == "Tungstenite/0.30"));
+    assert_eq!(updated.lock().expect("lock").len(), ids.len());
+    assert_eq!(results.refused().len(), 1, "{:?}", results.refused());
+    // tungstenite's client echoes, answers pings, masks, and fails on bad frames.
+    for r in &records {
+        assert_ne!(r.outcome, Outcome::Fail, "{}: {}", r.id, r.reason);
+    }
+}
+
+mod support;
+
+fn out_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn records_in(dir: &std::path::Path) -> Vec<CaseRecord> {
+    let text = std::fs::read_to_string(dir.join("results.jsonl")).expect("results.jsonl");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("a record"))
+        .collect()
+}
+
+/// `wsconform serve --exec` with Python websockets' client, written as its own compliance
+/// client is: the report, the agent name, and the exit code of a run.
+#[test]
+fn serve_exec_tests_the_python_websockets_client() {
+    support::install();
+    let root = support::repo_root();
+    let out = out_dir("websockets");
+    let client = format!(
+        "PYTHONPATH={} python3 {} {{url}}",
+        root.join(".deps/python").display(),
+        root.join("tools/test-clients/websockets_client.py")
+            .display()
+    );
+    let output = support::wsconform()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--exec",
+            &client,
+            "--cases",
+            "1.1.1,1.1.8,2.1,2.3,3.1,4.1.1,5.3,5.8,6.2.3,7.1.1",
+            "--case-timeout",
+            "20",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("run wsconform");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("listening on ws://127.0.0.1:"), "{stdout}");
+    let records = records_in(&out);
+    assert_eq!(records.len(), 10);
+    for r in &records {
+        assert_eq!(r.target, "websockets");
+        assert_eq!(r.outcome, Outcome::Pass, "{}: {}", r.id, r.reason);
+    }
+    for file in [
+        "index.html",
+        "report.json",
+        "junit.xml",
+        "summary.md",
+        "autobahn/index.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+}
+
+/// A client that runs nothing: every case is reported as not run by it, exit 3; a port in use
+/// is one line and exit 2.
+#[test]
+fn serve_reports_what_the_client_did_not_run_and_refuses_a_busy_port() {
+    let out = out_dir("silent");
+    let output = support::wsconform()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--exec",
+            "true",
+            "--cases",
+            "1.1.1,2.1",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("run wsconform");
+    assert_eq!(output.status.code(), Some(3));
+    let records = records_in(&out);
+    assert_eq!(records.len(), 2);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.outcome == Outcome::NotRun && r.reason == "not run by the client")
+    );
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = busy.local_addr().expect("addr").to_string();
+    let output = support::wsconform()
+        .args(["serve", "--listen", &addr, "--exec", "true"])
+        .output()
+        .expect("run wsconform");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+}
