@@ -158,6 +158,11 @@ fn non_101_answer_exits_5_shows_the_status_and_writes_the_probe_record() {
     let probe = &records[0];
     assert_eq!(probe.id, "probe");
     assert_eq!(probe.outcome, wsconform_reports::Outcome::Fail);
+    assert_eq!(probe.behavior, Some(wsconform_reports::Behavior::Failed));
+    assert_eq!(
+        probe.behavior_close,
+        Some(wsconform_reports::BehaviorClose::Failed)
+    );
     assert!(probe.reason.contains("wrong URL"), "{}", probe.reason);
     let response = probe.http_response.as_deref().expect("the response");
     assert!(
@@ -187,6 +192,39 @@ fn non_101_answer_exits_5_shows_the_status_and_writes_the_probe_record() {
         "the body is escaped"
     );
     assert!(!html.contains("<img src=x"), "the header is escaped");
+}
+
+#[test]
+fn a_long_refusal_body_is_cut_and_says_how_much_was_left_out() {
+    // One write of the head and a 6000-byte body: the record shows the first bytes and counts
+    // the rest.
+    static RESPONSE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let response = RESPONSE.get_or_init(|| {
+        let mut r = b"HTTP/1.1 404 Not Found\r\nContent-Length: 6000\r\n\r\n".to_vec();
+        r.extend(std::iter::repeat_n(b'x', 6000));
+        r
+    });
+    let port = answer_once(response);
+    let out = out_dir("long-body");
+    let (code, _) = run_err(&[
+        "run",
+        &format!("ws://127.0.0.1:{port}/"),
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(code, 5);
+    let response = records(&out)[0]
+        .http_response
+        .clone()
+        .expect("the response");
+    let body = response.split("\r\n\r\n").nth(1).expect("a body");
+    let shown = body.chars().take_while(|c| *c == 'x').count();
+    assert!(shown > 1000 && shown < 6000, "{shown}");
+    assert!(
+        body.ends_with(&format!("[… {} more bytes not shown]", 6000 - shown)),
+        "{}",
+        &body[shown..]
+    );
 }
 
 /// A server that answers every request with a 101 whose Sec-WebSocket-Accept is wrong, then
