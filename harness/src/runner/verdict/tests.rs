@@ -376,4 +376,14 @@ fn a_refusal_code_is_non_strict() {
     assert_eq!(behavior_close(&expect, &other).0, BehaviorClose::Failed);
     // Without refusal codes, as in Autobahn: FAILED.
     assert_eq!(behavior_close(&ok_close(), &facts).0, BehaviorClose::Failed);
+    // A refusal still owes the TCP close (§5.5.1): kept open, the harness had to drop it.
+    let kept_open = CloseFacts {
+        dropped_by_me: true,
+        server_drop_timeout: true,
+        ..facts.clone()
+    };
+    assert_eq!(
+        behavior_close(&expect, &kept_open).0,
+        BehaviorClose::FailedByClient
+    );
 }
