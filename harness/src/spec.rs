@@ -86,11 +86,7 @@ pub struct SpecError {
 impl Spec {
     /// Reads and parses a spec file.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| SpecError {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+        let (file, text) = read(path)?;
         Self::parse(&file, &text)
     }
 
@@ -132,12 +128,108 @@ impl Spec {
 
     /// The case patterns not run for `agent`.
     pub fn excluded_for(&self, agent: &str) -> Vec<String> {
-        self.exclude_agent_cases
-            .iter()
-            .filter(|(pattern, _)| crate::cases::matches_anchored(pattern, agent))
-            .flat_map(|(_, cases)| cases.iter().cloned())
-            .collect()
+        excluded_for(&self.exclude_agent_cases, agent)
     }
+}
+
+/// Autobahn's `fuzzingserver` spec file, taken as it is (`wsconform serve --spec`):
+///
+/// ```json
+/// {
+///   "url": "ws://127.0.0.1:9001",
+///   "outdir": "./reports/clients",
+///   "cases": ["*"],
+///   "exclude-cases": ["9.*"],
+///   "exclude-agent-cases": {"MyClient*": ["6.4.*"]}
+/// }
+/// ```
+///
+/// `url` is where to listen; `options` and other fields are accepted and have no effect.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ServerSpec {
+    /// The URL clients connect to: its host and port are where to listen.
+    #[serde(default = "default_server_url")]
+    pub url: String,
+    /// Where Autobahn writes its reports (its `index.json`).
+    #[serde(default = "default_client_outdir")]
+    pub outdir: String,
+    /// Case patterns.
+    #[serde(default = "all_cases")]
+    pub cases: Vec<String>,
+    /// Patterns left out.
+    #[serde(default, rename = "exclude-cases")]
+    pub exclude_cases: Vec<String>,
+    /// Agent pattern → case patterns not run for matching agents (both anchored).
+    #[serde(default, rename = "exclude-agent-cases")]
+    pub exclude_agent_cases: BTreeMap<String, Vec<String>>,
+}
+
+fn default_server_url() -> String {
+    "ws://127.0.0.1:9001".into()
+}
+
+fn default_client_outdir() -> String {
+    "./reports/clients".into()
+}
+
+impl ServerSpec {
+    /// Reads and parses a fuzzingserver spec file.
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        let (file, text) = read(path)?;
+        Self::parse(&file, &text)
+    }
+
+    /// Parses spec text; `url` must be a plain `ws://host:port`.
+    pub fn parse(file: &str, text: &str) -> Result<Self, SpecError> {
+        let spec: ServerSpec = serde_json::from_str(text).map_err(|e| SpecError {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })?;
+        spec.listen_addr().map_err(|message| SpecError {
+            file: file.to_owned(),
+            message,
+        })?;
+        Ok(spec)
+    }
+
+    /// Where to listen: the host and port of `url`.
+    pub fn listen_addr(&self) -> Result<String, String> {
+        let url = url::Url::parse(&self.url).map_err(|e| format!("url {:?}: {e}", self.url))?;
+        if url.scheme() != "ws" {
+            return Err(format!(
+                "url {:?}: wsconform serve listens for ws:// (no TLS)",
+                self.url
+            ));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("url {:?} has no host", self.url))?;
+        Ok(format!("{host}:{}", url.port().unwrap_or(80)))
+    }
+
+    /// The case patterns not run for `agent`.
+    pub fn excluded_for(&self, agent: &str) -> Vec<String> {
+        excluded_for(&self.exclude_agent_cases, agent)
+    }
+}
+
+/// A spec file's name and text.
+fn read(path: &Path) -> Result<(String, String), SpecError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        file: file.clone(),
+        message: e.to_string(),
+    })?;
+    Ok((file, text))
+}
+
+/// The case patterns of `exclusions` (agent pattern → case patterns) for `agent`.
+fn excluded_for(exclusions: &BTreeMap<String, Vec<String>>, agent: &str) -> Vec<String> {
+    exclusions
+        .iter()
+        .filter(|(pattern, _)| crate::cases::matches_anchored(pattern, agent))
+        .flat_map(|(_, cases)| cases.iter().cloned())
+        .collect()
 }
 
 /// The timeout options a spec may set.
@@ -175,6 +267,27 @@ mod tests {
         assert_eq!(spec.excluded_for("MyServer/1.0"), ["6.4.*"]);
         assert!(spec.excluded_for("Other").is_empty());
         assert_eq!(spec.exclude_cases, ["9.*", "12.*", "13.*"]);
+    }
+
+    #[test]
+    fn parses_a_fuzzingserver_spec() {
+        let spec = ServerSpec::parse(
+            "fuzzingserver.json",
+            r#"{"url": "ws://127.0.0.1:9001", "outdir": "./reports/clients",
+                "options": {"failByDrop": false}, "webport": 8080,
+                "cases": ["1.*"], "exclude-cases": ["1.1.8"],
+                "exclude-agent-cases": {"Tung*": ["1.2.*"]}}"#,
+        )
+        .expect("valid");
+        assert_eq!(spec.listen_addr(), Ok("127.0.0.1:9001".into()));
+        assert_eq!(spec.excluded_for("Tungstenite/0.30"), ["1.2.*"]);
+        assert!(spec.excluded_for("ws").is_empty());
+        let defaults = ServerSpec::parse("s.json", "{}").expect("defaults");
+        assert_eq!(defaults.cases, ["*"]);
+        assert_eq!(defaults.outdir, "./reports/clients");
+        let err = ServerSpec::parse("s.json", r#"{"url": "wss://127.0.0.1:9001"}"#).unwrap_err();
+        assert!(err.to_string().starts_with("s.json: url"), "{err}");
+        assert!(ServerSpec::parse("s.json", r#"{"url": "not a url"}"#).is_err());
     }
 
     #[test]

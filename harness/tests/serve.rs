@@ -87,6 +87,7 @@ async fn tungstenite_client_runs_the_cases_and_gets_reports() {
         on_update: Box::new(move |records| {
             *sink.lock().expect("lock") = records.to_vec();
         }),
+        agent_exclusions: Default::default(),
     });
     let results = Arc::new(Results::default());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -131,6 +132,16 @@ fn out_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// The `--exec` command of Python websockets' client.
+fn websockets_client(root: &std::path::Path) -> String {
+    format!(
+        "PYTHONPATH={} python3 {} {{url}}",
+        root.join(".deps/python").display(),
+        root.join("tools/test-clients/websockets_client.py")
+            .display()
+    )
+}
+
 fn records_in(dir: &std::path::Path) -> Vec<CaseRecord> {
     let text = std::fs::read_to_string(dir.join("results.jsonl")).expect("results.jsonl");
     text.lines()
@@ -145,12 +156,7 @@ fn serve_exec_tests_the_python_websockets_client() {
     support::install();
     let root = support::repo_root();
     let out = out_dir("websockets");
-    let client = format!(
-        "PYTHONPATH={} python3 {} {{url}}",
-        root.join(".deps/python").display(),
-        root.join("tools/test-clients/websockets_client.py")
-            .display()
-    );
+    let client = websockets_client(&root);
     let output = support::wsconform()
         .args([
             "serve",
@@ -232,5 +238,73 @@ fn serve_reports_what_the_client_did_not_run_and_refuses_a_busy_port() {
     assert!(
         stderr.contains(&format!("cannot listen on {addr}")),
         "{stderr}"
+    );
+}
+
+/// Autobahn's fuzzingserver.json as it is: where to listen, the cases, an agent's exclusions,
+/// and Autobahn's index.json in its outdir.
+#[test]
+fn serve_takes_a_fuzzingserver_spec() {
+    support::install();
+    let root = support::repo_root();
+    let out = out_dir("spec");
+    std::fs::create_dir_all(&out).expect("out dir");
+    let port = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        free.local_addr().expect("addr").port()
+    };
+    let outdir = out.join("reports/clients");
+    let spec = serde_json::json!({
+        "url": format!("ws://127.0.0.1:{port}"),
+        "outdir": outdir,
+        "options": {"failByDrop": false},
+        "cases": ["1.1.1", "2.1", "3.1"],
+        "exclude-cases": [],
+        "exclude-agent-cases": {"websock*": ["2.1"]},
+    });
+    let spec_path = out.join("fuzzingserver.json");
+    std::fs::write(&spec_path, spec.to_string()).expect("spec");
+    let client = websockets_client(&root);
+    let output = support::wsconform()
+        .args([
+            "serve",
+            "--spec",
+            spec_path.to_str().expect("utf-8"),
+            "--exec",
+            &client,
+        ])
+        .args([
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--case-timeout",
+            "20",
+        ])
+        .output()
+        .expect("run wsconform");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("listening on ws://127.0.0.1:{port}")),
+        "{stdout}"
+    );
+    let records = records_in(&out);
+    let outcome = |id: &str| records.iter().find(|r| r.id == id).map(|r| r.outcome);
+    assert_eq!(records.len(), 3);
+    assert_eq!(outcome("1.1.1"), Some(Outcome::Pass));
+    assert_eq!(outcome("3.1"), Some(Outcome::Pass));
+    assert_eq!(
+        outcome("2.1"),
+        Some(Outcome::NotRun),
+        "excluded for websockets"
+    );
+    let index = std::fs::read_to_string(outdir.join("index.json")).expect("Autobahn's index.json");
+    assert!(
+        index.contains("\"websockets\"") && index.contains("\"1.1.1\""),
+        "{index}"
     );
 }

@@ -12,6 +12,7 @@ use wsconform::cases::{self, Case, Selection};
 use wsconform::runner::record::{base_record, rfc3339};
 use wsconform::runner::{Policy, RunOptions, Timeouts};
 use wsconform::serve::{OnUpdate, Results, ServeConfig, serve};
+use wsconform::spec::ServerSpec;
 use wsconform_reports::{CaseRecord, Cause, Outcome, RunReport, TargetInfo};
 
 use super::args::seconds;
@@ -23,9 +24,14 @@ const CLIENT_SECTIONS: &str = "1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*";
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where to listen (port 0: a free port, printed).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9001")]
-    pub listen: String,
+    /// Where to listen (port 0: a free port, printed). Default: the spec's `url`, else
+    /// 127.0.0.1:9001.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Autobahn's fuzzingserver spec file, as it is: `url` (where to listen), `outdir` (for
+    /// Autobahn's index.json), `cases`, `exclude-cases`, `exclude-agent-cases`.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
     /// Case patterns, comma-separated (default: Autobahn's client-mode sections 1-7, 9, 10).
     #[arg(long, value_name = "PATTERNS")]
     pub cases: Option<String>,
@@ -56,10 +62,36 @@ pub struct ServeArgs {
 
 pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
     let all = cases::builtin().map_err(|e| fail(EXIT_USAGE, e))?;
-    let selection = Selection::from_lists(
-        Some(args.cases.as_deref().unwrap_or(CLIENT_SECTIONS)),
-        args.exclude.as_deref(),
-    );
+    let spec = match &args.spec {
+        Some(path) => Some(ServerSpec::load(path).map_err(|e| fail(EXIT_USAGE, e))?),
+        None => None,
+    };
+    // Flags first, else the spec's (whose wildcards select Autobahn's sections only).
+    let selection = match (&args.cases, &args.exclude, &spec) {
+        (None, None, Some(spec)) => Selection {
+            cases: spec.cases.clone(),
+            exclude: spec.exclude_cases.clone(),
+            autobahn_only: true,
+        },
+        _ => Selection::from_lists(
+            Some(args.cases.as_deref().unwrap_or(CLIENT_SECTIONS)),
+            args.exclude.as_deref(),
+        ),
+    };
+    let listen = match (&args.listen, &spec) {
+        (Some(addr), _) => addr.clone(),
+        (None, Some(spec)) => spec
+            .listen_addr()
+            .map_err(|e| fail(EXIT_USAGE, anyhow!(e)))?,
+        (None, None) => "127.0.0.1:9001".to_owned(),
+    };
+    let autobahn_dir = spec
+        .as_ref()
+        .map_or_else(|| args.out.join("autobahn"), |s| PathBuf::from(&s.outdir));
+    let agent_exclusions = spec
+        .as_ref()
+        .map(|s| s.exclude_agent_cases.clone())
+        .unwrap_or_default();
     let selected = super::run::select(all, &selection)?;
     let options = RunOptions {
         open_handshake_timeout: args.open_handshake_timeout,
@@ -80,9 +112,9 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
         .build()
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&args.listen)
+        let listener = tokio::net::TcpListener::bind(&listen)
             .await
-            .map_err(|e| fail(EXIT_USAGE, anyhow!("cannot listen on {}: {e}", args.listen)))?;
+            .map_err(|e| fail(EXIT_USAGE, anyhow!("cannot listen on {listen}: {e}")))?;
         let addr = listener.local_addr().context("the listening address")?;
         let url = format!("ws://{addr}");
         let started = SystemTime::now();
@@ -90,8 +122,9 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
         let out = args.out.clone();
         let strict = args.strict;
         let url_for_reports = url.clone();
+        let autobahn = autobahn_dir.clone();
         let on_update: OnUpdate = Box::new(move |records| {
-            if let Err(e) = write(&out, &url_for_reports, started, strict, records) {
+            if let Err(e) = write(&out, &autobahn, &url_for_reports, started, strict, records) {
                 eprintln!("wsconform serve: {e:#}");
             }
         });
@@ -100,6 +133,7 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
             cases: selected,
             options,
             on_update,
+            agent_exclusions,
         });
         let results = Arc::new(Results::default());
         super::say(&format!(
@@ -125,12 +159,12 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
         })
         .await;
         let records = complete(results.records(), &all_cases);
-        write(&args.out, &url, started, args.strict, &records)?;
+        write(&args.out, &autobahn_dir, &url, started, args.strict, &records)?;
         super::say(&summary(&records));
         super::say(&format!(
             "results: {} (index.html, report.json, junit.xml, summary.md; Autobahn's index.json in {})\n",
             args.out.display(),
-            args.out.join("autobahn").display()
+            autobahn_dir.display()
         ));
         if results.records().is_empty() {
             return Err(fail(
@@ -200,6 +234,7 @@ fn exit_code(records: &[CaseRecord]) -> u8 {
 /// Writes every report for `records` (the clients as targets).
 fn write(
     out: &std::path::Path,
+    autobahn_dir: &std::path::Path,
     url: &str,
     started: SystemTime,
     strict: bool,
@@ -234,5 +269,5 @@ fn write(
     }
     let jsonl = out.join("results.jsonl");
     std::fs::write(&jsonl, lines).with_context(|| format!("cannot write {}", jsonl.display()))?;
-    write_reports(out, &out.join("autobahn"), &report)
+    write_reports(out, autobahn_dir, &report)
 }

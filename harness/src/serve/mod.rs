@@ -16,11 +16,12 @@ use std::time::{Duration, Instant as StdInstant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use wsconform_reports::CaseRecord;
+use wsconform_reports::{CaseRecord, Cause, Outcome};
 
 use crate::cases::Case;
 use crate::handshake::server::{ServerConfig, check_request};
 use crate::net::Stream;
+use crate::runner::record::base_record;
 use crate::runner::{RunOptions, run_case_as_server};
 use crate::session::{Masking, Session, SessionConfig, SessionEvent};
 use crate::wire::{CloseCode, RawFrame};
@@ -40,6 +41,21 @@ pub struct ServeConfig {
     pub options: RunOptions,
     /// Called by `/updateReports` with every record so far (the CLI writes the reports).
     pub on_update: OnUpdate,
+    /// Agent pattern → case patterns not run for matching agents (a fuzzingserver spec's
+    /// `exclude-agent-cases`; both anchored).
+    pub agent_exclusions: BTreeMap<String, Vec<String>>,
+}
+
+impl ServeConfig {
+    /// Whether `case` is left out for `agent`.
+    fn excluded(&self, agent: &str, case: &str) -> bool {
+        self.agent_exclusions.iter().any(|(agents, cases)| {
+            crate::cases::matches_anchored(agents, agent)
+                && cases
+                    .iter()
+                    .any(|p| crate::cases::matches_anchored(p, case))
+        })
+    }
 }
 
 /// The results so far, shared by the connections.
@@ -134,6 +150,15 @@ async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results)
             None => refuse(&mut tcp, &format!("no case {case}: there are {count}")).await,
         },
         Request::RunCase { case, agent } => match case_at(case) {
+            Some(c) if config.excluded(&agent, &c.id) => {
+                let mut record = base_record(&agent, c, std::time::SystemTime::now());
+                record.outcome = Outcome::NotRun;
+                record.causes = vec![Cause::NotRun];
+                record.reason =
+                    "not run: excluded for this agent (the spec's exclude-agent-cases)".into();
+                results.put(&agent, case, record);
+                reply(tcp, &head, None).await;
+            }
             Some(c) => {
                 let run =
                     run_case_as_server(&agent, c, &config.options, Stream::Plain(tcp), &head).await;
