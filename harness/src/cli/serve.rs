@@ -158,6 +158,8 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
             let _ = exited.await;
         })
         .await;
+        // A case may still be closing when the client exits.
+        results.settled(args.case_timeout).await;
         let records = complete(results.records(), &all_cases);
         write(&args.out, &autobahn_dir, &url, started, args.strict, &records)?;
         super::say(&summary(&records));

@@ -64,6 +64,8 @@ pub struct Results {
     records: Mutex<BTreeMap<(String, usize), CaseRecord>>,
     /// Requests that were not the protocol's: the reason, for the CLI to show.
     refused: Mutex<Vec<String>>,
+    /// Cases running now.
+    running: std::sync::atomic::AtomicUsize,
     changed: tokio::sync::Notify,
 }
 
@@ -80,6 +82,21 @@ impl Results {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Waits, at most `bound`, until no case is running (a client's last case may still be
+    /// closing when it asks for the reports).
+    pub async fn settled(&self, bound: Duration) {
+        let until = tokio::time::Instant::now() + bound;
+        loop {
+            let changed = self.changed.notified();
+            if self.running.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(until, changed).await.is_err() {
+                return;
+            }
+        }
     }
 
     fn get(&self, agent: &str, case: usize) -> Option<CaseRecord> {
@@ -160,9 +177,13 @@ async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results)
                 reply(tcp, &head, None).await;
             }
             Some(c) => {
+                use std::sync::atomic::Ordering;
+                results.running.fetch_add(1, Ordering::SeqCst);
                 let run =
                     run_case_as_server(&agent, c, &config.options, Stream::Plain(tcp), &head).await;
                 results.put(&agent, case, run.record);
+                results.running.fetch_sub(1, Ordering::SeqCst);
+                results.changed.notify_waiters();
             }
             None => refuse(&mut tcp, &format!("no case {case}: there are {count}")).await,
         },
@@ -185,6 +206,7 @@ async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results)
             reply(tcp, &head, Some(status.to_string())).await;
         }
         Request::UpdateReports { .. } => {
+            results.settled(config.options.timeouts.case_limit).await;
             (config.on_update)(&results.records());
             reply(tcp, &head, None).await;
         }
