@@ -119,28 +119,13 @@ fn answer_once(response: &'static [u8]) -> u16 {
     port
 }
 
-/// A fresh output directory under the target dir.
-fn out_dir(name: &str) -> std::path::PathBuf {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-errors-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn records(dir: &std::path::Path) -> Vec<wsconform_reports::CaseRecord> {
-    let text = std::fs::read_to_string(dir.join("results.jsonl")).expect("results.jsonl");
-    text.lines()
-        .map(|l| serde_json::from_str(l).expect("each line is a record"))
-        .collect()
-}
-
 #[test]
 fn non_101_answer_exits_5_shows_the_status_and_writes_the_probe_record() {
     // Markup in a header and in the body: the reports keep it as text.
     let port = answer_once(
         b"HTTP/1.1 403 Forbidden\r\nX-Evil: <img src=x onerror=alert(1)>\r\nContent-Length: 36\r\n\r\n<script>alert('owned')</script>body!",
     );
-    let out = out_dir("non-101");
+    let out = support::out_dir("cli-errors-non-101");
     let (code, stderr) = run_err(&[
         "run",
         &format!("ws://127.0.0.1:{port}/"),
@@ -153,7 +138,7 @@ fn non_101_answer_exits_5_shows_the_status_and_writes_the_probe_record() {
         "{stderr}"
     );
     // The reports exist, with one record: the preflight, and what answered it.
-    let records = records(&out);
+    let records = support::records_in(&out);
     assert_eq!(records.len(), 1);
     let probe = &records[0];
     assert_eq!(probe.id, "probe");
@@ -205,7 +190,7 @@ fn a_long_refusal_body_is_cut_and_says_how_much_was_left_out() {
         r
     });
     let port = answer_once(response);
-    let out = out_dir("long-body");
+    let out = support::out_dir("cli-errors-long-body");
     let (code, _) = run_err(&[
         "run",
         &format!("ws://127.0.0.1:{port}/"),
@@ -213,7 +198,7 @@ fn a_long_refusal_body_is_cut_and_says_how_much_was_left_out() {
         out.to_str().expect("utf-8 path"),
     ]);
     assert_eq!(code, 5);
-    let response = records(&out)[0]
+    let response = support::records_in(&out)[0]
         .http_response
         .clone()
         .expect("the response");
@@ -252,7 +237,7 @@ fn wrong_accept_server() -> u16 {
 #[test]
 fn invalid_101_runs_every_case_fails_each_on_the_rule_and_exits_1() {
     let port = wrong_accept_server();
-    let out = out_dir("invalid-101");
+    let out = support::out_dir("cli-errors-invalid-101");
     let output = wsconform()
         .args([
             "run",
@@ -271,7 +256,7 @@ fn invalid_101_runs_every_case_fails_each_on_the_rule_and_exits_1() {
         stderr.contains("answered 101 but breaks RFC 6455 §4.1"),
         "{stderr}"
     );
-    let records = records(&out);
+    let records = support::records_in(&out);
     assert_eq!(records.len(), 4);
     for r in &records {
         assert_eq!(

@@ -126,12 +126,6 @@ async fn tungstenite_client_runs_the_cases_and_gets_reports() {
 
 mod support;
 
-fn out_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 /// The `--exec` command of Python websockets' client.
 fn websockets_client(root: &std::path::Path) -> String {
     format!(
@@ -142,20 +136,13 @@ fn websockets_client(root: &std::path::Path) -> String {
     )
 }
 
-fn records_in(dir: &std::path::Path) -> Vec<CaseRecord> {
-    let text = std::fs::read_to_string(dir.join("results.jsonl")).expect("results.jsonl");
-    text.lines()
-        .map(|l| serde_json::from_str(l).expect("a record"))
-        .collect()
-}
-
 /// `wsconform serve --exec` with Python websockets' client, written as its own compliance
 /// client is: the report, the agent name, and the exit code of a run.
 #[test]
 fn serve_exec_tests_the_python_websockets_client() {
     support::install();
     let root = support::repo_root();
-    let out = out_dir("websockets");
+    let out = support::out_dir("serve-websockets");
     let client = websockets_client(&root);
     let output = support::wsconform()
         .args([
@@ -181,7 +168,7 @@ fn serve_exec_tests_the_python_websockets_client() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("listening on ws://127.0.0.1:"), "{stdout}");
-    let records = records_in(&out);
+    let records = support::records_in(&out);
     assert_eq!(records.len(), 10);
     for r in &records {
         assert_eq!(r.target, "websockets");
@@ -202,7 +189,7 @@ fn serve_exec_tests_the_python_websockets_client() {
 /// is one line and exit 2.
 #[test]
 fn serve_reports_what_the_client_did_not_run_and_refuses_a_busy_port() {
-    let out = out_dir("silent");
+    let out = support::out_dir("serve-silent");
     let output = support::wsconform()
         .args([
             "serve",
@@ -218,7 +205,7 @@ fn serve_reports_what_the_client_did_not_run_and_refuses_a_busy_port() {
         .output()
         .expect("run wsconform");
     assert_eq!(output.status.code(), Some(3));
-    let records = records_in(&out);
+    let records = support::records_in(&out);
     assert_eq!(records.len(), 2);
     assert!(
         records
@@ -247,7 +234,7 @@ fn serve_reports_what_the_client_did_not_run_and_refuses_a_busy_port() {
 fn serve_takes_a_fuzzingserver_spec() {
     support::install();
     let root = support::repo_root();
-    let out = out_dir("spec");
+    let out = support::out_dir("serve-spec");
     std::fs::create_dir_all(&out).expect("out dir");
     let port = {
         let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -292,7 +279,7 @@ fn serve_takes_a_fuzzingserver_spec() {
         stdout.contains(&format!("listening on ws://127.0.0.1:{port}")),
         "{stdout}"
     );
-    let records = records_in(&out);
+    let records = support::records_in(&out);
     let outcome = |id: &str| records.iter().find(|r| r.id == id).map(|r| r.outcome);
     assert_eq!(records.len(), 3);
     assert_eq!(outcome("1.1.1"), Some(Outcome::Pass));

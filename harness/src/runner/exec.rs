@@ -46,6 +46,36 @@ fn flow_config(opts: &RunOptions, side: Side) -> FlowConfig {
     }
 }
 
+impl CaseRun {
+    /// A case whose flow ran to its end over `driver`: its record, log and handshake failure.
+    fn finished(
+        flow: CaseFlow,
+        driver: Driver,
+        elapsed: Duration,
+        alive: Option<Result<(), String>>,
+    ) -> Self {
+        let log = driver.into_log();
+        let handshake = flow.handshake_failure().cloned();
+        let record = flow.finish(&log, elapsed, alive);
+        CaseRun {
+            record,
+            unreachable: None,
+            log,
+            handshake,
+        }
+    }
+
+    /// A case that ended before any byte went to the peer (not run, or a bad case).
+    fn ended(record: CaseRecord) -> Self {
+        CaseRun {
+            record,
+            unreachable: None,
+            log: EventLog::default(),
+            handshake: None,
+        }
+    }
+}
+
 /// Runs `case` against `target` (named `name` in the record): connects, then moves bytes and
 /// time between the transport and the case's [`CaseFlow`], and carries out what it asks.
 pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOptions) -> CaseRun {
@@ -81,14 +111,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     let (mut flow, session) =
         match CaseFlow::start(name, case, &config, &host, &target.resource, now, started) {
             Start::Run(flow, session) => (flow, session),
-            Start::Done(record) => {
-                return CaseRun {
-                    record: *record,
-                    unreachable: None,
-                    log: EventLog::default(),
-                    handshake: None,
-                };
-            }
+            Start::Done(record) => return CaseRun::ended(*record),
         };
     let mut driver = Driver::new(stream, *session, WriteShape::default());
     // Connections a case keeps open beside its own (dropped when the case ends).
@@ -101,15 +124,7 @@ pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOption
     } else {
         None
     };
-    let log = driver.into_log();
-    let handshake = flow.handshake_failure().cloned();
-    let record = flow.finish(&log, elapsed, alive);
-    CaseRun {
-        record,
-        unreachable: None,
-        log,
-        handshake,
-    }
+    CaseRun::finished(*flow, driver, elapsed, alive)
 }
 
 /// Runs `case` with the harness as the server, on a connection the client under test opened
@@ -128,28 +143,12 @@ pub async fn run_case_as_server(
     let now = clock.into_std();
     let (mut flow, session) = match CaseFlow::start(name, case, &config, "", "/", now, started) {
         Start::Run(flow, session) => (flow, session),
-        Start::Done(record) => {
-            return CaseRun {
-                record: *record,
-                unreachable: None,
-                log: EventLog::default(),
-                handshake: None,
-            };
-        }
+        Start::Done(record) => return CaseRun::ended(*record),
     };
     let mut driver = Driver::new(stream, *session, WriteShape::default());
     driver.session_mut().handle_input(now, head);
     drive(&mut flow, &mut driver, None, opts, &mut Vec::new()).await;
-    let elapsed = clock.elapsed();
-    let log = driver.into_log();
-    let handshake = flow.handshake_failure().cloned();
-    let record = flow.finish(&log, elapsed, None);
-    CaseRun {
-        record,
-        unreachable: None,
-        log,
-        handshake,
-    }
+    CaseRun::finished(*flow, driver, clock.elapsed(), None)
 }
 
 /// Moves bytes and time between `driver` and `flow` until the case is over, carrying out what

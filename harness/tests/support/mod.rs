@@ -260,3 +260,18 @@ pub fn failed_ids(records: &[wsconform_reports::CaseRecord]) -> std::collections
         .map(|r| r.id.clone())
         .collect()
 }
+
+/// A fresh output directory under the target dir, `name` telling the test.
+pub fn out_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The records of `dir/results.jsonl`.
+pub fn records_in(dir: &std::path::Path) -> Vec<wsconform_reports::CaseRecord> {
+    let text = std::fs::read_to_string(dir.join("results.jsonl")).expect("results.jsonl");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a record"))
+        .collect()
+}
