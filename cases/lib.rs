@@ -103,6 +103,14 @@ pub const BUILTIN: &[CaseFile] = &[
         name: "19-strict.toml",
         source: include_str!("19-strict.toml"),
     },
+    CaseFile {
+        name: "20-client-handshake.toml",
+        source: include_str!("20-client-handshake.toml"),
+    },
+    CaseFile {
+        name: "21-client-masking.toml",
+        source: include_str!("21-client-masking.toml"),
+    },
 ];
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod frame;
 pub mod generate;
 mod handshake;
 mod model;
+mod respond;
 mod select;
 pub mod smoke;
 
@@ -27,9 +28,10 @@ pub use handshake::{
 pub use model::{
     AliveStep, ArmStep, BeginFrameStep, Case, CloseExpect, CloseStep, DEFAULT_DEFLATE_OFFER,
     DEFAULT_INFLATE_LIMIT, DeflateSpec, EventSpec, Expect, FirstMessageStep, MessageSpec,
-    MessageStep, PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, SeriesStep, Step,
-    WaitStep, WriteMode,
+    MessageStep, PeerRole, PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, SeriesStep,
+    Step, WaitStep, WriteMode,
 };
+pub use respond::{AcceptSpec, PROBE_MESSAGE, ResponseExpect, ResponseSpec};
 pub use select::{Selection, beyond_autobahn, compare_ids, matches, matches_anchored};
 
 /// The `--param` names the built-in cases use, and what each must be.
@@ -189,6 +191,18 @@ fn validate(case: &Case) -> Result<(), String> {
             case.rfc
         ));
     }
+    if let Some(r) = &case.respond {
+        r.validate()?;
+        if case.peer != Some(PeerRole::Client) {
+            return Err("a case with `respond` tests clients: it needs peer = \"client\"".into());
+        }
+        if case.handshake.is_some() || !case.steps.is_empty() {
+            return Err("`respond` takes neither `handshake` nor steps".into());
+        }
+    }
+    if case.handshake.is_some() && case.peer == Some(PeerRole::Client) {
+        return Err("a crafted request (`handshake`) tests servers, not peer = \"client\"".into());
+    }
     for (name, secs) in seconds_of(case) {
         if !(0.0..=MAX_SECONDS).contains(&secs) {
             return Err(format!(
@@ -282,8 +296,8 @@ fn validate(case: &Case) -> Result<(), String> {
                 ));
             }
         }
-    } else if case.steps.is_empty() {
-        return Err("a case needs steps (or a handshake)".into());
+    } else if case.steps.is_empty() && case.respond.is_none() {
+        return Err("a case needs steps (or a handshake, or a response)".into());
     }
     let lists = std::iter::once(&case.expect.ok).chain(case.expect.non_strict.iter());
     let mut expected = 0usize;

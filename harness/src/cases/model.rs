@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::frame::{FrameSpec, OpcodeSpec, Payload, yes};
 use super::handshake::HandshakeSpec;
+use super::respond::ResponseSpec;
 
 /// One case.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -57,6 +58,18 @@ pub struct Case {
     /// harness sends a valid request and the case starts after the 101.
     #[serde(default)]
     pub handshake: Option<HandshakeSpec>,
+    /// A crafted opening-handshake response, and what the client must do with it (section
+    /// 20): the case tests clients, under `wsconform serve`.
+    #[serde(default)]
+    pub respond: Option<ResponseSpec>,
+    /// The implementation the case tests, when only one: `"client"` (run by `wsconform
+    /// serve` only) or `"server"`. Without it, both (Autobahn's sections 1-7, 9, 10).
+    #[serde(default)]
+    pub peer: Option<PeerRole>,
+    /// The client's masking (RFC 6455 §5.3, §4.1: checked on every case) decides the
+    /// verdict: a key problem on this connection fails the case (section 21).
+    #[serde(default)]
+    pub judge_masking: bool,
     /// permessage-deflate (RFC 7692): the harness offers it in its request, and uses it when
     /// the server accepts.
     #[serde(default)]
@@ -74,6 +87,23 @@ pub struct Case {
     /// How the connection must close (default `"ok"`).
     #[serde(default = "CloseExpect::harness_closes")]
     pub close: CloseExpect,
+}
+
+/// The implementation a case tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerRole {
+    /// A client (the harness plays the server).
+    Client,
+    /// A server (the harness plays the client).
+    Server,
+}
+
+impl Case {
+    /// Whether the case can test an implementation in `role`.
+    pub fn tests(&self, role: PeerRole) -> bool {
+        self.peer.is_none_or(|p| p == role)
+    }
 }
 
 /// One thing the harness does.

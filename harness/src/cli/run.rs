@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use wsconform::cases::{self, Case, Selection};
+use wsconform::cases::{self, Case, PeerRole, Selection};
 use wsconform::echo::EchoServer;
 use wsconform::net::{Target, TlsOptions};
 use wsconform::runner::record::rfc3339;
@@ -61,6 +61,11 @@ pub fn list_cases(args: CasesArgs) -> Result<u8, Failure> {
             String::new()
         } else {
             format!(" [tightens Autobahn's {}]", case.tightens.join(", "))
+        };
+        let tightens = if case.tests(PeerRole::Server) {
+            tightens
+        } else {
+            format!("{tightens} [clients: wsconform serve]")
         };
         super::say(&format!(
             "{}\t{}\t{}{needs}{tightens}\n",
@@ -185,7 +190,25 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         },
         _ => Selection::from_lists(args.cases.as_deref(), args.exclude.as_deref()),
     };
-    let cases = select(all, &selection)?;
+    // Cases that test clients (sections 20, 21) run under `wsconform serve`.
+    let clients_only = all.iter().any(|c| !c.tests(PeerRole::Server));
+    let for_servers: Vec<Case> = all
+        .into_iter()
+        .filter(|c| c.tests(PeerRole::Server))
+        .collect();
+    let cases = select(for_servers, &selection).map_err(|e| {
+        if clients_only && args.cases.is_some() {
+            fail(
+                EXIT_USAGE,
+                anyhow!(
+                    "{}; cases that test clients (sections 20, 21) run under `wsconform serve`",
+                    e.error
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
 
     let mut wanted = Vec::new();
     for url in &args.urls {

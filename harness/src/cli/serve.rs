@@ -19,8 +19,9 @@ use super::args::seconds;
 use super::output::{summary, write_reports};
 use super::{EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, Failure, fail};
 
-/// Autobahn's client-mode sections: what a fuzzingserver runs.
-const CLIENT_SECTIONS: &str = "1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*";
+/// Autobahn's client-mode sections (what a fuzzingserver runs), and wsconform's client
+/// handshake (20) and masking (21) sections.
+const CLIENT_SECTIONS: &str = "1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*,20.*,21.*";
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -32,7 +33,8 @@ pub struct ServeArgs {
     /// Autobahn's index.json), `cases`, `exclude-cases`, `exclude-agent-cases`.
     #[arg(long, value_name = "FILE")]
     pub spec: Option<PathBuf>,
-    /// Case patterns, comma-separated (default: Autobahn's client-mode sections 1-7, 9, 10).
+    /// Case patterns, comma-separated (default: Autobahn's client-mode sections 1-7, 9, 10,
+    /// and the client handshake and masking sections 20, 21).
     #[arg(long, value_name = "PATTERNS")]
     pub cases: Option<String>,
     /// Case patterns to leave out.

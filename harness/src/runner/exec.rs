@@ -229,6 +229,9 @@ async fn drive(
                 }
             }
         }
+        // What the session queued on its own goes out before any wait: a server's response
+        // to the request (with the frame a case sends in the same write).
+        let _ = driver.flush().await;
         if flow.is_done() {
             break;
         }

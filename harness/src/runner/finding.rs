@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use super::masking::MaskProblem;
 use crate::handshake::ResponseProblem;
 use crate::wire::{Violation, ViolationKind};
 
@@ -21,6 +22,8 @@ pub enum FindingKind {
     /// RFC 7692 §7: the 101 accepts permessage-deflate with parameters that no offer allows
     /// (the rule broken).
     DeflateAnswer(String),
+    /// RFC 6455 §5.3, §4.1: a client's masking keys or handshake nonce are predictable.
+    Masking(MaskProblem),
 }
 
 impl FindingKind {
@@ -40,6 +43,7 @@ impl FindingKind {
                 .filter(|p| !matches!(p, ResponseProblem::NotSwitchingProtocols { .. }))
                 .map(FindingKind::Handshake),
         );
+        all.extend(MaskProblem::samples().into_iter().map(FindingKind::Masking));
         all
     }
 
@@ -50,6 +54,7 @@ impl FindingKind {
             FindingKind::Handshake(problem) => problem.code(),
             FindingKind::ServerKeptTcpOpen => "server-kept-tcp-open",
             FindingKind::DeflateAnswer(_) => "pmd-bad-answer",
+            FindingKind::Masking(problem) => problem.code(),
         }
     }
 
@@ -60,6 +65,7 @@ impl FindingKind {
             FindingKind::Handshake(problem) => Some(problem.rfc()),
             FindingKind::ServerKeptTcpOpen => Some("rfc6455#section-7.1.1"),
             FindingKind::DeflateAnswer(_) => Some("rfc7692#section-7"),
+            FindingKind::Masking(problem) => Some(problem.rfc()),
         }
     }
 }
@@ -82,6 +88,7 @@ impl fmt::Display for FindingKind {
                 f,
                 "the permessage-deflate answer breaks RFC 7692 §7: {rule} (the client MUST fail the connection)"
             ),
+            FindingKind::Masking(problem) => problem.fmt(f),
         }
     }
 }
@@ -183,6 +190,14 @@ mod tests {
         let number = |k: &FindingKind| match k {
             FindingKind::ServerKeptTcpOpen => 0,
             FindingKind::DeflateAnswer(_) => 27,
+            FindingKind::Masking(m) => match m {
+                MaskProblem::ZeroKey { .. } => 28,
+                MaskProblem::RepeatedKey { .. } => 29,
+                MaskProblem::KeySeenBefore { .. } => 30,
+                MaskProblem::CounterKeys { .. } => 31,
+                MaskProblem::HandshakeKeyReused => 32,
+                MaskProblem::HandshakeKeyWeak { .. } => 33,
+            },
             FindingKind::Handshake(p) => match p {
                 ResponseProblem::NotSwitchingProtocols { .. } => 99,
                 ResponseProblem::NotHttp11(_) => 20,
@@ -217,7 +232,7 @@ mod tests {
         };
         let numbers: std::collections::BTreeSet<u32> = samples.iter().map(number).collect();
         // Every kind but the status of a refusal (an answer, not a finding).
-        assert_eq!(numbers, (0..=27).collect());
+        assert_eq!(numbers, (0..=33).collect());
         assert!(codes.iter().all(|c| {
             c.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

@@ -13,6 +13,7 @@ use super::finding::{Finding, FindingKind};
 use super::handshake::{self as judging, Answer, Judgement};
 use super::machine::{Action, CaseMachine, Timeouts};
 use super::record::{attach_trace, base_record, died, judge};
+use super::respond::Responder;
 use super::verdict::{self, CloseFacts, Policy};
 use crate::Side;
 use crate::cases::{Case, DEFAULT_INFLATE_LIMIT, HandshakeSpec, Params, Step, fill};
@@ -102,6 +103,8 @@ struct Crafted {
 enum Phase {
     Opening,
     Running(Box<CaseMachine>),
+    /// A crafted response is out (section 20): the client's reaction is judged.
+    Responding(Box<Responder>),
     Done,
 }
 
@@ -201,6 +204,16 @@ impl CaseFlow {
                 },
                 now,
             ),
+            // A crafted response is the server's: section 20 tests clients.
+            None if case.respond.is_some() => {
+                let mut record = base_record(name, &case, started);
+                record.outcome = Outcome::NotRun;
+                record.causes = vec![Cause::NotRun];
+                record.reason =
+                    "not run: a crafted opening response is for testing clients (wsconform serve)"
+                        .to_owned();
+                return Start::Done(Box::new(record));
+            }
             None => {
                 let mut request = Request::new(host, resource);
                 let mut offer = Session::offer_for(&request);
@@ -351,6 +364,7 @@ impl CaseFlow {
         }
         match &mut self.phase {
             Phase::Running(m) => m.poll_action().map(FlowAction::Machine),
+            Phase::Responding(r) => r.poll_action().map(FlowAction::Machine),
             _ => None,
         }
     }
@@ -359,6 +373,7 @@ impl CaseFlow {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Running(m) => m.poll_timeout(),
+            Phase::Responding(r) => r.poll_timeout(),
             _ => None,
         }
     }
@@ -376,6 +391,7 @@ impl CaseFlow {
         match &self.phase {
             Phase::Done => true,
             Phase::Running(m) => m.is_done(),
+            Phase::Responding(r) => r.is_done(),
             Phase::Opening => false,
         }
     }
@@ -416,6 +432,7 @@ impl CaseFlow {
                 }
                 m.handle_progress(now, session.consumed());
             }
+            Phase::Responding(r) => r.handle(now, event, connected),
             Phase::Opening => match event {
                 Some(SessionEvent::Open { .. }) => self.opened(now, Ok(()), session),
                 Some(SessionEvent::Request(head)) => self.answer(now, &head, session),
@@ -441,10 +458,21 @@ impl CaseFlow {
             ..ServerConfig::default()
         };
         match check_request(head, &config) {
-            Ok(accepted) => {
-                session.accept(now, accepted.response(&accepted.accept(), None));
-                self.run_machine(now, None);
-            }
+            Ok(accepted) => match &self.case.respond {
+                Some(spec) => {
+                    let mut response = spec.build(&accepted.key);
+                    if spec.frame_with_head {
+                        response.extend_from_slice(&Responder::probe_frame());
+                    }
+                    session.accept(now, response);
+                    let responder = Responder::start(spec, now, spec.frame_with_head);
+                    self.phase = Phase::Responding(Box::new(responder));
+                }
+                None => {
+                    session.accept(now, accepted.response(&accepted.accept(), None));
+                    self.run_machine(now, None);
+                }
+            },
             Err(refusal) => {
                 session.refuse(refusal.response());
                 let failure = format!("the client's request was refused: {}", refusal.problem);
@@ -704,6 +732,7 @@ impl CaseFlow {
                 }
                 record
             }
+            (None, Phase::Responding(r)) => r.record(&name, &case, config.policy, started),
             // Not reached: a flow without a record is still running.
             (None, _) => base_record(&name, &case, started),
         };

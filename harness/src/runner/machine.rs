@@ -197,6 +197,8 @@ pub struct MachineResult {
     pub ended_after: Option<Duration>,
     /// Why a second connection was not served during the case (an `alive` step).
     pub dead: Option<String>,
+    /// The side the harness played.
+    pub side: Side,
 }
 
 /// One case in progress. See the module docs.
@@ -287,6 +289,7 @@ impl CaseMachine {
         now: Instant,
     ) -> Self {
         let (ok, non_strict) = expected_lists(case);
+        let harness_is_server = writer.side() == Side::Server;
         let after = |secs: Option<f64>| secs.map(|s| now + Duration::from_secs_f64(s.max(0.0)));
         let mut machine = Self {
             kill_at: after(case.kill),
@@ -299,6 +302,7 @@ impl CaseMachine {
             ws: Ws::Open,
             facts: CloseFacts {
                 opened: true,
+                harness_is_server,
                 ..CloseFacts::default()
             },
             ok,
@@ -406,6 +410,7 @@ impl CaseMachine {
 
     /// What the case saw; call once it is done.
     pub fn finish(self) -> MachineResult {
+        let side = self.side();
         MachineResult {
             observed: self.observed,
             ok: self.ok,
@@ -418,6 +423,7 @@ impl CaseMachine {
             remote_close: self.remote_close,
             transport: self.transport,
             ended_after: self.ended_after,
+            side,
             dead: self.dead,
         }
     }
@@ -516,7 +522,11 @@ impl CaseMachine {
         {
             self.script_verdict = Some((
                 Behavior::Failed,
-                format!("{during}: the server broke a rule: {}", violation.kind),
+                format!(
+                    "{during}: the {} broke a rule: {}",
+                    super::verdict::peer_noun(self.side()),
+                    violation.kind
+                ),
             ));
             self.block = Block::None;
         }

@@ -6,8 +6,10 @@
 //! - [`machine`]: the case interpreter (timers, close machinery, events, the script's steps);
 //! - [`verdict`]: Autobahn's verdict rules and wsconform's outcome and reason;
 //! - [`handshake`]: the verdict on a crafted opening handshake (section 0);
+//! - [`respond`]: the verdict on a client's reaction to a crafted response (section 20);
 //! - [`limit`]: the message-size probe and the ping-flood tally;
 //! - [`observed`]: the recorded events and the expected lists;
+//! - [`masking`]: the client masking checks, within and across connections;
 //! - [`finding`]: what the peer did wrong, typed, with stable codes;
 //! - [`record`]: a case's record, its reason and its wire trace;
 //! - [`rules`]: the verdict rules and the RFC sentences they rest on.
@@ -26,6 +28,7 @@ pub mod flow;
 pub mod handshake;
 pub mod limit;
 pub mod machine;
+pub mod masking;
 pub mod observed;
 #[cfg(feature = "net")]
 mod open;
@@ -34,6 +37,7 @@ pub mod options;
 #[cfg(feature = "net")]
 pub mod pool;
 pub mod record;
+pub mod respond;
 pub mod rules;
 pub mod verdict;
 

@@ -39,7 +39,9 @@ fn record_of(
     if let Some(h) = &case.handshake {
         expected.push(h.describe());
     }
-    if case.handshake.is_none() || !case.steps.is_empty() {
+    if let Some(r) = &case.respond {
+        expected.push(r.describe());
+    } else if case.handshake.is_none() || !case.steps.is_empty() {
         expected.push(format!("ok: {}", show_list(ok)));
     }
     if let Some(ns) = non_strict {
@@ -221,6 +223,7 @@ pub fn judge(
         facts: &result.facts,
         transport: &transport,
         findings: &result.findings,
+        peer: verdict::peer_noun(result.side),
     });
     let mut record = record_of(name, case, started, ok, non_strict);
     record.behavior = Some(behavior);

@@ -31,6 +31,9 @@ pub struct CloseFacts {
     pub close_handshake_timeout: bool,
     /// The server did not close TCP in time after the closing handshake.
     pub server_drop_timeout: bool,
+    /// The harness plays the server (`wsconform serve`): closing TCP is its job (RFC 6455
+    /// §7.1.1), so its drop is no FAILED BY CLIENT (nor is it in Autobahn's fuzzingserver).
+    pub harness_is_server: bool,
 }
 
 /// The main verdict from the events (§3.4, item 2): an exact match with the OK list, else
@@ -99,7 +102,7 @@ pub fn behavior_close(expect: &CloseExpect, facts: &CloseFacts) -> (BehaviorClos
             ),
         );
     }
-    if facts.dropped_by_me {
+    if facts.dropped_by_me && !facts.harness_is_server {
         return (
             BehaviorClose::FailedByClient,
             "It is preferred that the server close the TCP connection".into(),
@@ -202,13 +205,23 @@ pub struct ReasonInput<'a> {
     pub transport: &'a str,
     /// Rules the peer broke.
     pub findings: &'a [Finding],
+    /// What the peer under test is: "server" (`wsconform run`) or "client" (`serve`).
+    pub peer: &'static str,
 }
 
-fn who(by_harness: bool) -> &'static str {
+/// What the implementation under test is, when the harness plays `side`.
+pub fn peer_noun(side: crate::Side) -> &'static str {
+    match side {
+        crate::Side::Client => "server",
+        crate::Side::Server => "client",
+    }
+}
+
+fn who(by_harness: bool, peer: &str) -> String {
     if by_harness {
-        "the harness"
+        "the harness".to_owned()
     } else {
-        "the server"
+        format!("the {peer}")
     }
 }
 
@@ -252,7 +265,7 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
                 parts.push((
                     Cause::NonStrictClose,
                     format!(
-                        "non-strict: the server {} where a strict server closes with {}{}",
+                        "non-strict: the {peer} {} where a strict {peer} closes with {}{}",
                         match (r.facts.remote_code, r.facts.remote_closed) {
                             (Some(c), _) => format!("closed with {c}"),
                             (None, true) => "sent a close frame without a status code".into(),
@@ -263,14 +276,16 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
                             " (RFC 6455 §7.1.7, §10.7: the status code is a SHOULD)"
                         } else {
                             ""
-                        }
+                        },
+                        peer = r.peer,
                     ),
                 ))
             }
             Behavior::NonStrict if events_ok && refused(r.expect, r.facts) => parts.push((
                 Cause::NonStrictClose,
                 format!(
-                    "non-strict: the server refused with {} (RFC 6455 §10.4: it protects itself against exceeding its limits; Autobahn: FAILED)",
+                    "non-strict: the {} refused with {} (RFC 6455 §10.4: it protects itself against exceeding its limits; Autobahn: FAILED)",
+                    r.peer,
                     r.facts.remote_code.unwrap_or_default()
                 ),
             )),
@@ -283,8 +298,9 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
             Behavior::NonStrict => parts.push((
                 Cause::NonStrictEvents,
                 format!(
-                    "non-strict: got {} where a strict server gives {}",
+                    "non-strict: got {} where a strict {} gives {}",
                     show_list(r.observed),
+                    r.peer,
                     show_list(r.ok)
                 ),
             )),
@@ -299,12 +315,12 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
         BehaviorClose::Failed => {
             let mut text = format!(
                 "expected {} to close first",
-                who(r.expect.closed_by_harness)
+                who(r.expect.closed_by_harness, r.peer)
             );
             if !r.expect.closed_by_harness {
                 text.push_str(&format!(" (close {})", code_list(&r.expect.codes)));
             }
-            text.push_str(&format!("; {} did", who(f.closed_by_me)));
+            text.push_str(&format!("; {} did", who(f.closed_by_me, r.peer)));
             parts.push((Cause::WrongCloser, text));
         }
         BehaviorClose::Unclean => {
@@ -316,7 +332,7 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
             } else if !f.remote_closed {
                 (
                     Cause::UncleanClose,
-                    format!("no close frame from the server; {}", r.transport),
+                    format!("no close frame from the {}; {}", r.peer, r.transport),
                 )
             } else {
                 (Cause::UncleanClose, r.transport.to_owned())
@@ -326,8 +342,9 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
         BehaviorClose::WrongCode => parts.push((
             Cause::WrongCloseCode,
             format!(
-                "expected close {} or none; server sent {}",
+                "expected close {} or none; {} sent {}",
                 code_list(&r.expect.codes),
+                r.peer,
                 f.remote_code.map_or("none".into(), |c| c.to_string())
             ),
         )),
@@ -344,11 +361,11 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
             show_list(r.observed)
         };
         let close = match (f.closed_by_me, f.remote_code) {
-            (true, Some(c)) => format!("server answered close {c}"),
-            (true, None) if f.remote_closed => "server answered with an empty close".into(),
-            (false, Some(c)) => format!("server closed with {c}"),
-            (false, None) if f.remote_closed => "server closed with an empty close".into(),
-            (false, None) => "server dropped TCP".into(),
+            (true, Some(c)) => format!("{} answered close {c}", r.peer),
+            (true, None) if f.remote_closed => format!("{} answered with an empty close", r.peer),
+            (false, Some(c)) => format!("{} closed with {c}", r.peer),
+            (false, None) if f.remote_closed => format!("{} closed with an empty close", r.peer),
+            (false, None) => format!("{} dropped TCP", r.peer),
             (true, None) => r.transport.to_owned(),
         };
         if r.behavior == Behavior::Informational {
@@ -365,7 +382,11 @@ pub fn explain(r: &ReasonInput<'_>) -> Reason {
         };
         parts.push((
             Cause::BrokeRule,
-            format!("server broke a rule: {}{more}", first.to_record().message),
+            format!(
+                "{} broke a rule: {}{more}",
+                r.peer,
+                first.to_record().message
+            ),
         ));
     }
     let (causes, texts): (Vec<Cause>, Vec<String>) = parts.into_iter().unzip();

@@ -21,6 +21,7 @@ use wsconform_reports::{CaseRecord, Cause, Outcome};
 use crate::cases::Case;
 use crate::handshake::server::{ServerConfig, check_request};
 use crate::net::Stream;
+use crate::runner::masking::{self, MaskLedger};
 use crate::runner::record::base_record;
 use crate::runner::{RunOptions, run_case_as_server};
 use crate::session::{Masking, Session, SessionConfig, SessionEvent};
@@ -66,6 +67,8 @@ pub struct Results {
     refused: Mutex<Vec<String>>,
     /// Cases running now.
     running: std::sync::atomic::AtomicUsize,
+    /// Each agent's masking keys and nonces so far (the checks across connections).
+    ledgers: Mutex<BTreeMap<String, MaskLedger>>,
     changed: tokio::sync::Notify,
 }
 
@@ -181,7 +184,13 @@ async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results)
                 results.running.fetch_add(1, Ordering::SeqCst);
                 let run =
                     run_case_as_server(&agent, c, &config.options, Stream::Plain(tcp), &head).await;
-                results.put(&agent, case, run.record);
+                let mut record = run.record;
+                let problems = {
+                    let mut ledgers = results.ledgers.lock().unwrap_or_else(|e| e.into_inner());
+                    ledgers.entry(agent.clone()).or_default().check(&run.log)
+                };
+                masking::apply(&mut record, &problems, c, config.options.policy);
+                results.put(&agent, case, record);
                 results.running.fetch_sub(1, Ordering::SeqCst);
                 results.changed.notify_waiters();
             }

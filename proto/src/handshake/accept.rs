@@ -15,6 +15,12 @@ pub fn generate_key() -> String {
     STANDARD.encode(nonce)
 }
 
+/// The 16 bytes of a `Sec-WebSocket-Key` (as sent, trimmed), if it is base64 of 16 bytes
+/// (RFC 6455 §4.2.1 item 5).
+pub fn decode_key(key: &[u8]) -> Option<[u8; 16]> {
+    STANDARD.decode(key.trim_ascii()).ok()?.try_into().ok()
+}
+
 /// The `Sec-WebSocket-Accept` value a server must answer `key` with: the base64 of the SHA-1
 /// of the key (as sent, trimmed) concatenated with the GUID (RFC 6455 §4.2.2, step 5.4).
 pub fn accept_key(key: &[u8]) -> String {

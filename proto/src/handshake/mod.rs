@@ -16,7 +16,7 @@ mod request;
 mod response;
 pub mod server;
 
-pub use accept::{WEBSOCKET_GUID, accept_key, generate_key};
+pub use accept::{WEBSOCKET_GUID, accept_key, decode_key, generate_key};
 pub use extensions::{
     Extension, ExtensionParam, HeaderSyntaxError, parse_extensions, parse_subprotocols,
 };

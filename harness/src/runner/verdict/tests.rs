@@ -234,6 +234,7 @@ fn reason_lines() {
         facts: &facts,
         transport: "peer closed TCP (FIN)",
         findings: &[],
+        peer: "server",
     })
     .text;
     assert_eq!(
@@ -257,6 +258,7 @@ fn reason_lines() {
         facts: &facts,
         transport: "peer closed TCP (FIN)",
         findings: &[masked],
+        peer: "server",
     });
     assert_eq!(
         why.text,
@@ -321,6 +323,7 @@ fn no_code_is_non_strict_and_unclean_can_be_fatal() {
         facts: &empty,
         transport: "peer closed TCP (FIN)",
         findings: &[],
+        peer: "server",
     });
     assert!(
         reason
