@@ -449,6 +449,8 @@ impl Extension for Unbounded {
     }
 }
 
+pub mod client;
+pub mod client_pair;
 pub mod pair;
 
 #[cfg(test)]

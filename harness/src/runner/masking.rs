@@ -149,7 +149,8 @@ const MAX_KEYS: usize = 1 << 20;
 const MAX_NONCES: usize = 1 << 16;
 /// Keys in a row with one constant difference that make a counter.
 const COUNTER_RUN: usize = 4;
-/// Hits on earlier connections' keys that chance does not explain.
+/// Frames with keys of earlier connections that chance does not explain (or every frame,
+/// when there are two or more).
 const CROSS_HITS: usize = 3;
 
 /// The keys seen so far in one run (the client under test's, all connections).
@@ -195,8 +196,9 @@ impl MaskLedger {
                 frames: keys.len(),
             });
         }
-        let hits = seen.iter().filter(|k| self.keys.contains(*k)).count();
-        if hits >= CROSS_HITS {
+        // Frames whose key an earlier connection used: three, or every frame of two or more.
+        let hits = keys.iter().filter(|k| self.keys.contains(*k)).count();
+        if hits >= CROSS_HITS || (hits >= 2 && hits == keys.len()) {
             problems.push(MaskProblem::KeySeenBefore {
                 hits,
                 frames: keys.len(),
@@ -236,7 +238,14 @@ pub fn apply(record: &mut CaseRecord, problems: &[MaskProblem], case: &Case, pol
     if !case.judge_masking || record.behavior.is_none() {
         return;
     }
-    let Some(first) = problems.first() else {
+    // An unmasked frame (§5.1) is the decoder's finding, on the record already.
+    let unmasked = record
+        .findings
+        .iter()
+        .find(|f| f.code == "unmasked-client-frame")
+        .map(|f| f.message.clone());
+    let first = problems.first().map(ToString::to_string).or(unmasked);
+    let Some(first) = first else {
         if record.behavior == Some(Behavior::Ok) {
             record.reason.push_str("; masking keys and nonce fresh");
         }

@@ -279,9 +279,18 @@ pub fn check_response(
     if response.minor_version != 1 {
         problems.push(ResponseProblem::NotHttp11(response.minor_version));
     }
-    let upgrade = response.header("Upgrade");
-    if !upgrade.is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"websocket")) {
-        problems.push(ResponseProblem::BadUpgrade(upgrade.map(text)));
+    // One field whose value is `websocket`: two fields combine to "websocket, websocket"
+    // (RFC 9110 §5.3), which is not a match.
+    let upgrades: Vec<&[u8]> = response.header_values("Upgrade").collect();
+    if !matches!(&upgrades[..], [v] if v.trim_ascii().eq_ignore_ascii_case(b"websocket")) {
+        let shown = (!upgrades.is_empty()).then(|| {
+            upgrades
+                .iter()
+                .map(|v| text(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        problems.push(ResponseProblem::BadUpgrade(shown));
     }
     let connection = response.header("Connection");
     let has_upgrade_token = response.header_values("Connection").any(|v| {

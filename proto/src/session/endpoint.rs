@@ -148,6 +148,8 @@ pub struct Session {
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<SessionEvent>,
     log: EventLog,
+    /// Response problems taken as harmless (client side; a peer that breaks §4.1 on purpose).
+    excused_response: Option<fn(&ResponseProblem) -> bool>,
 }
 
 impl Session {
@@ -169,6 +171,7 @@ impl Session {
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             log: EventLog::default(),
+            excused_response: None,
         }
     }
 
@@ -265,6 +268,13 @@ impl Session {
     /// delivered (see [`Reader::excuse`]; for peers that break a rule on purpose).
     pub fn excuse(&mut self, excused: fn(&ViolationKind) -> bool) {
         self.reader.excuse(excused);
+    }
+
+    /// Client side: a response whose every §4.1 problem `excused` accepts opens the
+    /// connection as if it were valid (nothing negotiated), for peers that skip a check on
+    /// purpose (the reference client's faults).
+    pub fn excuse_response(&mut self, excused: fn(&ResponseProblem) -> bool) {
+        self.excused_response = Some(excused);
     }
 
     /// Puts a negotiated extension (permessage-deflate) behind the message layer: the
@@ -388,7 +398,15 @@ impl Session {
                 let Opening::Client { offer } = &self.opening else {
                     return;
                 };
-                match check_response(&response, offer) {
+                let checked = match (check_response(&response, offer), self.excused_response) {
+                    (Err(problems), Some(excused))
+                        if response.status == 101 && problems.iter().all(excused) =>
+                    {
+                        Ok(Negotiated::default())
+                    }
+                    (checked, _) => checked,
+                };
+                match checked {
                     Ok(negotiated) => {
                         self.state = SessionState::Open;
                         self.events.push_back(SessionEvent::Open {
