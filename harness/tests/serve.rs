@@ -87,6 +87,7 @@ async fn tungstenite_client_runs_the_cases_and_gets_reports() {
         on_update: Box::new(move |records| {
             *sink.lock().expect("lock") = records.to_vec();
         }),
+        on_record: Box::new(|_| {}),
         agent_exclusions: Default::default(),
     });
     let results = Arc::new(Results::default());

@@ -54,30 +54,6 @@ fn sampled(id: &str) -> bool {
 /// The size of the built-in library.
 const CASES: usize = 301 + 216 + 124 + 45 + 20;
 
-/// `id  behavior  behaviorClose  outcome`, one line a case.
-fn table(records: &[CaseRecord]) -> String {
-    let mut out = String::new();
-    let mut timing = Vec::new();
-    for r in records {
-        if r.timing_dependent.is_some() {
-            timing.push(r.id.clone());
-            continue;
-        }
-        out.push_str(&format!(
-            "{:<8} {:<13} {:<16} {}\n",
-            r.id,
-            r.behavior.map_or("-", |b| b.as_str()),
-            r.behavior_close.map_or("-", |c| c.as_str()),
-            r.outcome.as_str()
-        ));
-    }
-    out.push_str(&format!(
-        "timing-dependent, not pinned: {}\n",
-        timing.join(" ")
-    ));
-    out
-}
-
 fn check(records: &[CaseRecord]) {
     assert!(
         records.iter().all(|r| r.outcome != Outcome::Unreachable),
@@ -100,7 +76,7 @@ async fn embedded_tokio_tungstenite() {
         .count();
     assert_eq!(not_run, 7, "the cases that need --param");
     check(&records);
-    insta::assert_snapshot!("tokio-tungstenite-0.30", table(&records));
+    insta::assert_snapshot!("tokio-tungstenite-0.30", support::table(&records));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,8 +88,8 @@ async fn python_websockets() {
     let records = run_all("python-websockets", &server.url(), &params).await;
     assert_eq!(records.len(), CASES);
     check(&records);
-    insta::assert_snapshot!("python-websockets-17.4", table(&records));
-    agrees_with_autobahn(
+    insta::assert_snapshot!("python-websockets-17.4", support::table(&records));
+    support::agrees_with_autobahn(
         &records,
         &[
             "python-websockets-17.4.json",
@@ -121,74 +97,6 @@ async fn python_websockets() {
         ],
         301 + 216,
     );
-}
-
-/// Our verdicts equal Autobahn's on the same server, case by case, except for the cases that
-/// say their verdict depends on timing: every Autobahn case in `records` is in one of `files`
-/// and agrees, and at least `at_least` (less the timing-dependent ones) were compared. The
-/// reference files were produced by Autobahn itself (tools/autobahn-compare/README.md says
-/// how).
-fn agrees_with_autobahn(records: &[CaseRecord], files: &[&str], at_least: usize) {
-    let mut autobahn = serde_json::Map::new();
-    for file in files {
-        let path = support::repo_root()
-            .join("tools/autobahn-compare")
-            .join(file);
-        let text = std::fs::read_to_string(&path).expect("reference verdicts");
-        let serde_json::Value::Object(map) = serde_json::from_str(&text).expect("json") else {
-            panic!("{file} is not an object");
-        };
-        autobahn.extend(map);
-    }
-    let timing = records
-        .iter()
-        .filter(|r| r.timing_dependent.is_some())
-        .count();
-    let mut compared = 0;
-    let mut deviations = Vec::new();
-    for r in records.iter().filter(|r| r.timing_dependent.is_none()) {
-        let Some(theirs) = autobahn.get(&r.id) else {
-            // Not one of Autobahn's cases (section 0, 14-18).
-            assert!(
-                wsconform::cases::beyond_autobahn(&r.id),
-                "{} missing from {files:?}",
-                r.id
-            );
-            continue;
-        };
-        let ours = (
-            serde_json::to_value(r.behavior).expect("json"),
-            serde_json::to_value(r.behavior_close).expect("json"),
-        );
-        compared += 1;
-        if (&ours.0, &ours.1) == (&theirs["behavior"], &theirs["behaviorClose"]) {
-            continue;
-        }
-        // The deliberate differences, each said in its case (cases/README.md, "Where these
-        // cases differ"): FAILED in Autobahn where no MUST is broken (a wrong close code, a
-        // message refused with 1008/1009) is NON-STRICT here; and where our frames differ on
-        // purpose (9.3.x/9.4.x: no extra empty final fragment, so one fragment fewer than a
-        // server's fragment limit), a server may accept what it refused from Autobahn.
-        assert!(
-            theirs["behavior"] == "FAILED"
-                && r.deviation.is_some()
-                && (ours.0 == "NON-STRICT" && r.reason.contains("Autobahn: FAILED")
-                    || ours == ("OK".into(), "OK".into())
-                        && ["9.3.2", "9.3.3", "9.4.2", "9.4.3"].contains(&r.id.as_str())),
-            "case {} differs from Autobahn ({} {} there): {}",
-            r.id,
-            theirs["behavior"],
-            theirs["behaviorClose"],
-            r.reason
-        );
-        deviations.push(r.id.clone());
-    }
-    assert!(
-        compared >= at_least - timing,
-        "only {compared} cases compared"
-    );
-    // Few, and each one explained: not a way around the comparison.
-    assert!(deviations.len() <= 8, "{deviations:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,8 +107,8 @@ async fn node_ws() {
     let params = [SERVER_PARAMS, &[("max_message", "67108864")]].concat();
     let records = run_sample("node-ws", &server.url(), &params).await;
     check(&records);
-    insta::assert_snapshot!("node-ws-8.23.0", table(&records));
-    agrees_with_autobahn(
+    insta::assert_snapshot!("node-ws-8.23.0", support::table(&records));
+    support::agrees_with_autobahn(
         &records,
         &["node-ws-8.23.0.json", "node-ws-8.23.0-deflate.json"],
         301 + 12 * 5,

@@ -44,12 +44,15 @@ pub struct ResponseSpec {
     /// The harness's first message goes in the same TCP write as the head.
     #[serde(default)]
     pub frame_with_head: bool,
+    /// The response is written this many bytes at a time (a head that arrives in pieces).
+    #[serde(default)]
+    pub chop: Option<usize>,
     /// What a conforming client does with it.
     pub expect: ResponseExpect,
     /// The requirement a wrong reaction breaks, quoted in the reason.
     pub rule: String,
-    /// For `reject`: the rule is a SHOULD (or no sentence names the limit), so accepting is
-    /// NON-STRICT rather than FAILED.
+    /// The rule is a SHOULD, or no sentence makes it a MUST: the wrong reaction (accepting for
+    /// `reject`, refusing for `accept`) is NON-STRICT rather than FAILED.
     #[serde(default)]
     pub should: bool,
     /// Seconds to wait for the client's reaction (default 3).
@@ -190,6 +193,9 @@ impl ResponseSpec {
     pub fn validate(&self) -> Result<(), String> {
         if self.pad.is_some_and(|n| n > MAX_RESPONSE_PAD) {
             return Err(format!("respond.pad is over {MAX_RESPONSE_PAD} bytes"));
+        }
+        if self.chop == Some(0) {
+            return Err("respond.chop must be at least 1 byte".into());
         }
         if self.within.is_some_and(|s| !(0.1..=60.0).contains(&s)) {
             return Err("respond.within must be 0.1–60 seconds".into());

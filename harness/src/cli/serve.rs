@@ -11,12 +11,12 @@ use clap::Args;
 use wsconform::cases::{self, Case, Selection};
 use wsconform::runner::record::{base_record, rfc3339};
 use wsconform::runner::{Policy, RunOptions, Timeouts};
-use wsconform::serve::{OnUpdate, Results, ServeConfig, serve};
+use wsconform::serve::{OnRecord, OnUpdate, Results, ServeConfig, serve};
 use wsconform::spec::ServerSpec;
 use wsconform_reports::{CaseRecord, Cause, Outcome, RunReport, TargetInfo};
 
 use super::args::seconds;
-use super::output::{summary, write_reports};
+use super::output::{JsonLines, summary, write_reports};
 use super::{EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, Failure, fail};
 
 /// Autobahn's client-mode sections (what a fuzzingserver runs), and wsconform's client
@@ -131,10 +131,20 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
             }
         });
         let count = selected.len();
+        // Each record as its case finishes: a run cut short keeps what it did (the file is
+        // written whole, with the cases not run, at the end).
+        let lines = std::sync::Mutex::new(JsonLines::create(&args.out).map_err(|e| fail(EXIT_USAGE, e))?);
+        let on_record: OnRecord = Box::new(move |record| {
+            let mut lines = lines.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = lines.write(record) {
+                eprintln!("wsconform serve: {e:#}");
+            }
+        });
         let config = Arc::new(ServeConfig {
             cases: selected,
             options,
             on_update,
+            on_record,
             agent_exclusions,
         });
         let results = Arc::new(Results::default());

@@ -95,7 +95,10 @@ pub fn run_client_pair(case: &Case, faults: ClientFaults, seed: u64, start: Inst
                     }
                 }
                 FlowAction::Machine(Action::CheckAlive) => flow.handle_alive(now, Ok(())),
-                FlowAction::Hold { .. } | FlowAction::SendRequest { .. } => {}
+                // Every round moves whatever is queued, the response included.
+                FlowAction::Hold { .. }
+                | FlowAction::SendRequest { .. }
+                | FlowAction::SendResponse { .. } => {}
             }
         }
         moved |= send_to_client(now, &mut server, &mut client, client_gone);

@@ -115,7 +115,7 @@ pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairR
                 }
                 // A second connection to the reference server is always served.
                 FlowAction::Machine(Action::CheckAlive) => flow.handle_alive(now, Ok(())),
-                FlowAction::Hold { .. } => {}
+                FlowAction::Hold { .. } | FlowAction::SendResponse { .. } => {}
             }
         }
         moved |= send(now, &mut client, &mut server, server_gone);

@@ -186,6 +186,14 @@ async fn drive(
                     driver.set_shape(WriteShape::default());
                     flow.request_written(Instant::now().into_std(), driver.session_mut());
                 }
+                FlowAction::SendResponse { chop } => {
+                    driver.set_shape(WriteShape {
+                        chop,
+                        ..WriteShape::default()
+                    });
+                    let _ = driver.flush().await;
+                    driver.set_shape(WriteShape::default());
+                }
                 FlowAction::Machine(Action::Write { pieces, chop }) => {
                     let (chop, delay) = match opts.chop {
                         Some((n, delay)) => (Some(n), delay),
@@ -229,9 +237,6 @@ async fn drive(
                 }
             }
         }
-        // What the session queued on its own goes out before any wait: a server's response
-        // to the request (with the frame a case sends in the same write).
-        let _ = driver.flush().await;
         if flow.is_done() {
             break;
         }

@@ -72,6 +72,13 @@ pub enum FlowAction {
         /// The longest the whole request may take to write.
         bound: Duration,
     },
+    /// Server side: write the response the session has queued before anything else: whole
+    /// (never chopped as a case's frames may be), or in writes of `chop` bytes when a case
+    /// trickles it.
+    SendResponse {
+        /// The chop size, if any.
+        chop: Option<usize>,
+    },
     /// What the case machine asked.
     Machine(Action),
 }
@@ -465,11 +472,15 @@ impl CaseFlow {
                         response.extend_from_slice(&Responder::probe_frame());
                     }
                     session.accept(now, response);
+                    self.actions
+                        .push_back(FlowAction::SendResponse { chop: spec.chop });
                     let responder = Responder::start(spec, now, spec.frame_with_head);
                     self.phase = Phase::Responding(Box::new(responder));
                 }
                 None => {
                     session.accept(now, accepted.response(&accepted.accept(), None));
+                    self.actions
+                        .push_back(FlowAction::SendResponse { chop: None });
                     self.run_machine(now, None);
                 }
             },

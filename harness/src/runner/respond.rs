@@ -241,6 +241,11 @@ impl Responder {
                 Cause::AsExpected,
                 format!("the client accepted the response: {did}"),
             ),
+            ResponseExpect::Accept if self.spec.should => (
+                Behavior::NonStrict,
+                Cause::NonStrictEvents,
+                format!("non-strict: the client refused a valid response: {did} ({rule})"),
+            ),
             ResponseExpect::Accept => (
                 Behavior::Failed,
                 Cause::Handshake,

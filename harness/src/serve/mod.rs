@@ -34,6 +34,9 @@ const MAX_HEAD: usize = 16 * 1024;
 /// What `/updateReports` calls with every record so far (the CLI writes the reports).
 pub type OnUpdate = Box<dyn Fn(&[CaseRecord]) + Send + Sync>;
 
+/// What is called with each case's record as it finishes (the CLI streams results.jsonl).
+pub type OnRecord = Box<dyn Fn(&CaseRecord) + Send + Sync>;
+
 /// What `serve` runs, and where it reports.
 pub struct ServeConfig {
     /// The selection, sorted: `runCase?case=N` runs the N-th.
@@ -42,6 +45,8 @@ pub struct ServeConfig {
     pub options: RunOptions,
     /// Called by `/updateReports` with every record so far (the CLI writes the reports).
     pub on_update: OnUpdate,
+    /// Called with each record as its case finishes.
+    pub on_record: OnRecord,
     /// Agent pattern → case patterns not run for matching agents (a fuzzingserver spec's
     /// `exclude-agent-cases`; both anchored).
     pub agent_exclusions: BTreeMap<String, Vec<String>>,
@@ -176,6 +181,7 @@ async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results)
                 record.causes = vec![Cause::NotRun];
                 record.reason =
                     "not run: excluded for this agent (the spec's exclude-agent-cases)".into();
+                (config.on_record)(&record);
                 results.put(&agent, case, record);
                 reply(tcp, &head, None).await;
             }
@@ -190,6 +196,7 @@ async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results)
                     ledgers.entry(agent.clone()).or_default().check(&run.log)
                 };
                 masking::apply(&mut record, &problems, c, config.options.policy);
+                (config.on_record)(&record);
                 results.put(&agent, case, record);
                 results.running.fetch_sub(1, Ordering::SeqCst);
                 results.changed.notify_waiters();

@@ -57,6 +57,12 @@ fn act(flow: &mut CaseFlow, session: &mut Session, now: Instant) -> Vec<u8> {
             }
             FlowAction::Machine(Action::Write { pieces, .. }) => sent.extend(pieces.concat()),
             FlowAction::Machine(Action::Abort) => session.handle_closed(now, Closure::HarnessAbort),
+            FlowAction::SendResponse { .. } => {
+                while let Some(bytes) = session.poll_transmit() {
+                    session.on_sent(now, &bytes);
+                    sent.extend(bytes);
+                }
+            }
             FlowAction::Machine(_) | FlowAction::Hold { .. } => {}
         }
     }

@@ -1,0 +1,118 @@
+//! The verdict table of each real client, pinned as an insta snapshot: `wsconform serve
+//! --exec` runs its default selection (Autobahn's client-mode sections 1-7, 9, 10, and the
+//! client handshake and masking sections 20, 21) on three client drivers nobody here wrote the
+//! library of, each written in the shape of its project's own Autobahn client driver:
+//! - Python `websockets` 17.4 (tools/test-clients/websockets_client.py);
+//! - Node `ws` 8.23.0 (tools/test-clients/ws_client.js);
+//! - tungstenite 0.30's blocking client (harness/examples/autobahn_client.rs, the shape of
+//!   tungstenite's examples/autobahn-client.rs).
+//!
+//! Autobahn's cases agree with Autobahn's own fuzzingserver on the same clients (files in
+//! tools/autobahn-compare), but for the deliberate deviations each case states.
+//!
+//! Durations are left out; timing-dependent cases are listed without a verdict. The clients run
+//! one at a time.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use wsconform_reports::{CaseRecord, Outcome};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The cases of `wsconform serve`'s default selection.
+const CASES: usize = 301 + 30 + 6;
+
+/// `wsconform serve --exec COMMAND` on the default selection; the records and the exit code.
+fn serve(name: &str, command: &str) -> (Vec<CaseRecord>, Option<i32>) {
+    let out = support::out_dir(&format!("client-verdicts-{name}"));
+    let output = support::wsconform()
+        .args(["serve", "--listen", "127.0.0.1:0", "--exec", command])
+        .args([
+            "--case-timeout",
+            "30",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("run wsconform serve");
+    let records = support::records_in(&out);
+    assert_eq!(
+        records.len(),
+        CASES,
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        records.iter().all(|r| r.outcome != Outcome::NotRun),
+        "the client ran every case: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    for r in &records {
+        assert!(!r.reason.is_empty(), "{} has no reason", r.id);
+    }
+    (records, output.status.code())
+}
+
+/// The exit code follows the verdicts: 1 with a failure, 0 without.
+fn exit_follows(records: &[CaseRecord], code: Option<i32>) {
+    let failed = records.iter().any(|r| r.outcome == Outcome::Fail);
+    assert_eq!(code, Some(if failed { 1 } else { 0 }));
+}
+
+#[test]
+fn python_websockets_client() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    support::install();
+    let root = support::repo_root();
+    let command = format!(
+        "PYTHONPATH={} python3 {} {{url}}",
+        root.join(".deps/python").display(),
+        root.join("tools/test-clients/websockets_client.py")
+            .display()
+    );
+    let (records, code) = serve("websockets", &command);
+    exit_follows(&records, code);
+    assert!(records.iter().all(|r| r.target == "websockets"));
+    insta::assert_snapshot!("client-python-websockets-17.4", support::table(&records));
+    support::agrees_with_autobahn(&records, &["client-python-websockets-17.4.json"], 301);
+}
+
+#[test]
+fn node_ws_client() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    support::install();
+    let root = support::repo_root();
+    let command = format!(
+        "WS_NODE_MODULES={} node {} {{url}}",
+        root.join(".deps/node/node_modules").display(),
+        root.join("tools/test-clients/ws_client.js").display()
+    );
+    let (records, code) = serve("ws", &command);
+    exit_follows(&records, code);
+    assert!(records.iter().all(|r| r.target == "ws"));
+    insta::assert_snapshot!("client-node-ws-8.23.0", support::table(&records));
+    support::agrees_with_autobahn(&records, &["client-node-ws-8.23.0.json"], 301);
+}
+
+/// tungstenite's client fails a few handshake cases: the table pins which (each reason cites
+/// its §4.1 item).
+#[test]
+fn tungstenite_client() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Built by `cargo test` with the other examples: target/<profile>/examples/.
+    let exe = std::env::current_exe().expect("test binary");
+    let example: PathBuf = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .join("examples/autobahn_client");
+    assert!(example.is_file(), "{} is built", example.display());
+    let (records, code) = serve("tungstenite", &format!("{} {{url}}", example.display()));
+    exit_follows(&records, code);
+    assert!(records.iter().all(|r| r.target == "Tungstenite"));
+    insta::assert_snapshot!("client-tungstenite-0.30", support::table(&records));
+    support::agrees_with_autobahn(&records, &["client-tungstenite-0.30.json"], 301);
+}
