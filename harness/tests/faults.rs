@@ -21,11 +21,7 @@ fn chosen(c: &Case) -> bool {
 /// Runs the chosen cases against a server with `faults`.
 async fn run(faults: Faults) -> Vec<CaseRecord> {
     let server = FaultyServer::start(faults).await;
-    let cases: Vec<Case> = builtin()
-        .expect("cases")
-        .into_iter()
-        .filter(chosen)
-        .collect();
+    let cases: Vec<Case> = support::server_cases().into_iter().filter(chosen).collect();
     let n = cases.len();
     let records = run_cases_with("faulty", &server.url(), cases, SERVER_PARAMS).await;
     assert_eq!(records.len(), n);
@@ -38,8 +34,7 @@ async fn run(faults: Faults) -> Vec<CaseRecord> {
 }
 
 fn ids(filter: impl Fn(&Case) -> bool) -> BTreeSet<String> {
-    builtin()
-        .expect("cases")
+    support::server_cases()
         .into_iter()
         .filter(|c| chosen(c) && c.timing_dependent.is_none() && filter(c))
         .map(|c| c.id)

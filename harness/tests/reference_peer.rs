@@ -9,12 +9,11 @@ use std::collections::BTreeSet;
 
 use support::faulty::{Faults, in_process};
 use support::{SERVER_PARAMS, run_cases_on, short_series};
-use wsconform::cases::builtin;
 use wsconform_reports::{Behavior, BehaviorClose, Outcome};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_server_passes_every_case() {
-    let cases = short_series(builtin().expect("cases"), 10);
+    let cases = short_series(support::server_cases(), 10);
     let n = cases.len();
     let records = run_cases_on(
         "reference",
@@ -40,8 +39,7 @@ async fn the_reference_server_passes_every_case() {
         .filter(|r| r.outcome == Outcome::NotRun)
         .map(|r| r.id.clone())
         .collect();
-    let needs_limit: BTreeSet<String> = builtin()
-        .expect("cases")
+    let needs_limit: BTreeSet<String> = support::server_cases()
         .into_iter()
         .filter(|c| c.needs.iter().any(|n| n == "max_message"))
         .map(|c| c.id)

@@ -214,6 +214,26 @@ fn serve_reports_what_the_client_did_not_run_and_refuses_a_busy_port() {
             .all(|r| r.outcome == Outcome::NotRun && r.reason == "not run by the client")
     );
 
+    // A client that never connects: the run ends after --connect-timeout, exit 3, the
+    // cases reported as not run.
+    let started = std::time::Instant::now();
+    let output = support::wsconform()
+        .args(["serve", "--listen", "127.0.0.1:0", "--exec", "sleep 30"])
+        .args(["--connect-timeout", "1", "--cases", "1.1.1,2.1", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run wsconform");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("opened no connection within 1 s"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let records = support::records_in(&out);
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r.outcome == Outcome::NotRun));
+
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = busy.local_addr().expect("addr").to_string();
     let output = support::wsconform()

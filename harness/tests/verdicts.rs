@@ -19,14 +19,13 @@ mod support;
 use tokio::sync::Mutex;
 
 use support::{Kind, RealServer, SERVER_PARAMS, run_cases_with};
-use wsconform::cases::builtin;
 use wsconform::echo::EchoServer;
 use wsconform_reports::{CaseRecord, Outcome};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 async fn run_all(name: &str, url: &str, params: &[(&str, &str)]) -> Vec<CaseRecord> {
-    let cases = builtin().expect("built-in cases");
+    let cases = support::server_cases();
     assert_eq!(cases.len(), CASES);
     run_cases_with(name, url, cases, params).await
 }
@@ -34,8 +33,7 @@ async fn run_all(name: &str, url: &str, params: &[(&str, &str)]) -> Vec<CaseReco
 /// The library with sections 12 and 13 cut to their first five rows (1000 messages of 16 to
 /// 4096 bytes).
 async fn run_sample(name: &str, url: &str, params: &[(&str, &str)]) -> Vec<CaseRecord> {
-    let cases: Vec<_> = builtin()
-        .expect("built-in cases")
+    let cases: Vec<_> = support::server_cases()
         .into_iter()
         .filter(|c| !matches!(c.section(), "12" | "13") || sampled(&c.id))
         .collect();

@@ -2,8 +2,10 @@
 //! fuzzingserver URL protocol; with `--exec`, it starts the client itself and exits with the
 //! same policy and codes as `run`.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, anyhow};
@@ -60,6 +62,10 @@ pub struct ServeArgs {
     /// A ceiling on any one case; with --exec, the client gets this much per case.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
     pub case_timeout: Duration,
+    /// With --exec: seconds the client has to open its first connection; past it the run
+    /// ends (exit 3), the cases reported as not run.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub connect_timeout: Duration,
 }
 
 pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
@@ -158,18 +164,41 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
             return Ok(0);
         };
         let command = cmd.replace("{url}", &url);
+        // Its own process group, so that the whole client (a shell and what it started) is
+        // stopped at the end, not only the shell.
         let child = std::process::Command::new("sh")
             .arg("-c")
             .arg(&command)
+            .process_group(0)
             .spawn()
             .map_err(|e| fail(EXIT_USAGE, anyhow!("cannot start {command:?}: {e}")))?;
-        // The client gets --case-timeout per case, then it is killed.
+        // The client gets --case-timeout per case, then it is killed; and --connect-timeout
+        // to open its first connection.
         let bound = args.case_timeout.saturating_mul(count.max(1) as u32);
-        let exited = tokio::task::spawn_blocking(move || wait_bounded(child, bound));
+        let abort = Arc::new(AtomicBool::new(false));
+        let kill = abort.clone();
+        let exited = tokio::task::spawn_blocking(move || wait_bounded(child, bound, &kill));
+        let never_connected = {
+            let results = results.clone();
+            let wait = args.connect_timeout;
+            async move {
+                tokio::time::sleep(wait).await;
+                if results.connections() > 0 {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        let mut silent = false;
         serve(listener, config.clone(), results.clone(), async {
-            let _ = exited.await;
+            tokio::select! {
+                _ = exited => {}
+                () = never_connected => silent = true,
+            }
         })
         .await;
+        if silent {
+            abort.store(true, Ordering::SeqCst);
+        }
         // A case may still be closing when the client exits.
         results.settled(args.case_timeout).await;
         let records = complete(results.records(), &all_cases);
@@ -180,6 +209,18 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
             args.out.display(),
             autobahn_dir.display()
         ));
+        for refused in results.refused().iter().take(10) {
+            eprintln!("wsconform serve: refused with 400: {refused}");
+        }
+        if silent {
+            return Err(fail(
+                EXIT_UNREACHABLE,
+                anyhow!(
+                    "the client ({command}) opened no connection within {} s (--connect-timeout); the report says so",
+                    args.connect_timeout.as_secs_f64()
+                ),
+            ));
+        }
         if results.records().is_empty() {
             return Err(fail(
                 EXIT_UNREACHABLE,
@@ -190,14 +231,21 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
     })
 }
 
-/// Waits for `child` at most `bound`, then kills it.
-fn wait_bounded(mut child: std::process::Child, bound: Duration) {
+/// Waits for `child` at most `bound` (or until `abort` is set), then kills it.
+fn wait_bounded(mut child: std::process::Child, bound: Duration, abort: &AtomicBool) {
     let until = std::time::Instant::now() + bound;
     loop {
         if let Ok(Some(_)) = child.try_wait() {
             return;
         }
-        if std::time::Instant::now() >= until {
+        if std::time::Instant::now() >= until || abort.load(Ordering::SeqCst) {
+            if let Ok(group) = i32::try_from(child.id()) {
+                // SAFETY: kill(2) on the process group the child leads (`process_group(0)`);
+                // it touches no memory of ours.
+                unsafe {
+                    libc::kill(-group, libc::SIGKILL);
+                }
+            }
             let _ = child.kill();
             let _ = child.wait();
             return;

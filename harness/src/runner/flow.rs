@@ -478,10 +478,30 @@ impl CaseFlow {
                     self.phase = Phase::Responding(Box::new(responder));
                 }
                 None => {
-                    session.accept(now, accepted.response(&accepted.accept(), None));
+                    let deflate = self.case.deflate.as_ref().and_then(|_| {
+                        // Autobahn's fuzzingserver rule for this case (RFC 7692 §7: an
+                        // invalid offer is declined, the next one considered).
+                        let offers = parse_extensions(head.values("Sec-WebSocket-Extensions"))
+                            .unwrap_or_default();
+                        pmd::AcceptRule::for_case(&self.case.id)
+                            .unwrap_or(pmd::AcceptRule::First)
+                            .accept(&offers)
+                    });
+                    let header = deflate.as_ref().map(DeflateParams::to_header);
+                    // The inflater goes in before the answer: frames that came right behind
+                    // the request are read at once.
+                    let deflater = deflate.as_ref().map(|params| {
+                        let config = DeflateConfig::agreed(Side::Server, params);
+                        session.set_extension(Box::new(PerMessageDeflate::new(config)));
+                        Deflater::new(config.deflate_bits, config.deflate_takeover, config.level)
+                    });
+                    session.accept(
+                        now,
+                        accepted.response(&accepted.accept(), header.as_deref()),
+                    );
                     self.actions
                         .push_back(FlowAction::SendResponse { chop: None });
-                    self.run_machine(now, None);
+                    self.run_machine(now, deflater);
                 }
             },
             Err(refusal) => {

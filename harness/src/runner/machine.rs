@@ -331,7 +331,11 @@ impl CaseMachine {
         if case.deflate.as_ref().is_some_and(|d| d.required) && machine.deflate.is_none() {
             machine.script_verdict = Some((
                 Behavior::Unimplemented,
-                "permessage-deflate was not agreed: the server's 101 accepted none of the offers (RFC 7692 §5)".into(),
+                if harness_is_server {
+                    "permessage-deflate was not agreed: the client offered none that the case's rule accepts (Autobahn's fuzzingserver rule; RFC 7692 §5)".into()
+                } else {
+                    "permessage-deflate was not agreed: the server's 101 accepted none of the offers (RFC 7692 §5)".into()
+                },
             ));
             machine.pc = case.steps.len();
             machine.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());

@@ -190,6 +190,14 @@ pub const RULES: &[Rule] = &[
         sentence: "\"It SHOULD respond with Pong frame as soon as is practical.\"",
     },
     Rule {
+        id: "client-not-closed",
+        rule: "a client that fails the connection on a bad response (section 20) also closes it: one that neither uses nor closes it within the case's wait is NON-STRICT; so is a client that accepts what only a SHOULD or no sentence forbids (a 1 MiB header, 20.4.2) or refuses what no MUST makes it read (a head in 1-byte writes, 20.7.2)",
+        verdict: "NON-STRICT",
+        level: Level::May,
+        rfc: "RFC 6455 §7.1.7, §10.4",
+        sentence: "§7.1.7: \"To _Fail the WebSocket Connection_, an endpoint MUST _Close the WebSocket Connection_\": whether a connection left open was failed cannot be seen.",
+    },
+    Rule {
         id: "accept-valid-handshake",
         rule: "a valid opening handshake is accepted (section 0's accept cases, 0.9.4-0.9.12, and every case's own request)",
         verdict: "NON-STRICT",
@@ -231,14 +239,59 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
+/// The client's rules (`wsconform serve`: sections 20, 21, and every case's own 101).
+const CLIENT_RULES: &[Rule] = &[
+    Rule {
+        id: "client-fails-bad-response",
+        rule: "a client fails the connection on a response that breaks RFC 6455 §4.1 or RFC 7692 §7 (section 20's reject cases): it closes TCP without using the connection",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §4.1; RFC 7692 §7",
+        sentence: "§4.1: \"If the response lacks a |Sec-WebSocket-Accept| header field or [...] the client MUST _Fail the WebSocket Connection_.\" (items 2-6 alike). RFC 7692 §7: \"A client MUST _Fail the WebSocket Connection_ if the peer server accepted an extension negotiation offer for this extension with an extension negotiation response meeting any of the following conditions\"",
+    },
+    Rule {
+        id: "client-validates-as-specified",
+        rule: "a client accepts a response that passes §4.1's checks (section 20's accept cases: `Connection: Upgrade, Keep-Alive`, `Upgrade: WebSocket`, any reason phrase, a frame in the same write as the head)",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §4.1",
+        sentence: "\"The client MUST validate the server's response as follows\" [...] \"If the server's response is validated as provided for above, it is said that _The WebSocket Connection is Established_\"",
+    },
+    Rule {
+        id: "client-masking",
+        rule: "a client masks every frame with a fresh, unpredictable key (no all-zero key, no key repeated within or across connections beyond chance, no counter), and sends a fresh random Sec-WebSocket-Key on each connection (section 21: `judge_masking`)",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §5.1, §5.3, §4.1",
+        sentence: "§5.3: \"the client MUST pick a fresh masking key from the set of allowed 32-bit values. The masking key needs to be unpredictable; thus, the masking key MUST be derived from a strong source of entropy\". §4.1: \"The nonce MUST be selected randomly for each connection.\"",
+    },
+];
+
+/// Every rule, the server's and the client's.
+pub fn all_rules() -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().chain(CLIENT_RULES)
+}
+
 /// The rule named `id`.
 pub fn rule(id: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.id == id)
+    all_rules().find(|r| r.id == id)
 }
 
 /// The rules through which `case` can be FAILED, from its data.
 pub fn failing_rules(case: &Case) -> Vec<&'static str> {
     let mut out = vec!["http-response"];
+    if let Some(r) = &case.respond {
+        use crate::cases::ResponseExpect;
+        match r.expect {
+            ResponseExpect::Reject if !r.should => out.push("client-fails-bad-response"),
+            ResponseExpect::Accept if !r.should => out.push("client-validates-as-specified"),
+            _ => {}
+        }
+        return dedup(out);
+    }
+    if case.judge_masking {
+        out.push("client-masking");
+    }
     match &case.handshake {
         Some(h) => match h.expect {
             HandshakeExpect::Reject => {
@@ -311,9 +364,12 @@ pub fn failing_rules(case: &Case) -> Vec<&'static str> {
 
 /// Whether the case goes on past its opening handshake (its close expectation applies).
 fn runs_frames(case: &Case) -> bool {
-    case.handshake
-        .as_ref()
-        .is_none_or(|h| h.expect == HandshakeExpect::Accept || !case.steps.is_empty())
+    // A crafted response's case (section 20) has its own verdict, not the close machinery.
+    case.respond.is_none()
+        && case
+            .handshake
+            .as_ref()
+            .is_none_or(|h| h.expect == HandshakeExpect::Accept || !case.steps.is_empty())
 }
 
 fn dedup(mut ids: Vec<&'static str>) -> Vec<&'static str> {
@@ -331,7 +387,7 @@ pub fn table() -> String {
     let mut out = String::from(
         "| rule | verdict when broken | RFC | level | the sentence |\n|---|---|---|---|---|\n",
     );
-    for r in RULES {
+    for r in all_rules() {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             r.rule.replace('|', "\\|"),
@@ -362,7 +418,7 @@ mod tests {
             }
         }
         // No FAILED rule is dead, and no other rule claims FAILED.
-        for r in RULES {
+        for r in all_rules() {
             assert_eq!(
                 r.verdict == FAILED,
                 used.contains(r.id),

@@ -72,6 +72,8 @@ pub struct Results {
     refused: Mutex<Vec<String>>,
     /// Cases running now.
     running: std::sync::atomic::AtomicUsize,
+    /// Connections accepted so far.
+    connections: std::sync::atomic::AtomicUsize,
     /// Each agent's masking keys and nonces so far (the checks across connections).
     ledgers: Mutex<BTreeMap<String, MaskLedger>>,
     changed: tokio::sync::Notify,
@@ -82,6 +84,11 @@ impl Results {
     pub fn records(&self) -> Vec<CaseRecord> {
         let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         records.values().cloned().collect()
+    }
+
+    /// How many connections the clients opened so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The requests refused with 400, with why.
@@ -134,6 +141,7 @@ pub async fn serve(
             accepted = listener.accept() => {
                 let Ok((tcp, _)) = accepted else { continue };
                 let _ = tcp.set_nodelay(true);
+                results.connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let (config, results) = (config.clone(), results.clone());
                 tokio::spawn(async move {
                     // Every connection is bounded, whatever the client does.

@@ -18,6 +18,16 @@ use std::time::Duration;
 /// How long a server may take to print its port.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The built-in cases that test servers (`wsconform run`'s library: sections 20 and 21 test
+/// clients).
+pub fn server_cases() -> Vec<wsconform::cases::Case> {
+    wsconform::cases::builtin()
+        .expect("built-in cases")
+        .into_iter()
+        .filter(|c| c.tests(wsconform::cases::PeerRole::Server))
+        .collect()
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
