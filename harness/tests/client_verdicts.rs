@@ -27,21 +27,34 @@ const CASES: usize = 301 + 30 + 6;
 
 /// `wsconform serve --exec COMMAND` on the default selection; the records and the exit code.
 fn serve(name: &str, command: &str) -> (Vec<CaseRecord>, Option<i32>) {
+    serve_cases(name, command, None, CASES)
+}
+
+/// As [`serve`], on `cases` (patterns) if given, expecting `count` records.
+fn serve_cases(
+    name: &str,
+    command: &str,
+    cases: Option<&str>,
+    count: usize,
+) -> (Vec<CaseRecord>, Option<i32>) {
     let out = support::out_dir(&format!("client-verdicts-{name}"));
-    let output = support::wsconform()
+    let mut serve = support::wsconform();
+    serve
         .args(["serve", "--listen", "127.0.0.1:0", "--exec", command])
         .args([
             "--case-timeout",
             "30",
             "--out",
             out.to_str().expect("utf-8"),
-        ])
-        .output()
-        .expect("run wsconform serve");
+        ]);
+    if let Some(cases) = cases {
+        serve.args(["--cases", cases]);
+    }
+    let output = serve.output().expect("run wsconform serve");
     let records = support::records_in(&out);
     assert_eq!(
         records.len(),
-        CASES,
+        count,
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
@@ -62,22 +75,60 @@ fn exit_follows(records: &[CaseRecord], code: Option<i32>) {
     assert_eq!(code, Some(if failed { 1 } else { 0 }));
 }
 
-#[test]
-fn python_websockets_client() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+/// The `--exec` command of Python websockets' client driver.
+fn websockets_command() -> String {
     support::install();
     let root = support::repo_root();
-    let command = format!(
+    format!(
         "PYTHONPATH={} python3 {} {{url}}",
         root.join(".deps/python").display(),
         root.join("tools/test-clients/websockets_client.py")
             .display()
-    );
-    let (records, code) = serve("websockets", &command);
+    )
+}
+
+#[test]
+fn python_websockets_client() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (records, code) = serve("websockets", &websockets_command());
     exit_follows(&records, code);
     assert!(records.iter().all(|r| r.target == "websockets"));
     insta::assert_snapshot!("client-python-websockets-17.4", support::table(&records));
     support::agrees_with_autobahn(&records, &["client-python-websockets-17.4.json"], 301);
+}
+
+/// permessage-deflate in the server role: Autobahn's 12.x and 13.x against the websockets
+/// client (which offers `permessage-deflate; client_max_window_bits`), the harness accepting
+/// by Autobahn's fuzzingserver rule of each case; rows 1-5 of each subsection (messages up to
+/// 4 KiB), to keep CI in its budget.
+#[test]
+fn python_websockets_client_deflate() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rows = Vec::new();
+    for (section, subsections) in [(12, 5), (13, 7)] {
+        for sub in 1..=subsections {
+            for row in 1..=5 {
+                rows.push(format!("{section}.{sub}.{row}"));
+            }
+        }
+    }
+    let (records, code) = serve_cases(
+        "websockets-deflate",
+        &websockets_command(),
+        Some(&rows.join(",")),
+        rows.len(),
+    );
+    assert_eq!(code, Some(0));
+    // Deflate was agreed on every case (none UNIMPLEMENTED) and every echo came back.
+    for r in &records {
+        assert_eq!(r.outcome, Outcome::Pass, "{}: {}", r.id, r.reason);
+        assert!(r.reason.contains("(compressed)"), "{}: {}", r.id, r.reason);
+    }
+    support::agrees_with_autobahn(
+        &records,
+        &["client-python-websockets-17.4-deflate.json"],
+        rows.len(),
+    );
 }
 
 #[test]

@@ -125,6 +125,109 @@ async fn tungstenite_client_runs_the_cases_and_gets_reports() {
     }
 }
 
+/// Clients that misbehave still get a verdict, within bounded waits: one sends garbage after its
+/// handshake, one hangs up mid-case; a malformed query gets 400 and is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_hang_ups_get_verdicts_and_bad_queries_a_400() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cases: Vec<_> = builtin()
+        .expect("cases")
+        .into_iter()
+        .filter(|c| c.id == "1.1.1" || c.id == "1.1.2")
+        .collect();
+    let config = Arc::new(ServeConfig {
+        cases,
+        options: RunOptions {
+            timeouts: Timeouts {
+                case_limit: Duration::from_secs(10),
+                ..Timeouts::default()
+            },
+            ..RunOptions::default()
+        },
+        on_update: Box::new(|_| {}),
+        on_record: Box::new(|_| {}),
+        agent_exclusions: Default::default(),
+    });
+    let results = Arc::new(Results::default());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, config, results.clone(), async {
+        let _ = stopped.await;
+    }));
+    // A valid handshake by hand, then what the test says.
+    let handshake = |case: u32, agent: &str| {
+        format!(
+            "GET /runCase?case={case}&agent={agent} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+    };
+    let read_head = |mut tcp: TcpStream| async move {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && head.len() < 4096 {
+            if tcp.read(&mut byte).await.expect("read") == 0 {
+                break;
+            }
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
+        tcp
+    };
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let mut tcp = {
+        let mut tcp = tcp;
+        tcp.write_all(handshake(1, "garbage").as_bytes())
+            .await
+            .expect("write");
+        read_head(tcp).await
+    };
+    let _ = tcp.write_all(&[0xff; 4096]).await;
+    let tcp2 = TcpStream::connect(addr).await.expect("connect");
+    let tcp2 = {
+        let mut tcp2 = tcp2;
+        tcp2.write_all(handshake(2, "gone").as_bytes())
+            .await
+            .expect("write");
+        read_head(tcp2).await
+    };
+    drop(tcp2);
+    let mut bad = TcpStream::connect(addr).await.expect("connect");
+    bad.write_all(handshake(0, "x").replace("case=0", "case=x").as_bytes())
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), bad.read_to_end(&mut answer)).await;
+    assert!(answer.starts_with(b"HTTP/1.1 400"), "{answer:?}");
+    // Both cases get their record, each within the case's bounds.
+    let until = tokio::time::Instant::now() + Duration::from_secs(20);
+    while results.records().len() < 2 && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(tcp);
+    let _ = stop.send(());
+    server.await.expect("server");
+    let records = results.records();
+    assert_eq!(records.len(), 2, "{records:?}");
+    for r in &records {
+        assert_eq!(r.outcome, Outcome::Fail, "{}: {}", r.target, r.reason);
+        assert!(!r.reason.is_empty());
+    }
+    let garbage = records
+        .iter()
+        .find(|r| r.target == "garbage")
+        .expect("garbage");
+    assert!(
+        garbage.findings.iter().any(|f| f.rfc.is_some()),
+        "a rule on the wire: {:?}",
+        garbage.findings
+    );
+    let refused = results.refused();
+    assert!(
+        refused.len() == 1 && refused[0].contains("case=x"),
+        "{refused:?}"
+    );
+}
+
 mod support;
 
 /// The `--exec` command of Python websockets' client.

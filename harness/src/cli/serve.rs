@@ -329,7 +329,12 @@ fn write(
         lines.push_str(&serde_json::to_string(r)?);
         lines.push('\n');
     }
+    // Written aside, then renamed over the streamed file: a case that still finishes now
+    // writes into the old file, never into this one.
     let jsonl = out.join("results.jsonl");
-    std::fs::write(&jsonl, lines).with_context(|| format!("cannot write {}", jsonl.display()))?;
+    let partial = out.join("results.jsonl.partial");
+    std::fs::write(&partial, lines)
+        .and_then(|()| std::fs::rename(&partial, &jsonl))
+        .with_context(|| format!("cannot write {}", jsonl.display()))?;
     write_reports(out, autobahn_dir, &report)
 }
