@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::serve_cmd(args),
         Command::Echo(args) => cli::smoke::echo(args),
         Command::Diff(args) => cli::run::diff(args),
+        Command::Merge(args) => cli::merge::merge(args),
         Command::Codes => {
             print!("{}", wsconform::runner::finding::codes_doc());
             Ok(0)

@@ -466,6 +466,7 @@ mod tests {
                 })
                 .into(),
             cases: Vec::new(),
+            shard: None,
         };
         let slugs: Vec<String> = targets(&run).into_iter().map(|t| t.slug).collect();
         assert_eq!(slugs, ["a-b", "a-b-2", "a-b-2-2"]);

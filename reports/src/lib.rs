@@ -15,7 +15,7 @@ mod run;
 
 use serde::{Deserialize, Serialize};
 
-pub use run::{RunReport, SCHEMA, TargetInfo};
+pub use run::{RunReport, SCHEMA, ShardInfo, TargetInfo};
 
 /// Autobahn's main verdict (`behavior`) for a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

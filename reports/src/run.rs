@@ -58,6 +58,20 @@ pub struct RunReport {
     pub targets: Vec<TargetInfo>,
     /// Every case of every target.
     pub cases: Vec<CaseRecord>,
+    /// The part of the selection this run ran (`--shard i/n`), for `wsconform merge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// One part of a sharded run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// Which part, from 1.
+    pub index: usize,
+    /// How many parts.
+    pub count: usize,
+    /// The whole selection's case ids, before the split (what a merge must cover).
+    pub selection: Vec<String>,
 }
 
 impl RunReport {

@@ -12,6 +12,7 @@ mod handshake;
 mod model;
 mod respond;
 mod select;
+pub mod shard;
 pub mod smoke;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ pub use model::{
 };
 pub use respond::{AcceptSpec, PROBE_MESSAGE, ResponseExpect, ResponseSpec};
 pub use select::{Selection, beyond_autobahn, compare_ids, matches, matches_anchored};
+pub use shard::Shard;
 
 /// The `--param` names the built-in cases use, and what each must be.
 pub const PARAMS: &[(&str, &str)] = &[

@@ -56,6 +56,14 @@ pub enum Command {
         after_help = "Examples:\n  wsconform serve --listen 127.0.0.1:9001\n  wsconform serve --listen 127.0.0.1:0 --exec 'python3 client.py {url}'"
     )]
     Serve(super::serve::ServeArgs),
+    /// Merge the output directories of a sharded run (`run --shard I/N`) into one report:
+    /// HTML, report.json, results.jsonl, JUnit, Markdown and Autobahn's index.json. Parts of
+    /// different case sets, versions or targets are refused; missing cases are listed, the
+    /// merged report is written, and the exit code is 1.
+    #[command(after_help = "Examples:
+  wsconform run ws://127.0.0.1:9001/ --shard 1/4 --out part-1   # … 4/4 --out part-4
+  wsconform merge part-1 part-2 part-3 part-4 --out wsconform-report")]
+    Merge(MergeArgs),
     /// A quick smoke exchange: three built-in cases (handshake and close, a text echo, a
     /// binary echo), each on its own connection, each with its verdict and wire trace.
     #[command(
@@ -132,11 +140,36 @@ pub struct TlsArgs {
     pub sni: Option<String>,
 }
 
+/// `--shard I/N`.
+fn shard(s: &str) -> Result<wsconform::cases::Shard, String> {
+    s.parse()
+}
+
+/// `wsconform merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The output directories of the parts (`run --shard I/N --out DIR`).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged reports go.
+    #[arg(long, value_name = "DIR", default_value = "wsconform-report")]
+    pub out: PathBuf,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Servers' ws:// or wss:// URLs. Without any (and without --target or --spec), an
     /// embedded tokio-tungstenite echo server is started on 127.0.0.1 and tested.
     pub urls: Vec<String>,
+    /// Run part I of N of the selection (split deterministically, balanced by the cases'
+    /// expected time); `wsconform merge` joins the parts' output directories.
+    #[arg(long, value_name = "I/N", value_parser = shard)]
+    pub shard: Option<wsconform::cases::Shard>,
+    /// Continue a run that was stopped (even by kill -9): run only the cases without a
+    /// record in the output directory's results.jsonl, then write every report as one
+    /// uninterrupted run would. A results.jsonl of another selection or target is refused.
+    #[arg(long)]
+    pub resume: bool,
     /// A named target, NAME=URL; repeat for several.
     #[arg(long = "target", value_name = "NAME=URL")]
     pub targets: Vec<String>,

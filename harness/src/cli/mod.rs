@@ -2,7 +2,9 @@
 //! output.
 
 pub mod args;
+pub mod merge;
 pub mod output;
+pub mod resume;
 pub mod run;
 pub mod serve;
 pub mod smoke;

@@ -13,7 +13,9 @@ use wsconform::runner::{
 };
 use wsconform::spec::Spec;
 use wsconform_reports::baseline::{Baseline, ChangeKind, compare};
-use wsconform_reports::{CaseRecord, Outcome, Policy as ReportPolicy, RunReport, TargetInfo};
+use wsconform_reports::{
+    CaseRecord, Outcome, Policy as ReportPolicy, RunReport, ShardInfo, TargetInfo,
+};
 
 use super::args::{CasesArgs, DiffArgs, RunArgs};
 use super::output::{JsonLines, progress, summary, write_reports};
@@ -196,7 +198,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         .into_iter()
         .filter(|c| c.tests(PeerRole::Server))
         .collect();
-    let cases = select(for_servers, &selection).map_err(|e| {
+    let selected = select(for_servers, &selection).map_err(|e| {
         if clients_only && args.cases.is_some() {
             fail(
                 EXIT_USAGE,
@@ -209,6 +211,17 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             e
         }
     })?;
+    // One part of the selection, with the whole selection kept for `wsconform merge`.
+    let shard = args.shard.map(|s| ShardInfo {
+        index: s.index,
+        count: s.count,
+        selection: selected.iter().map(|c| c.id.clone()).collect(),
+    });
+    let selection_size = selected.len();
+    let cases = match args.shard {
+        Some(s) => cases::shard::split(selected, s),
+        None => selected,
+    };
 
     let mut wanted = Vec::new();
     for url in &args.urls {
@@ -325,7 +338,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                     let mut jsonl = JsonLines::create(&args.out)?;
                     jsonl.write(&record)?;
                     let info = TargetInfo { name, url: w.target.url.clone() };
-                    let dir = write_run(&args, spec.as_ref(), cases.len(), started, vec![info], vec![*record])?;
+                    let dir = write_run(&args, spec.as_ref(), selection_size, started, vec![info], vec![*record], None)?;
                     super::say(&format!(
                         "results: the preflight's record in {} (index.html, report.json, junit.xml, summary.md in {}; Autobahn's index.json in {})\n",
                         jsonl.path().display(),
@@ -364,7 +377,29 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             .iter()
             .map(|t| cases.iter().filter(|c| !t.skip.contains(&c.id)).count())
             .sum();
+        // A resumed run keeps what the stopped one finished, and runs the rest.
+        let done = if args.resume {
+            let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+            super::resume::load(&args.out, &cases, &names)?
+        } else {
+            Vec::new()
+        };
+        if args.resume {
+            super::say(&format!(
+                "resuming: {} case(s) already done, {} to run\n",
+                done.len(),
+                total.saturating_sub(done.len())
+            ));
+        }
+        for t in &mut targets {
+            t.skip
+                .extend(done.iter().filter(|r| r.target == t.name).map(|r| r.id.clone()));
+        }
+        let total = total.saturating_sub(done.len());
         let mut jsonl = JsonLines::create(&args.out)?;
+        for record in &done {
+            jsonl.write(record)?;
+        }
         let target_infos: Vec<TargetInfo> = targets
             .iter()
             .map(|t| TargetInfo {
@@ -372,14 +407,14 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 url: t.target.url.clone(),
             })
             .collect();
-        let case_count = cases.len();
+        let case_count = selection_size;
         let plan = Plan {
             targets,
             cases,
             jobs,
         };
         let bar = progress(total);
-        let mut records: Vec<CaseRecord> = Vec::new();
+        let mut records: Vec<CaseRecord> = done;
         let mut write_error = None;
         run_plan(&plan, |target, run| {
             bar.inc(1);
@@ -401,7 +436,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 .cmp(&(b.target.as_str(), 0))
                 .then_with(|| cases::compare_ids(&a.id, &b.id))
         });
-        let autobahn_dir = write_run(&args, spec.as_ref(), case_count, started, target_infos, records.clone())?;
+        let autobahn_dir = write_run(&args, spec.as_ref(), case_count, started, target_infos, records.clone(), shard)?;
         let text = summary(&records);
         if args.quiet {
             for line in text.lines().filter(|l| !l.starts_with(' ')) {
@@ -457,6 +492,7 @@ fn write_run(
     started: std::time::SystemTime,
     targets: Vec<TargetInfo>,
     records: Vec<CaseRecord>,
+    shard: Option<ShardInfo>,
 ) -> Result<std::path::PathBuf, Failure> {
     let autobahn_dir = match spec {
         Some(spec) => std::path::PathBuf::from(&spec.outdir),
@@ -478,6 +514,7 @@ fn write_run(
         options: run_options(args, jobs),
         targets,
         cases: records,
+        shard,
     };
     write_reports(&args.out, &autobahn_dir, &report)?;
     Ok(autobahn_dir)

@@ -323,6 +323,7 @@ fn write(
             })
             .collect(),
         cases: records.to_vec(),
+        shard: None,
     };
     let mut lines = String::new();
     for r in records {

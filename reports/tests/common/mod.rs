@@ -25,6 +25,7 @@ pub fn run_report(targets: &[(&str, &str)], cases: Vec<CaseRecord>) -> RunReport
             })
             .collect(),
         cases,
+        shard: None,
     }
 }
 
