@@ -16,9 +16,11 @@
 //! - [`serve`]: the harness as the server for a client under test, over Autobahn's
 //!   fuzzingserver URL protocol (`wsconform serve`).
 //! - [`spec`]: Autobahn's fuzzingclient spec files.
+//! - [`conformance`]: the library API for a server's own `cargo test`.
 //!
-//! The `net` feature (on by default) brings the tokio edge and the command line; without it
-//! the crate compiles no async runtime, which is how the fuzz targets build on the interpreter.
+//! Features: `net` brings the tokio edge and the library API; `cli` (on by default) adds the
+//! command line's crates. Without either the crate compiles no async runtime, which is how the
+//! fuzz targets build on the interpreter.
 //!
 //! Every protocol violation is a typed value; nothing here panics on input a peer controls.
 
@@ -28,6 +30,8 @@
 pub use wsconform_proto::{Side, deflate, handshake, message, session, wire};
 
 pub mod cases;
+#[cfg(feature = "net")]
+pub mod conformance;
 #[cfg(feature = "net")]
 pub mod echo;
 #[cfg(feature = "fuzzing")]

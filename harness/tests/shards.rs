@@ -40,6 +40,19 @@ fn verdicts(records: &[CaseRecord]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// One uninterrupted, unsharded run of [`CASES`] into `dir`: its report.
+fn one_run(url: &str, dir: &Path) -> RunReport {
+    run(&[
+        "run",
+        url,
+        "--cases",
+        CASES,
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ]);
+    report(dir)
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -49,16 +62,7 @@ fn four_shards_merged_give_the_verdicts_of_one_run() {
     let echo = support::Echo::start();
     let url = echo.url();
     let base = support::out_dir("shards");
-    let whole = base.join("whole");
-    run(&[
-        "run",
-        &url,
-        "--cases",
-        CASES,
-        "--out",
-        whole.to_str().expect("utf-8"),
-    ]);
-    let whole = report(&whole);
+    let whole = one_run(&url, &base.join("whole"));
     let mut dirs = Vec::new();
     let mut sizes = Vec::new();
     for i in 1..=4 {
@@ -170,16 +174,7 @@ fn a_killed_run_resumed_gives_the_report_of_one_run() {
     let echo = support::Echo::start();
     let url = echo.url();
     let base = support::out_dir("resume");
-    let whole = base.join("whole");
-    run(&[
-        "run",
-        &url,
-        "--cases",
-        CASES,
-        "--out",
-        whole.to_str().expect("utf-8"),
-    ]);
-    let whole = report(&whole);
+    let whole = one_run(&url, &base.join("whole"));
 
     // kill -9 once some cases are written (bounded: at most 10 s of polling).
     let dir = base.join("killed");
