@@ -4,7 +4,8 @@
 #   FUZZ_SECONDS=30 fuzz/run.sh      # the default is 30 seconds per target
 #
 # Each target starts from a temporary corpus seeded from fuzz/seeds/<target>/, so the tree is
-# not dirtied (the grown corpus is thrown away). All targets run even when one finds
+# not dirtied (the grown corpus is thrown away); with FUZZ_CORPUS=DIR, from DIR/<target>/
+# instead, which keeps what the run grows (a CI cache: docs/ci/cargo-fuzz.yml). All targets run even when one finds
 # something; then the script prints every finding and exits 1. Findings are left where
 # cargo-fuzz writes them, fuzz/artifacts/<target>/{crash,timeout,oom}-<sha1> (git-ignored); see
 # fuzz/README.md for reproducing, minimising and committing them.
@@ -22,7 +23,7 @@ targets="$(cargo fuzz list)"
 summary=()
 findings=()
 for t in $targets; do
-    corpus="$work/corpus/$t"
+    corpus="${FUZZ_CORPUS:-$work/corpus}/$t"
     mkdir -p "$corpus" "fuzz/artifacts/$t"
     if [ -d "fuzz/seeds/$t" ]; then
         cp -R "fuzz/seeds/$t/." "$corpus/"
