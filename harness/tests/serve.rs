@@ -89,6 +89,7 @@ async fn tungstenite_client_runs_the_cases_and_gets_reports() {
         }),
         on_record: Box::new(|_| {}),
         agent_exclusions: Default::default(),
+        tls: None,
     });
     let results = Arc::new(Results::default());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -147,6 +148,7 @@ async fn garbage_and_hang_ups_get_verdicts_and_bad_queries_a_400() {
         on_update: Box::new(|_| {}),
         on_record: Box::new(|_| {}),
         agent_exclusions: Default::default(),
+        tls: None,
     });
     let results = Arc::new(Results::default());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -417,5 +419,119 @@ fn serve_takes_a_fuzzingserver_spec() {
     assert!(
         index.contains("\"websockets\"") && index.contains("\"1.1.1\""),
         "{index}"
+    );
+}
+
+/// The redirect cases with the server on TLS and the client given credentials: Python
+/// websockets' client over wss:// (trusting a test CA), as a user runs it.
+#[test]
+fn redirects_over_tls_with_credentials() {
+    support::install();
+    let root = support::repo_root();
+    let out = support::out_dir("serve-redirects");
+    std::fs::create_dir_all(&out).expect("dir");
+    // A CA, and a leaf for both names the cases use (127.0.0.1, and localhost as the other
+    // origin).
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    // Distinct names: OpenSSL takes a leaf whose issuer is its own subject as self-signed.
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "wsconform test CA");
+    let ca =
+        rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
+            .expect("ca");
+    let leaf_key = rcgen::KeyPair::generate().expect("key");
+    let mut leaf_params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("leaf params");
+    leaf_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let leaf = leaf_params.signed_by(&leaf_key, &ca).expect("leaf");
+    let (ca_pem, cert, key) = (
+        out.join("ca.pem"),
+        out.join("cert.pem"),
+        out.join("key.pem"),
+    );
+    std::fs::write(&ca_pem, ca.pem()).expect("ca");
+    std::fs::write(&cert, leaf.pem()).expect("cert");
+    std::fs::write(&key, leaf_key.serialize_pem()).expect("key");
+    let client = format!(
+        "SSL_CERT_FILE={} PYTHONPATH={} python3 {} {{url}}",
+        ca_pem.display(),
+        root.join(".deps/python").display(),
+        root.join("tools/test-clients/websockets_client.py")
+            .display()
+    );
+    let output = support::wsconform()
+        .args(["serve", "--listen", "127.0.0.1:0", "--exec", &client])
+        .args([
+            "--cases",
+            "1.1.1,20.3.2,20.8.1,20.8.2",
+            "--credentials",
+            "user:secret",
+        ])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run wsconform");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("listening on wss://127.0.0.1:"), "{stdout}");
+    let records = support::records_in(&out);
+    let record = |id: &str| {
+        records
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("{id}: {stdout}"))
+    };
+    // The echo ran over TLS.
+    assert_eq!(
+        record("1.1.1").outcome,
+        Outcome::Pass,
+        "{}",
+        record("1.1.1").reason
+    );
+    // Each redirect case ran and says what the client did with the Location.
+    for id in ["20.3.2", "20.8.1", "20.8.2"] {
+        let r = record(id);
+        assert_ne!(r.outcome, Outcome::NotRun, "{id}: {}", r.reason);
+        assert!(r.reason.contains("follow"), "{id}: {}", r.reason);
+    }
+    // websockets refuses to follow wss to ws; and it had credentials to carry (the URL's).
+    assert_eq!(
+        record("20.8.1").outcome,
+        Outcome::Pass,
+        "{}",
+        record("20.8.1").reason
+    );
+    assert!(
+        !record("20.8.2").reason.contains("sent no credentials"),
+        "{}",
+        record("20.8.2").reason
+    );
+    // websockets 17.4 follows a redirect within the server, and to another origin without the
+    // credentials.
+    assert!(
+        record("20.3.2").reason.contains("followed the redirect"),
+        "{}",
+        record("20.3.2").reason
+    );
+    assert_eq!(
+        record("20.8.2").outcome,
+        Outcome::Pass,
+        "{}",
+        record("20.8.2").reason
+    );
+    assert!(
+        record("20.8.2")
+            .reason
+            .contains("no credentials went to the other origin"),
+        "{}",
+        record("20.8.2").reason
     );
 }

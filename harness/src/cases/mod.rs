@@ -32,7 +32,7 @@ pub use model::{
     MessageStep, PeerRole, PingFloodStep, ProbeLimitStep, RoundtripStep, SendStep, SeriesStep,
     Step, WaitStep, WriteMode,
 };
-pub use respond::{AcceptSpec, PROBE_MESSAGE, ResponseExpect, ResponseSpec};
+pub use respond::{AcceptSpec, PROBE_MESSAGE, RedirectKind, ResponseExpect, ResponseSpec};
 pub use select::{Selection, beyond_autobahn, compare_ids, matches, matches_anchored};
 pub use shard::Shard;
 

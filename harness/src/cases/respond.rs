@@ -58,6 +58,23 @@ pub struct ResponseSpec {
     /// Seconds to wait for the client's reaction (default 3).
     #[serde(default)]
     pub within: Option<f64>,
+    /// A redirect case: what following its `Location` (`/redirected/{token}` on this server)
+    /// means. Header values may use `{token}` (this case run's), `{port}` (the server's) and
+    /// `{s}` (`s` when the server speaks TLS).
+    #[serde(default)]
+    pub redirect: Option<RedirectKind>,
+}
+
+/// What a redirect case checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectKind {
+    /// Whether the client follows: INFORMATIONAL either way (clients are not required to).
+    Follow,
+    /// From wss to ws: following is FAILED (needs the server on TLS).
+    Downgrade,
+    /// To another origin: carrying the credentials of the first request there is FAILED.
+    CrossOrigin,
 }
 
 fn switching() -> u16 {
@@ -102,8 +119,14 @@ pub const PROBE_MESSAGE: &str = "Hello from wsconform";
 const MAX_RESPONSE_PAD: usize = 1 << 20;
 
 impl ResponseSpec {
-    /// The response to a request with `key` (its `Sec-WebSocket-Key`, as sent).
-    pub fn build(&self, key: &[u8]) -> Vec<u8> {
+    /// The response to a request with `key` (its `Sec-WebSocket-Key`, as sent), with the
+    /// placeholders of header values filled from `vars` (`token`, `port`, `s`).
+    pub fn build(&self, key: &[u8], vars: &[(&str, &str)]) -> Vec<u8> {
+        let fill = |value: &str| {
+            vars.iter().fold(value.to_owned(), |v, (name, with)| {
+                v.replace(&format!("{{{name}}}"), with)
+            })
+        };
         let accept = accept_key(key);
         let mut headers: Vec<(String, String)> = vec![
             ("Upgrade".into(), "websocket".into()),
@@ -139,12 +162,13 @@ impl ResponseSpec {
         }
         headers.retain(|(n, _)| !self.remove.iter().any(|r| r.eq_ignore_ascii_case(n)));
         for (name, value) in &self.set {
+            let value = fill(value);
             match headers
                 .iter_mut()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
             {
-                Some(h) => h.1.clone_from(value),
-                None => headers.push((name.clone(), value.clone())),
+                Some(h) => h.1 = value,
+                None => headers.push((name.clone(), value)),
             }
         }
         headers.extend(self.append.iter().cloned());
@@ -223,7 +247,7 @@ mod tests {
 
     #[test]
     fn the_valid_response_is_the_rfc_example() {
-        let r = spec("expect = 'accept'\nrule = 'x'").build(b"dGhlIHNhbXBsZSBub25jZQ==");
+        let r = spec("expect = 'accept'\nrule = 'x'").build(b"dGhlIHNhbXBsZSBub25jZQ==", &[]);
         let text = String::from_utf8(r).expect("text");
         assert_eq!(
             text,
@@ -239,7 +263,7 @@ mod tests {
             let s = spec(&format!(
                 "expect = 'reject'\nrule = 'x'\naccept = '{accept}'"
             ));
-            String::from_utf8(s.build(key)).expect("text")
+            String::from_utf8(s.build(key, &[])).expect("text")
         };
         assert!(!text("wrong").contains(&good));
         assert!(!text("missing").contains("Sec-WebSocket-Accept"));
@@ -253,7 +277,7 @@ mod tests {
         let s = spec(
             "expect = 'reject'\nrule = 'x'\nremove = ['Upgrade']\nset = [['Connection', 'keep-alive']]\nappend = [['Sec-WebSocket-Protocol', 'chat']]\nlines = [' folded']\nbefore = \"HTTP/1.1 100 Continue\\r\\n\\r\\n\"",
         );
-        let text = String::from_utf8(s.build(b"k")).expect("text");
+        let text = String::from_utf8(s.build(b"k", &[])).expect("text");
         assert!(text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101"));
         assert!(!text.contains("Upgrade: websocket"));
         assert!(text.contains("Connection: keep-alive\r\n"));

@@ -66,6 +66,17 @@ pub struct ServeArgs {
     /// ends (exit 3), the cases reported as not run.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub connect_timeout: Duration,
+    /// Serve wss:// with this certificate chain (PEM); needs --tls-key. The redirect case from
+    /// wss to ws (20.8.1) runs only then.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// With --exec: give the client a URL with these credentials (`user:password`), so that
+    /// the cross-origin redirect case (20.8.2) sees whether it carries them elsewhere.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub credentials: Option<String>,
 }
 
 pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
@@ -101,6 +112,13 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
         .map(|s| s.exclude_agent_cases.clone())
         .unwrap_or_default();
     let selected = super::run::select(all, &selection)?;
+    // The TLS files are read before anything listens: a bad one is one line, exit 2.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(wsconform::net::tls_server_config(cert, key).map_err(|e| fail(EXIT_USAGE, e))?)
+        }
+        _ => None,
+    };
     let options = RunOptions {
         open_handshake_timeout: args.open_handshake_timeout,
         timeouts: Timeouts {
@@ -124,7 +142,8 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
             .await
             .map_err(|e| fail(EXIT_USAGE, anyhow!("cannot listen on {listen}: {e}")))?;
         let addr = listener.local_addr().context("the listening address")?;
-        let url = format!("ws://{addr}");
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
+        let url = format!("{scheme}://{addr}");
         let started = SystemTime::now();
         let all_cases = selected.clone();
         let out = args.out.clone();
@@ -152,6 +171,7 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
             on_update,
             on_record,
             agent_exclusions,
+            tls,
         });
         let results = Arc::new(Results::default());
         super::say(&format!(
@@ -163,7 +183,11 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
             serve(listener, config, results, std::future::pending()).await;
             return Ok(0);
         };
-        let command = cmd.replace("{url}", &url);
+        let client_url = match &args.credentials {
+            Some(userinfo) => format!("{scheme}://{userinfo}@{addr}"),
+            None => url.clone(),
+        };
+        let command = cmd.replace("{url}", &client_url);
         // Its own process group, so that the whole client (a shell and what it started) is
         // stopped at the end, not only the shell.
         let child = std::process::Command::new("sh")

@@ -70,6 +70,8 @@ pub enum Stream {
     Plain(TcpStream),
     /// `wss://`.
     Tls(Box<TlsStream<TcpStream>>),
+    /// `wss://`, accepted (`wsconform serve --tls-cert`).
+    TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
     /// A target in this process ([`super::InProcess`]).
     Memory(DuplexStream),
 }
@@ -80,6 +82,7 @@ impl Stream {
         match self {
             Stream::Plain(tcp) => Some(tcp),
             Stream::Tls(tls) => Some(tls.get_ref().0),
+            Stream::TlsServer(tls) => Some(tls.get_ref().0),
             Stream::Memory(_) => None,
         }
     }
@@ -181,6 +184,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::Memory(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
@@ -195,6 +199,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::Memory(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
@@ -203,6 +208,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::Memory(s) => Pin::new(s).poll_flush(cx),
         }
     }
@@ -211,6 +217,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Stream::Memory(s) => Pin::new(s).poll_shutdown(cx),
         }
     }

@@ -252,7 +252,7 @@ impl Driver {
         let Some(stream) = self.stream.as_mut() else {
             return ReadOutcome::Closed(Closure::TransportError);
         };
-        let secure = matches!(stream, Stream::Tls(_));
+        let secure = matches!(stream, Stream::Tls(_) | Stream::TlsServer(_));
         match tokio::time::timeout_at(deadline, stream.read(&mut self.buf)).await {
             Err(_) => ReadOutcome::Timeout,
             Ok(Ok(0)) => {

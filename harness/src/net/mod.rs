@@ -18,4 +18,4 @@ pub use driver::{Driver, ReadOutcome, WriteShape};
 pub use memory::InProcess;
 pub use serve::serve_reference;
 pub use target::{Target, TargetError};
-pub use tls::{TlsError, TlsOptions};
+pub use tls::{TlsError, TlsOptions, server_config as tls_server_config};

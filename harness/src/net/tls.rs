@@ -32,12 +32,49 @@ pub enum TlsError {
         /// What went wrong.
         reason: String,
     },
+    /// The server's certificate or key file could not be read or used.
+    #[error("cannot use {path}: {reason}")]
+    ServerFile {
+        /// The path.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The server name is not a valid DNS name or IP address.
     #[error("invalid TLS server name {0:?}")]
     ServerName(String),
     /// rustls refused the configuration.
     #[error("TLS configuration: {0}")]
     Config(String),
+}
+
+/// The rustls server configuration for `wsconform serve --tls-cert CERT --tls-key KEY` (PEM
+/// files: the certificate chain, and its private key).
+pub fn server_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let file = |path: &std::path::Path, reason: String| TlsError::ServerFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| file(cert, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| file(cert, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(file(cert, "no certificate in it".into()));
+    }
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| file(key, e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    Ok(Arc::new(config))
 }
 
 impl TlsOptions {

@@ -467,7 +467,15 @@ impl CaseFlow {
         match check_request(head, &config) {
             Ok(accepted) => match &self.case.respond {
                 Some(spec) => {
-                    let mut response = spec.build(&accepted.key);
+                    let param =
+                        |name: &str| self.config.params.get(name).cloned().unwrap_or_default();
+                    let (token, port, s) = (param("redirect_token"), param("port"), param("tls_s"));
+                    let vars = [
+                        ("token", token.as_str()),
+                        ("port", port.as_str()),
+                        ("s", s.as_str()),
+                    ];
+                    let mut response = spec.build(&accepted.key, &vars);
                     if spec.frame_with_head {
                         response.extend_from_slice(&Responder::probe_frame());
                     }

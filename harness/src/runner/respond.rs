@@ -21,7 +21,7 @@ use super::machine::Action;
 use super::record::base_record;
 use super::verdict::{self, Policy};
 use crate::Side;
-use crate::cases::{Case, PROBE_MESSAGE, ResponseExpect, ResponseSpec};
+use crate::cases::{Case, PROBE_MESSAGE, RedirectKind, ResponseExpect, ResponseSpec};
 use crate::session::{Closure, Masking, SessionEvent, Writer};
 use crate::wire::{CloseCode, OpCode, RawFrame, parse_close_payload};
 
@@ -303,5 +303,136 @@ impl Responder {
             None => {}
         }
         parts.join(", ")
+    }
+}
+
+/// A request for a case's redirect target (`/redirected/TOKEN`), as the serve edge saw it: the
+/// client followed the case's `Location`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectHit {
+    /// It came in plain text to a TLS listener: the client went from wss to ws.
+    pub plaintext: bool,
+    /// It carried credentials (an `Authorization` or `Cookie` header).
+    pub credentials: bool,
+    /// Its `Host` header.
+    pub host: String,
+}
+
+/// Amends the record of a redirect case with what followed it: `sent_credentials` is whether
+/// the case's own request carried credentials, `hit` the follow-up request, if one came.
+pub fn judge_redirect(
+    record: &mut CaseRecord,
+    kind: RedirectKind,
+    sent_credentials: bool,
+    hit: Option<&RedirectHit>,
+    policy: Policy,
+) {
+    let followed = match hit {
+        Some(h) => format!("followed the redirect (a new request, Host {})", h.host),
+        None => "did not follow the redirect".to_owned(),
+    };
+    let (behavior, cause, text) = match (kind, hit) {
+        (RedirectKind::Follow, _) => (Behavior::Informational, Cause::Recorded, followed),
+        (RedirectKind::Downgrade, Some(h)) if h.plaintext => (
+            Behavior::Failed,
+            Cause::Handshake,
+            format!(
+                "{followed} from wss:// to ws://, without TLS (RFC 6455 §4.1: \"If /secure/ is true, the client MUST perform a TLS handshake over the connection\")"
+            ),
+        ),
+        (RedirectKind::Downgrade, _) => (
+            Behavior::Ok,
+            Cause::AsExpected,
+            format!("{followed}; not to ws://"),
+        ),
+        (RedirectKind::CrossOrigin, _) if !sent_credentials => (
+            Behavior::Informational,
+            Cause::Recorded,
+            format!(
+                "{followed}; the client sent no credentials to carry (give it a URL with user:password@: wsconform serve --credentials)"
+            ),
+        ),
+        (RedirectKind::CrossOrigin, Some(h)) if h.credentials => (
+            Behavior::Failed,
+            Cause::Handshake,
+            format!(
+                "{followed} to another origin, carrying the credentials of the first (WHATWG Fetch, HTTP-redirect fetch: a redirect to another origin must remove Authorization)"
+            ),
+        ),
+        (RedirectKind::CrossOrigin, _) => (
+            Behavior::Ok,
+            Cause::AsExpected,
+            format!("{followed}; no credentials went to the other origin"),
+        ),
+    };
+    // A case that failed on its own connection (the client used a 302 as a WebSocket) stays
+    // failed; the redirect's verdict is added to its reason.
+    if record.behavior != Some(Behavior::Failed) {
+        let close = match behavior {
+            Behavior::Failed => BehaviorClose::Failed,
+            Behavior::Informational => BehaviorClose::Informational,
+            _ => BehaviorClose::Ok,
+        };
+        record.behavior = Some(behavior);
+        record.behavior_close = Some(close);
+        record.outcome = verdict::outcome(policy, behavior, close);
+        record.causes = vec![cause];
+    }
+    record.reason = format!("{}; {text}", record.reason);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(behavior: Behavior) -> CaseRecord {
+        let case: Case = toml::from_str(
+            "id = '20.8.1'\ntitle = 't'\nrfc = 'rfc6455#section-4.1'\npeer = 'client'\nrespond = { status = 302, expect = 'reject', rule = 'r' }",
+        )
+        .expect("case");
+        let mut r = base_record("c", &case, SystemTime::UNIX_EPOCH);
+        r.behavior = Some(behavior);
+        r.reason = "the client failed the connection".into();
+        r
+    }
+
+    #[test]
+    fn what_following_a_redirect_means() {
+        use RedirectKind::*;
+        let hit = |plaintext, credentials| RedirectHit {
+            plaintext,
+            credentials,
+            host: "localhost:1".into(),
+        };
+        let judged = |kind, sent, hit: Option<RedirectHit>| {
+            let mut r = record(Behavior::Ok);
+            judge_redirect(&mut r, kind, sent, hit.as_ref(), Policy::Default);
+            (r.behavior, r.reason)
+        };
+        assert_eq!(
+            judged(Downgrade, false, Some(hit(true, false))).0,
+            Some(Behavior::Failed)
+        );
+        assert_eq!(
+            judged(Downgrade, false, Some(hit(false, false))).0,
+            Some(Behavior::Ok)
+        );
+        assert_eq!(judged(Downgrade, false, None).0, Some(Behavior::Ok));
+        let (b, why) = judged(CrossOrigin, true, Some(hit(false, true)));
+        assert_eq!(b, Some(Behavior::Failed));
+        assert!(why.contains("carrying the credentials"), "{why}");
+        assert_eq!(
+            judged(CrossOrigin, true, Some(hit(false, false))).0,
+            Some(Behavior::Ok)
+        );
+        assert_eq!(
+            judged(CrossOrigin, false, Some(hit(false, false))).0,
+            Some(Behavior::Informational)
+        );
+        assert_eq!(judged(Follow, false, None).0, Some(Behavior::Informational));
+        // A case that failed on its own connection stays failed.
+        let mut failed = record(Behavior::Failed);
+        judge_redirect(&mut failed, Downgrade, false, None, Policy::Default);
+        assert_eq!(failed.behavior, Some(Behavior::Failed));
     }
 }

@@ -267,9 +267,29 @@ const CLIENT_RULES: &[Rule] = &[
     },
 ];
 
+/// The client's redirect rules (20.8.x).
+const REDIRECT_RULES: &[Rule] = &[
+    Rule {
+        id: "client-no-downgrade",
+        rule: "a client asked for wss:// does not follow a redirect to ws:// (20.8.1, with `serve --tls-cert`)",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §4.1",
+        sentence: "\"If /secure/ is true, the client MUST perform a TLS handshake over the connection after opening the connection and before sending the handshake data\"",
+    },
+    Rule {
+        id: "client-no-credentials-across-origins",
+        rule: "a client that follows a redirect to another origin does not carry the Authorization or Cookie of the first request (20.8.2, with `serve --credentials`)",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "WHATWG Fetch, HTTP-redirect fetch",
+        sentence: "\"If request's current URL's origin is not same origin with locationURL's origin, then for each headerName of CORS non-wildcard request-header name, delete headerName from request's header list.\" (normative; Fetch's key words, MUST among them, are RFC 2119's; Authorization is that header name)",
+    },
+];
+
 /// Every rule, the server's and the client's.
 pub fn all_rules() -> impl Iterator<Item = &'static Rule> {
-    RULES.iter().chain(CLIENT_RULES)
+    RULES.iter().chain(CLIENT_RULES).chain(REDIRECT_RULES)
 }
 
 /// The rule named `id`.
@@ -282,6 +302,13 @@ pub fn failing_rules(case: &Case) -> Vec<&'static str> {
     let mut out = vec!["http-response"];
     if let Some(r) = &case.respond {
         use crate::cases::ResponseExpect;
+        match r.redirect {
+            Some(crate::cases::RedirectKind::Downgrade) => out.push("client-no-downgrade"),
+            Some(crate::cases::RedirectKind::CrossOrigin) => {
+                out.push("client-no-credentials-across-origins");
+            }
+            _ => {}
+        }
         match r.expect {
             ResponseExpect::Reject if !r.should => out.push("client-fails-bad-response"),
             ResponseExpect::Accept if !r.should => out.push("client-validates-as-specified"),

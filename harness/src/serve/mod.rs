@@ -16,6 +16,8 @@ use std::time::{Duration, Instant as StdInstant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::runner::respond::{RedirectHit, judge_redirect};
 use wsconform_reports::{CaseRecord, Cause, Outcome};
 
 use crate::cases::Case;
@@ -50,6 +52,8 @@ pub struct ServeConfig {
     /// Agent pattern → case patterns not run for matching agents (a fuzzingserver spec's
     /// `exclude-agent-cases`; both anchored).
     pub agent_exclusions: BTreeMap<String, Vec<String>>,
+    /// Serve over TLS (`wss://`) with this configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ServeConfig {
@@ -76,6 +80,10 @@ pub struct Results {
     connections: std::sync::atomic::AtomicUsize,
     /// Each agent's masking keys and nonces so far (the checks across connections).
     ledgers: Mutex<BTreeMap<String, MaskLedger>>,
+    /// Follow-ups of redirect cases, by token.
+    redirects: Mutex<BTreeMap<String, RedirectHit>>,
+    /// Case runs so far (their redirect tokens).
+    runs: std::sync::atomic::AtomicUsize,
     changed: tokio::sync::Notify,
 }
 
@@ -114,6 +122,25 @@ impl Results {
         }
     }
 
+    /// The follow-up of the redirect case run `token`, if it comes within `bound`.
+    async fn redirect(&self, token: &str, bound: Duration) -> Option<RedirectHit> {
+        let until = tokio::time::Instant::now() + bound;
+        loop {
+            let changed = self.changed.notified();
+            if let Some(hit) = self
+                .redirects
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(token)
+            {
+                return Some(hit.clone());
+            }
+            if tokio::time::timeout_at(until, changed).await.is_err() {
+                return None;
+            }
+        }
+    }
+
     fn get(&self, agent: &str, case: usize) -> Option<CaseRecord> {
         let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         records.get(&(agent.to_owned(), case)).cloned()
@@ -146,15 +173,46 @@ pub async fn serve(
                 tokio::spawn(async move {
                     // Every connection is bounded, whatever the client does.
                     let limit = config.options.timeouts.case_limit + Duration::from_secs(30);
-                    let _ = tokio::time::timeout(limit, connection(tcp, &config, &results)).await;
+                    let _ = tokio::time::timeout(limit, async {
+                        let Some((stream, plaintext)) = open(tcp, &config).await else {
+                            return;
+                        };
+                        connection(stream, plaintext, &config, &results).await;
+                    })
+                    .await;
                 });
             }
         }
     }
 }
 
+/// The stream of an accepted connection: TLS when the server speaks it and the client starts
+/// a TLS handshake; else plain, and whether that is plain text sent to a TLS server (a client
+/// that followed a redirect from wss to ws).
+async fn open(tcp: TcpStream, config: &ServeConfig) -> Option<(Stream, bool)> {
+    let Some(tls) = &config.tls else {
+        return Some((Stream::Plain(tcp), false));
+    };
+    let bound = config.options.open_handshake_timeout;
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(bound, tcp.peek(&mut first)).await;
+    if !matches!(peeked, Ok(Ok(1))) {
+        return None;
+    }
+    // A TLS record starts with its content type, 22 (handshake).
+    if first[0] != 22 {
+        return Some((Stream::Plain(tcp), true));
+    }
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.clone());
+    let accepted = tokio::time::timeout(bound, acceptor.accept(tcp)).await;
+    match accepted {
+        Ok(Ok(stream)) => Some((Stream::TlsServer(Box::new(stream)), false)),
+        _ => None,
+    }
+}
+
 /// One connection: its head, then what it asks for.
-async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results) {
+async fn connection(mut tcp: Stream, plaintext: bool, config: &ServeConfig, results: &Results) {
     let Some(head) = read_head(&mut tcp, config.options.open_handshake_timeout).await else {
         return;
     };
@@ -174,6 +232,27 @@ async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results)
     let count = config.cases.len();
     let case_at = |n: usize| config.cases.get(n - 1);
     match request {
+        Request::Redirected { token } => {
+            let header = |name: &str| {
+                let text = String::from_utf8_lossy(&head);
+                text.lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim().to_owned())
+            };
+            let hit = RedirectHit {
+                plaintext,
+                credentials: header("Authorization").is_some() || header("Cookie").is_some(),
+                host: header("Host").unwrap_or_default(),
+            };
+            results
+                .redirects
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(token, hit);
+            results.changed.notify_waiters();
+            refuse(&mut tcp, "a case's redirect target: recorded").await;
+        }
         Request::CaseCount => reply(tcp, &head, Some(count.to_string())).await,
         Request::CaseInfo { case } => match case_at(case) {
             Some(c) => {
@@ -193,12 +272,49 @@ async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results)
                 results.put(&agent, case, record);
                 reply(tcp, &head, None).await;
             }
+            Some(c)
+                if config.tls.is_none()
+                    && c.respond.as_ref().and_then(|r| r.redirect)
+                        == Some(crate::cases::RedirectKind::Downgrade) =>
+            {
+                let mut record = base_record(&agent, c, std::time::SystemTime::now());
+                record.outcome = Outcome::NotRun;
+                record.causes = vec![Cause::NotRun];
+                record.reason = "not run: a redirect from wss to ws needs the server on TLS (wsconform serve --tls-cert FILE --tls-key FILE)".into();
+                (config.on_record)(&record);
+                results.put(&agent, case, record);
+                reply(tcp, &head, None).await;
+            }
             Some(c) => {
                 use std::sync::atomic::Ordering;
                 results.running.fetch_add(1, Ordering::SeqCst);
-                let run =
-                    run_case_as_server(&agent, c, &config.options, Stream::Plain(tcp), &head).await;
+                // What a redirect case's Location names: this run's token, the server's port.
+                let token = format!("{}-{}", case, results.runs.fetch_add(1, Ordering::SeqCst));
+                let mut options = config.options.clone();
+                let port = tcp
+                    .tcp()
+                    .and_then(|t| t.local_addr().ok())
+                    .map(|a| a.port());
+                options
+                    .params
+                    .insert("redirect_token".into(), token.clone());
+                options
+                    .params
+                    .insert("port".into(), port.unwrap_or(0).to_string());
+                let tls = if config.tls.is_some() { "s" } else { "" };
+                options.params.insert("tls_s".into(), tls.into());
+                let run = run_case_as_server(&agent, c, &options, tcp, &head).await;
                 let mut record = run.record;
+                if let Some(kind) = c.respond.as_ref().and_then(|r| r.redirect)
+                    && record.outcome != Outcome::NotRun
+                {
+                    let hit = results.redirect(&token, Duration::from_secs(2)).await;
+                    let sent = run.log.events().iter().any(|e| {
+                        matches!(&e.kind, crate::session::EventKind::HandshakeRequest(h)
+                            if !h.values("Authorization").is_empty() || !h.values("Cookie").is_empty())
+                    });
+                    judge_redirect(&mut record, kind, sent, hit.as_ref(), config.options.policy);
+                }
                 let problems = {
                     let mut ledgers = results.ledgers.lock().unwrap_or_else(|e| e.into_inner());
                     ledgers.entry(agent.clone()).or_default().check(&run.log)
@@ -238,7 +354,7 @@ async fn connection(mut tcp: TcpStream, config: &ServeConfig, results: &Results)
 }
 
 /// Reads a request head: at most [`MAX_HEAD`] bytes within `timeout`.
-async fn read_head(tcp: &mut TcpStream, timeout: Duration) -> Option<Vec<u8>> {
+async fn read_head(tcp: &mut Stream, timeout: Duration) -> Option<Vec<u8>> {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     let read = async {
@@ -266,7 +382,7 @@ fn request_target(head: &[u8]) -> String {
 }
 
 /// Answers a request that is not the protocol's with 400 and why.
-async fn refuse(tcp: &mut TcpStream, why: &str) {
+async fn refuse(tcp: &mut Stream, why: &str) {
     let body = format!("{why}\n");
     let response = format!(
         "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -277,7 +393,7 @@ async fn refuse(tcp: &mut TcpStream, why: &str) {
 
 /// Completes the opening handshake of `head` (a strict §4.2 check), sends `text` if any,
 /// closes with 1000, and waits a moment for the client's close.
-async fn reply(mut tcp: TcpStream, head: &[u8], text: Option<String>) {
+async fn reply(mut tcp: Stream, head: &[u8], text: Option<String>) {
     let now = StdInstant::now();
     let mut session = Session::server(SessionConfig::default(), now);
     session.handle_input(now, head);
@@ -311,7 +427,7 @@ async fn reply(mut tcp: TcpStream, head: &[u8], text: Option<String>) {
     let _ = tcp.shutdown().await;
 }
 
-async fn flush(tcp: &mut TcpStream, session: &mut Session) {
+async fn flush(tcp: &mut Stream, session: &mut Session) {
     while let Some(bytes) = session.poll_transmit() {
         let write = tokio::time::timeout(Duration::from_secs(5), tcp.write_all(&bytes)).await;
         if !matches!(write, Ok(Ok(()))) {

@@ -36,6 +36,12 @@ pub enum Request {
         /// The client's name, if given.
         agent: Option<String>,
     },
+    /// `/redirected/TOKEN`: a client that followed a case's redirect (section 20); the token
+    /// names the case run.
+    Redirected {
+        /// The case run's token.
+        token: String,
+    },
 }
 
 /// Why a request target is not one of the protocol's.
@@ -92,6 +98,11 @@ pub fn parse(target: &str) -> Result<Request, ProtocolError> {
             name: "agent",
         })
     };
+    if let Some(token) = path.strip_prefix("/redirected/") {
+        return Ok(Request::Redirected {
+            token: token.to_owned(),
+        });
+    }
     match path.trim_end_matches('/') {
         "/getCaseCount" => Ok(Request::CaseCount),
         "/getCaseInfo" => Ok(Request::CaseInfo {
