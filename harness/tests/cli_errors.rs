@@ -372,20 +372,8 @@ mod tempfile_path {
 
 fn start_tls_echo() -> TlsServer {
     // A test CA, and a certificate for "localhost" signed by it, as a real deployment has.
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "wsconform test CA");
-    let ca =
-        rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
-            .expect("ca");
-    let leaf_key = rcgen::KeyPair::generate().expect("key");
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .expect("leaf params")
-        .signed_by(&leaf_key, &ca)
-        .expect("leaf");
-    let ca_pem = tempfile_path::TempPath::new("ca.pem", &ca.pem());
+    let (ca, leaf, leaf_key) = support::test_pki(&["localhost"]);
+    let ca_pem = tempfile_path::TempPath::new("ca.pem", &ca);
     let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).expect("key");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)

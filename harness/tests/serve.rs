@@ -432,29 +432,13 @@ fn redirects_over_tls_with_credentials() {
     std::fs::create_dir_all(&out).expect("dir");
     // A CA, and a leaf for both names the cases use (127.0.0.1, and localhost as the other
     // origin).
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    // Distinct names: OpenSSL takes a leaf whose issuer is its own subject as self-signed.
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "wsconform test CA");
-    let ca =
-        rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
-            .expect("ca");
-    let leaf_key = rcgen::KeyPair::generate().expect("key");
-    let mut leaf_params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .expect("leaf params");
-    leaf_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
-    let leaf = leaf_params.signed_by(&leaf_key, &ca).expect("leaf");
+    let (ca, leaf, leaf_key) = support::test_pki(&["localhost", "127.0.0.1"]);
     let (ca_pem, cert, key) = (
         out.join("ca.pem"),
         out.join("cert.pem"),
         out.join("key.pem"),
     );
-    std::fs::write(&ca_pem, ca.pem()).expect("ca");
+    std::fs::write(&ca_pem, ca).expect("ca");
     std::fs::write(&cert, leaf.pem()).expect("cert");
     std::fs::write(&key, leaf_key.serialize_pem()).expect("key");
     let client = format!(

@@ -28,6 +28,30 @@ pub fn server_cases() -> Vec<wsconform::cases::Case> {
         .collect()
 }
 
+/// A test CA, and a certificate for `names` signed by it, as a real deployment has: the CA's
+/// PEM, the leaf, and the leaf's key. (Distinct names: OpenSSL takes a leaf whose issuer is its
+/// own subject for self-signed.)
+pub fn test_pki(names: &[&str]) -> (String, rcgen::Certificate, rcgen::KeyPair) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "wsconform test CA");
+    let ca =
+        rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
+            .expect("ca");
+    let leaf_key = rcgen::KeyPair::generate().expect("key");
+    let mut leaf_params =
+        rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+            .expect("leaf params");
+    leaf_params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        names.first().copied().unwrap_or("localhost"),
+    );
+    let leaf = leaf_params.signed_by(&leaf_key, &ca).expect("leaf");
+    (ca.pem(), leaf, leaf_key)
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
