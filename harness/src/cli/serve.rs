@@ -338,7 +338,10 @@ fn write(
         started: rfc3339(started),
         finished: rfc3339(SystemTime::now()),
         policy: if strict { "strict" } else { "default" }.into(),
-        options: std::collections::BTreeMap::from([("role".to_owned(), "server".to_owned())]),
+        options: std::collections::BTreeMap::from([(
+            "role".to_owned(),
+            "harness as the server, testing clients".to_owned(),
+        )]),
         targets: names
             .into_iter()
             .map(|name| TargetInfo {
