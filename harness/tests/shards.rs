@@ -225,6 +225,41 @@ fn a_killed_run_resumed_gives_the_report_of_one_run() {
         "one line a case, no half line"
     );
 
+    // A server that now answers 404: the run stops at its preflight (exit 5), and the results
+    // kept for a later resume are left as they were.
+    let before = std::fs::read(&jsonl).expect("results.jsonl");
+    let http = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let not_found = format!("ws://{}/", http.local_addr().expect("addr"));
+    let answering = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        // One connection: the preflight's.
+        if let Ok((mut tcp, _)) = http.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = tcp.read(&mut buf);
+            let _ = tcp.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let other = format!("{}={not_found}", resumed.targets[0].name);
+    let out = run(&[
+        "run",
+        "--target",
+        &other,
+        "--cases",
+        CASES,
+        "--resume",
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ]);
+    let _ = answering.join();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("kept for a later --resume"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&jsonl).expect("results.jsonl"), before);
+
     // Another selection, or another target, is refused with one line.
     let other = format!("other={url}");
     for args in [

@@ -332,6 +332,17 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 Err(ProbeError::Connect(c)) => {
                     return Err(fail(connect_exit_code(&c), anyhow!("{}: {c}", w.target.url)));
                 }
+                Err(ProbeError::Handshake { failure, .. }) if args.resume => {
+                    // The stopped run's results stay as they are, for a later --resume.
+                    return Err(fail(
+                        handshake_exit_code(&failure),
+                        anyhow!(
+                            "{}: opening handshake failed: {failure}; {} is kept for a later --resume",
+                            w.target.url,
+                            args.out.join("results.jsonl").display()
+                        ),
+                    ));
+                }
                 Err(ProbeError::Handshake { failure, mut record }) => {
                     let name = w.name.clone().unwrap_or_else(|| w.target.url.clone());
                     record.target = name.clone();
