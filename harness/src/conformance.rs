@@ -80,13 +80,13 @@ impl Default for Conformance {
 impl Conformance {
     /// Every built-in case that tests servers, with `wsconform run`'s defaults.
     pub fn new() -> Self {
+        // The built-in files parse (a test of the crate checks it); a build that broke them
+        // must not pass with no case at all.
         let cases = crate::cases::builtin()
-            .map(|all| {
-                all.into_iter()
-                    .filter(|c| c.tests(PeerRole::Server))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .expect("wsconform's built-in cases parse")
+            .into_iter()
+            .filter(|c| c.tests(PeerRole::Server))
+            .collect();
         Self {
             cases,
             options: RunOptions::default(),
@@ -279,12 +279,20 @@ impl Results {
 
     /// Compares with the baseline at `path` (wsconform's report.json or results.jsonl, or
     /// Autobahn's index.json): panics on a regression (a case that fails now and did not
-    /// before), listing each. With `WSCONFORM_BLESS=1`, or when the file does not exist yet
-    /// and `WSCONFORM_BLESS` is set, writes this run as the baseline instead.
+    /// before), listing each. With `WSCONFORM_BLESS=1`, writes this run as the baseline
+    /// instead.
     #[track_caller]
     pub fn assert_baseline(&self, path: impl AsRef<Path>) {
         let path = path.as_ref();
-        if std::env::var_os("WSCONFORM_BLESS").is_some() {
+        let on = |name: &str| {
+            std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+        };
+        if on("WSCONFORM_BLESS") {
+            // A narrowed run would write a baseline of only its cases.
+            assert!(
+                !on("WSCONFORM_CASES"),
+                "WSCONFORM_BLESS with WSCONFORM_CASES would write a baseline of only those cases; bless a whole run"
+            );
             if let Err(e) = self.write_baseline(path) {
                 panic!("{e}");
             }

@@ -59,8 +59,8 @@ pub struct ResponseSpec {
     #[serde(default)]
     pub within: Option<f64>,
     /// A redirect case: what following its `Location` (`/redirected/{token}` on this server)
-    /// means. Header values may use `{token}` (this case run's), `{port}` (the server's) and
-    /// `{s}` (`s` when the server speaks TLS).
+    /// means. The values of `set` and `append` may use `{token}` (this case run's), `{port}`
+    /// (the server's) and `{s}` (`s` when the server speaks TLS).
     #[serde(default)]
     pub redirect: Option<RedirectKind>,
 }
@@ -171,7 +171,7 @@ impl ResponseSpec {
                 None => headers.push((name.clone(), value)),
             }
         }
-        headers.extend(self.append.iter().cloned());
+        headers.extend(self.append.iter().map(|(n, v)| (n.clone(), fill(v))));
         let mut out = Vec::new();
         if let Some(before) = &self.before {
             out.extend_from_slice(before.as_bytes());

@@ -30,6 +30,30 @@ impl JsonLines {
         })
     }
 
+    /// `dir/results.jsonl` holding exactly `records` (a resumed run's), then appended to. The
+    /// records are written aside and renamed over the file, so a kill at any moment leaves
+    /// either the old file or the new one, never less.
+    pub fn resume(dir: &Path, records: &[CaseRecord]) -> anyhow::Result<Self> {
+        let path = dir.join("results.jsonl");
+        let partial = dir.join("results.jsonl.partial");
+        let mut text = Vec::new();
+        for record in records {
+            serde_json::to_writer(&mut text, record)?;
+            text.push(b'\n');
+        }
+        std::fs::write(&partial, text)
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(Self {
+            path,
+            out: BufWriter::new(file),
+        })
+    }
+
     /// Writes one record.
     pub fn write(&mut self, record: &CaseRecord) -> anyhow::Result<()> {
         serde_json::to_writer(&mut self.out, record)?;

@@ -50,6 +50,10 @@ pub fn load(dir: &Path, cases: &[Case], targets: &[String]) -> Result<Vec<CaseRe
                 ),
             )
         })?;
+        // The preflight's record (a run that ended there) and unreachable cases run again.
+        if record.id == wsconform::runner::PROBE_ID || record.outcome == Outcome::Unreachable {
+            continue;
+        }
         if !targets.contains(&record.target) {
             return Err(fail(
                 EXIT_USAGE,
@@ -70,10 +74,6 @@ pub fn load(dir: &Path, cases: &[Case], targets: &[String]) -> Result<Vec<CaseRe
                     record.id
                 ),
             ));
-        }
-        // The preflight's record (a run that ended there) and unreachable cases run again.
-        if record.id == wsconform::runner::PROBE_ID || record.outcome == Outcome::Unreachable {
-            continue;
         }
         // A case recorded twice keeps its last record.
         records.retain(|r| !(r.target == record.target && r.id == record.id));

@@ -407,10 +407,11 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 .extend(done.iter().filter(|r| r.target == t.name).map(|r| r.id.clone()));
         }
         let total = total.saturating_sub(done.len());
-        let mut jsonl = JsonLines::create(&args.out)?;
-        for record in &done {
-            jsonl.write(record)?;
-        }
+        let mut jsonl = if args.resume {
+            JsonLines::resume(&args.out, &done)?
+        } else {
+            JsonLines::create(&args.out)?
+        };
         let target_infos: Vec<TargetInfo> = targets
             .iter()
             .map(|t| TargetInfo {

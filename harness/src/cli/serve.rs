@@ -151,7 +151,10 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
         let url_for_reports = url.clone();
         let autobahn = autobahn_dir.clone();
         let on_update: OnUpdate = Box::new(move |records| {
-            if let Err(e) = write(&out, &autobahn, &url_for_reports, started, strict, records) {
+            // results.jsonl stays the streamed file here (it has every record so far).
+            if let Err(e) =
+                write(&out, &autobahn, &url_for_reports, started, strict, records, false)
+            {
                 eprintln!("wsconform serve: {e:#}");
             }
         });
@@ -226,7 +229,7 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
         // A case may still be closing when the client exits.
         results.settled(args.case_timeout).await;
         let records = complete(results.records(), &all_cases);
-        write(&args.out, &autobahn_dir, &url, started, args.strict, &records)?;
+        write(&args.out, &autobahn_dir, &url, started, args.strict, &records, true)?;
         super::say(&summary(&records));
         super::say(&format!(
             "results: {} (index.html, report.json, junit.xml, summary.md; Autobahn's index.json in {})\n",
@@ -325,6 +328,7 @@ fn write(
     started: SystemTime,
     strict: bool,
     records: &[CaseRecord],
+    jsonl: bool,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
@@ -352,17 +356,19 @@ fn write(
         cases: records.to_vec(),
         shard: None,
     };
-    let mut lines = String::new();
-    for r in records {
-        lines.push_str(&serde_json::to_string(r)?);
-        lines.push('\n');
+    if jsonl {
+        let mut lines = String::new();
+        for r in records {
+            lines.push_str(&serde_json::to_string(r)?);
+            lines.push('\n');
+        }
+        // The end of an --exec run: written aside, then renamed over the streamed file, so a
+        // case that still finishes now writes into the old file, never into this one.
+        let jsonl = out.join("results.jsonl");
+        let partial = out.join("results.jsonl.partial");
+        std::fs::write(&partial, lines)
+            .and_then(|()| std::fs::rename(&partial, &jsonl))
+            .with_context(|| format!("cannot write {}", jsonl.display()))?;
     }
-    // Written aside, then renamed over the streamed file: a case that still finishes now
-    // writes into the old file, never into this one.
-    let jsonl = out.join("results.jsonl");
-    let partial = out.join("results.jsonl.partial");
-    std::fs::write(&partial, lines)
-        .and_then(|()| std::fs::rename(&partial, &jsonl))
-        .with_context(|| format!("cannot write {}", jsonl.display()))?;
     write_reports(out, autobahn_dir, &report)
 }

@@ -204,13 +204,18 @@ impl CaseFlow {
             offers: Vec::new(),
         };
         let session = match &case.handshake {
-            None if config.side == Side::Server => Session::server(
-                SessionConfig {
+            None if config.side == Side::Server => {
+                let mut session_config = SessionConfig {
                     handshake_timeout: config.open_handshake_timeout,
                     ..SessionConfig::default()
-                },
-                now,
-            ),
+                };
+                if let Some(d) = &case.deflate {
+                    // A bomb from the client stops at the case's bound, as from a server.
+                    session_config.messages.max_message =
+                        d.inflate_limit.unwrap_or(DEFAULT_INFLATE_LIMIT);
+                }
+                Session::server(session_config, now)
+            }
             // A crafted response is the server's: section 20 tests clients.
             None if case.respond.is_some() => {
                 let mut record = base_record(name, &case, started);

@@ -177,7 +177,11 @@ impl Responder {
                 self.end(Action::Abort);
             }
             Some(SessionEvent::Closed(closure)) => {
-                self.reaction.ended = Some(closure);
+                // The harness's own abort (a write that never drained) is not the client's
+                // doing.
+                if closure != Closure::HarnessAbort {
+                    self.reaction.ended = Some(closure);
+                }
                 self.phase = Phase::Done;
             }
             Some(_) => {}
@@ -318,15 +322,17 @@ pub struct RedirectHit {
     pub host: String,
 }
 
-/// Amends the record of a redirect case with what followed it: `sent_credentials` is whether
-/// the case's own request carried credentials, `hit` the follow-up request, if one came.
+/// Amends the record of a redirect case with what followed it: `first` is the case's own
+/// request (whether it carried credentials, and its Host), `hit` the follow-up request, if one
+/// came.
 pub fn judge_redirect(
     record: &mut CaseRecord,
     kind: RedirectKind,
-    sent_credentials: bool,
+    first: (bool, &str),
     hit: Option<&RedirectHit>,
     policy: Policy,
 ) {
+    let (sent_credentials, first_host) = first;
     let followed = match hit {
         Some(h) => format!("followed the redirect (a new request, Host {})", h.host),
         None => "did not follow the redirect".to_owned(),
@@ -344,6 +350,11 @@ pub fn judge_redirect(
             Behavior::Ok,
             Cause::AsExpected,
             format!("{followed}; not to ws://"),
+        ),
+        (RedirectKind::CrossOrigin, Some(h)) if h.host.eq_ignore_ascii_case(first_host) => (
+            Behavior::Informational,
+            Cause::Recorded,
+            format!("{followed}; it stayed on the first request's origin (Host {first_host})"),
         ),
         (RedirectKind::CrossOrigin, _) if !sent_credentials => (
             Behavior::Informational,
@@ -365,9 +376,15 @@ pub fn judge_redirect(
             format!("{followed}; no credentials went to the other origin"),
         ),
     };
-    // A case that failed on its own connection (the client used a 302 as a WebSocket) stays
-    // failed; the redirect's verdict is added to its reason.
-    if record.behavior != Some(Behavior::Failed) {
+    // The worse verdict stands: a case that failed on its own connection (the client used a
+    // 302 as a WebSocket) stays failed, and one that was NON-STRICT (the connection left open)
+    // stays so unless the redirect fails it.
+    let keep = match record.behavior {
+        Some(Behavior::Failed) => true,
+        Some(Behavior::NonStrict) => behavior != Behavior::Failed,
+        _ => false,
+    };
+    if !keep {
         let close = match behavior {
             Behavior::Failed => BehaviorClose::Failed,
             Behavior::Informational => BehaviorClose::Informational,
@@ -406,7 +423,13 @@ mod tests {
         };
         let judged = |kind, sent, hit: Option<RedirectHit>| {
             let mut r = record(Behavior::Ok);
-            judge_redirect(&mut r, kind, sent, hit.as_ref(), Policy::Default);
+            judge_redirect(
+                &mut r,
+                kind,
+                (sent, "127.0.0.1:1"),
+                hit.as_ref(),
+                Policy::Default,
+            );
             (r.behavior, r.reason)
         };
         assert_eq!(
@@ -432,7 +455,26 @@ mod tests {
         assert_eq!(judged(Follow, false, None).0, Some(Behavior::Informational));
         // A case that failed on its own connection stays failed.
         let mut failed = record(Behavior::Failed);
-        judge_redirect(&mut failed, Downgrade, false, None, Policy::Default);
+        judge_redirect(&mut failed, Downgrade, (false, "h"), None, Policy::Default);
         assert_eq!(failed.behavior, Some(Behavior::Failed));
+        // A NON-STRICT one stays so unless the redirect fails it.
+        let mut open = record(Behavior::NonStrict);
+        judge_redirect(&mut open, Downgrade, (false, "h"), None, Policy::Default);
+        assert_eq!(open.behavior, Some(Behavior::NonStrict));
+        // Credentials to the same origin are no finding.
+        let mut same = record(Behavior::Ok);
+        let host = RedirectHit {
+            plaintext: false,
+            credentials: true,
+            host: "127.0.0.1:1".into(),
+        };
+        judge_redirect(
+            &mut same,
+            CrossOrigin,
+            (true, "127.0.0.1:1"),
+            Some(&host),
+            Policy::Default,
+        );
+        assert_eq!(same.behavior, Some(Behavior::Informational));
     }
 }

@@ -33,6 +33,30 @@ use protocol::Request;
 /// The most a request head may take.
 const MAX_HEAD: usize = 16 * 1024;
 
+/// The most redirect follow-ups kept waiting for their case.
+const MAX_REDIRECTS: usize = 1024;
+
+/// Counts a case as running until dropped (however its task ends), and wakes the waiters.
+struct Running<'a>(&'a Results);
+
+impl<'a> Running<'a> {
+    fn start(results: &'a Results) -> Self {
+        results
+            .running
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Running(results)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.changed.notify_waiters();
+    }
+}
+
 /// What `/updateReports` calls with every record so far (the CLI writes the reports).
 pub type OnUpdate = Box<dyn Fn(&[CaseRecord]) + Send + Sync>;
 
@@ -131,9 +155,9 @@ impl Results {
                 .redirects
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .get(token)
+                .remove(token)
             {
-                return Some(hit.clone());
+                return Some(hit);
             }
             if tokio::time::timeout_at(until, changed).await.is_err() {
                 return None;
@@ -245,11 +269,13 @@ async fn connection(mut tcp: Stream, plaintext: bool, config: &ServeConfig, resu
                 credentials: header("Authorization").is_some() || header("Cookie").is_some(),
                 host: header("Host").unwrap_or_default(),
             };
-            results
-                .redirects
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(token, hit);
+            {
+                let mut redirects = results.redirects.lock().unwrap_or_else(|e| e.into_inner());
+                // Bounded, whatever a client asks for: tokens are read once and removed.
+                if redirects.len() < MAX_REDIRECTS {
+                    redirects.insert(token, hit);
+                }
+            }
             results.changed.notify_waiters();
             refuse(&mut tcp, "a case's redirect target: recorded").await;
         }
@@ -272,22 +298,23 @@ async fn connection(mut tcp: Stream, plaintext: bool, config: &ServeConfig, resu
                 results.put(&agent, case, record);
                 reply(tcp, &head, None).await;
             }
+            // A downgrade needs the client on TLS in the first place.
             Some(c)
-                if config.tls.is_none()
+                if (config.tls.is_none() || plaintext)
                     && c.respond.as_ref().and_then(|r| r.redirect)
                         == Some(crate::cases::RedirectKind::Downgrade) =>
             {
                 let mut record = base_record(&agent, c, std::time::SystemTime::now());
                 record.outcome = Outcome::NotRun;
                 record.causes = vec![Cause::NotRun];
-                record.reason = "not run: a redirect from wss to ws needs the server on TLS (wsconform serve --tls-cert FILE --tls-key FILE)".into();
+                record.reason = "not run: a redirect from wss to ws needs the server and the client on TLS (wsconform serve --tls-cert FILE --tls-key FILE, and the client given the wss:// URL)".into();
                 (config.on_record)(&record);
                 results.put(&agent, case, record);
                 reply(tcp, &head, None).await;
             }
             Some(c) => {
                 use std::sync::atomic::Ordering;
-                results.running.fetch_add(1, Ordering::SeqCst);
+                let running = Running::start(results);
                 // What a redirect case's Location names: this run's token, the server's port.
                 let token = format!("{}-{}", case, results.runs.fetch_add(1, Ordering::SeqCst));
                 let mut options = config.options.clone();
@@ -309,11 +336,27 @@ async fn connection(mut tcp: Stream, plaintext: bool, config: &ServeConfig, resu
                     && record.outcome != Outcome::NotRun
                 {
                     let hit = results.redirect(&token, Duration::from_secs(2)).await;
-                    let sent = run.log.events().iter().any(|e| {
-                        matches!(&e.kind, crate::session::EventKind::HandshakeRequest(h)
-                            if !h.values("Authorization").is_empty() || !h.values("Cookie").is_empty())
+                    let first = run.log.events().iter().find_map(|e| match &e.kind {
+                        crate::session::EventKind::HandshakeRequest(h) => Some(h),
+                        _ => None,
                     });
-                    judge_redirect(&mut record, kind, sent, hit.as_ref(), config.options.policy);
+                    let sent = first.is_some_and(|h| {
+                        !h.values("Authorization").is_empty() || !h.values("Cookie").is_empty()
+                    });
+                    let host = first
+                        .and_then(|h| {
+                            h.values("Host")
+                                .first()
+                                .map(|v| String::from_utf8_lossy(v).into_owned())
+                        })
+                        .unwrap_or_default();
+                    judge_redirect(
+                        &mut record,
+                        kind,
+                        (sent, &host),
+                        hit.as_ref(),
+                        config.options.policy,
+                    );
                 }
                 let problems = {
                     let mut ledgers = results.ledgers.lock().unwrap_or_else(|e| e.into_inner());
@@ -322,8 +365,7 @@ async fn connection(mut tcp: Stream, plaintext: bool, config: &ServeConfig, resu
                 masking::apply(&mut record, &problems, c, config.options.policy);
                 (config.on_record)(&record);
                 results.put(&agent, case, record);
-                results.running.fetch_sub(1, Ordering::SeqCst);
-                results.changed.notify_waiters();
+                drop(running);
             }
             None => refuse(&mut tcp, &format!("no case {case}: there are {count}")).await,
         },
