@@ -276,3 +276,59 @@ fn a_killed_run_resumed_gives_the_report_of_one_run() {
         );
     }
 }
+
+/// A spec file's `exclude-agent-cases` leaves cases out of every part: the merge does not
+/// count them as missing.
+#[test]
+fn cases_a_spec_leaves_out_are_not_missing_from_the_merge() {
+    let echo = support::Echo::start();
+    let base = support::out_dir("shards-spec");
+    std::fs::create_dir_all(&base).expect("dir");
+    let spec = serde_json::json!({
+        "outdir": base.join("autobahn"),
+        "servers": [{"agent": "echo", "url": echo.url()}],
+        "cases": ["1.1.*", "2.*"],
+        "exclude-cases": [],
+        "exclude-agent-cases": {"echo": ["2.1*"]},
+    });
+    let spec_path = base.join("fuzzingclient.json");
+    std::fs::write(&spec_path, spec.to_string()).expect("spec");
+    let mut parts = Vec::new();
+    for i in 1..=2 {
+        let dir = base.join(format!("part-{i}"));
+        let out = run(&[
+            "run",
+            "--spec",
+            spec_path.to_str().expect("utf-8"),
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            dir.to_str().expect("utf-8"),
+        ]);
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            stderr(&out)
+        );
+        parts.push(dir);
+    }
+    let merged = base.join("merged");
+    let out = run(&[
+        "merge",
+        parts[0].to_str().expect("utf-8"),
+        parts[1].to_str().expect("utf-8"),
+        "--out",
+        merged.to_str().expect("utf-8"),
+    ]);
+    assert!(!stderr(&out).contains("in no part"), "{}", stderr(&out));
+    let joined = report(&merged);
+    assert!(joined.cases.iter().all(|r| !r.id.starts_with("2.1")));
+    assert!(joined.cases.iter().any(|r| r.id == "2.2"));
+    let failed = joined.cases.iter().any(|r| r.outcome == Outcome::Fail);
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(failed)),
+        "{}",
+        stderr(&out)
+    );
+}

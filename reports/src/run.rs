@@ -72,6 +72,10 @@ pub struct ShardInfo {
     pub count: usize,
     /// The whole selection's case ids, before the split (what a merge must cover).
     pub selection: Vec<String>,
+    /// Per target, the case patterns a spec file's `exclude-agent-cases` leaves out for it
+    /// (those cases have no record, in any part).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub excluded: BTreeMap<String, Vec<String>>,
 }
 
 impl RunReport {

@@ -123,9 +123,21 @@ pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
     });
     // What no part ran: every selected case, for every target.
     let mut missing = Vec::new();
+    let excluded = first
+        .shard
+        .as_ref()
+        .map(|s| s.excluded.clone())
+        .unwrap_or_default();
     if let Some(selection) = &selection {
         for target in &order {
+            let left_out = excluded.get(target).map(Vec::as_slice).unwrap_or_default();
             for id in selection {
+                if left_out
+                    .iter()
+                    .any(|p| wsconform::cases::matches_anchored(p, id))
+                {
+                    continue;
+                }
                 if !records.iter().any(|r| &r.target == target && &r.id == id) {
                     missing.push(format!("{target} {id}"));
                 }

@@ -212,10 +212,11 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         }
     })?;
     // One part of the selection, with the whole selection kept for `wsconform merge`.
-    let shard = args.shard.map(|s| ShardInfo {
+    let mut shard = args.shard.map(|s| ShardInfo {
         index: s.index,
         count: s.count,
         selection: selected.iter().map(|c| c.id.clone()).collect(),
+        excluded: Default::default(),
     });
     let selection_size = selected.len();
     let cases = match args.shard {
@@ -377,6 +378,12 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 .filter(|c| skip_patterns.iter().any(|p| cases::matches_anchored(p, &c.id)))
                 .map(|c| c.id.clone())
                 .collect();
+            // A merge must not count what the spec leaves out for this target as missing.
+            if let Some(s) = shard.as_mut()
+                && !skip_patterns.is_empty()
+            {
+                s.excluded.insert(name.clone(), skip_patterns.clone());
+            }
             targets.push(TargetSpec {
                 name,
                 target: w.target,
