@@ -14,6 +14,55 @@ use wsconform::runner::{RunOptions, Timeouts};
 use wsconform::serve::{Results, ServeConfig, serve};
 use wsconform_reports::{CaseRecord, Outcome};
 
+/// The serve edge on a free port of 127.0.0.1, in this runtime, until stopped.
+struct Serving {
+    addr: std::net::SocketAddr,
+    results: Arc<Results>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Serving {
+    async fn start(
+        cases: Vec<wsconform::cases::Case>,
+        case_limit: Duration,
+        on_update: wsconform::serve::OnUpdate,
+    ) -> Self {
+        let config = Arc::new(ServeConfig {
+            cases,
+            options: RunOptions {
+                timeouts: Timeouts {
+                    case_limit,
+                    ..Timeouts::default()
+                },
+                ..RunOptions::default()
+            },
+            on_update,
+            on_record: Box::new(|_| {}),
+            agent_exclusions: Default::default(),
+            tls: None,
+        });
+        let results = Arc::new(Results::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, config, results.clone(), async {
+            let _ = stopped.await;
+        }));
+        Serving {
+            addr,
+            results,
+            stop,
+            server,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.expect("server");
+    }
+}
+
 /// Opens `path` on the server as a WebSocket client.
 async fn open(
     addr: std::net::SocketAddr,
@@ -75,29 +124,15 @@ async fn tungstenite_client_runs_the_cases_and_gets_reports() {
     assert_eq!(cases.len(), ids.len());
     let updated: Arc<Mutex<Vec<CaseRecord>>> = Arc::default();
     let sink = updated.clone();
-    let config = Arc::new(ServeConfig {
+    let serving = Serving::start(
         cases,
-        options: RunOptions {
-            timeouts: Timeouts {
-                case_limit: Duration::from_secs(20),
-                ..Timeouts::default()
-            },
-            ..RunOptions::default()
-        },
-        on_update: Box::new(move |records| {
+        Duration::from_secs(20),
+        Box::new(move |records| {
             *sink.lock().expect("lock") = records.to_vec();
         }),
-        on_record: Box::new(|_| {}),
-        agent_exclusions: Default::default(),
-        tls: None,
-    });
-    let results = Arc::new(Results::default());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, config, results.clone(), async {
-        let _ = stopped.await;
-    }));
+    )
+    .await;
+    let (addr, results) = (serving.addr, serving.results.clone());
 
     // Case info and an unknown path first.
     let info = text_of(addr, "/getCaseInfo?case=1").await;
@@ -111,8 +146,7 @@ async fn tungstenite_client_runs_the_cases_and_gets_reports() {
         .expect("the client finishes");
     let status = text_of(addr, "/getCaseStatus?case=1&agent=Tungstenite%2F0.30").await;
     assert_eq!(status, r#"{"behavior":"OK"}"#);
-    let _ = stop.send(());
-    server.await.expect("server");
+    serving.stop().await;
 
     // Every case ran once, under the decoded agent name, and the reports got them all.
     let records = results.records();
@@ -136,27 +170,8 @@ async fn garbage_and_hang_ups_get_verdicts_and_bad_queries_a_400() {
         .into_iter()
         .filter(|c| c.id == "1.1.1" || c.id == "1.1.2")
         .collect();
-    let config = Arc::new(ServeConfig {
-        cases,
-        options: RunOptions {
-            timeouts: Timeouts {
-                case_limit: Duration::from_secs(10),
-                ..Timeouts::default()
-            },
-            ..RunOptions::default()
-        },
-        on_update: Box::new(|_| {}),
-        on_record: Box::new(|_| {}),
-        agent_exclusions: Default::default(),
-        tls: None,
-    });
-    let results = Arc::new(Results::default());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, config, results.clone(), async {
-        let _ = stopped.await;
-    }));
+    let serving = Serving::start(cases, Duration::from_secs(10), Box::new(|_| {})).await;
+    let (addr, results) = (serving.addr, serving.results.clone());
     // A valid handshake by hand, then what the test says.
     let handshake = |case: u32, agent: &str| {
         format!(
@@ -206,8 +221,7 @@ async fn garbage_and_hang_ups_get_verdicts_and_bad_queries_a_400() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     drop(tcp);
-    let _ = stop.send(());
-    server.await.expect("server");
+    serving.stop().await;
     let records = results.records();
     assert_eq!(records.len(), 2, "{records:?}");
     for r in &records {

@@ -607,17 +607,13 @@ impl CaseFlow {
             return;
         }
         let mut record = base_record(&self.name, &self.case, self.started);
-        let behavior = judgement.behavior;
-        let close = match behavior {
-            Behavior::Informational => BehaviorClose::Informational,
-            Behavior::Failed => BehaviorClose::Failed,
-            _ => BehaviorClose::Ok,
-        };
-        record.behavior = Some(behavior);
-        record.behavior_close = Some(close);
-        record.outcome = verdict::outcome(self.config.policy, behavior, close);
+        verdict::decide(
+            &mut record,
+            judgement.behavior,
+            Cause::Handshake,
+            self.config.policy,
+        );
         record.reason = judgement.reason;
-        record.causes = vec![Cause::Handshake];
         record.observed = vec![answer.describe()];
         record.http_request = Some(shown);
         record.findings = findings;

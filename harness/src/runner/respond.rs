@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
-use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Cause};
+use wsconform_reports::{Behavior, CaseRecord, Cause};
 
 use super::machine::Action;
 use super::record::base_record;
@@ -261,15 +261,7 @@ impl Responder {
                 format!("recorded: {did}"),
             ),
         };
-        let close = match behavior {
-            Behavior::Failed => BehaviorClose::Failed,
-            Behavior::Informational => BehaviorClose::Informational,
-            _ => BehaviorClose::Ok,
-        };
-        record.behavior = Some(behavior);
-        record.behavior_close = Some(close);
-        record.outcome = verdict::outcome(policy, behavior, close);
-        record.causes = vec![cause];
+        verdict::decide(&mut record, behavior, cause, policy);
         record.reason = reason;
         record.observed = vec![did];
         record
@@ -385,15 +377,7 @@ pub fn judge_redirect(
         _ => false,
     };
     if !keep {
-        let close = match behavior {
-            Behavior::Failed => BehaviorClose::Failed,
-            Behavior::Informational => BehaviorClose::Informational,
-            _ => BehaviorClose::Ok,
-        };
-        record.behavior = Some(behavior);
-        record.behavior_close = Some(close);
-        record.outcome = verdict::outcome(policy, behavior, close);
-        record.causes = vec![cause];
+        verdict::decide(record, behavior, cause, policy);
     }
     record.reason = format!("{}; {text}", record.reason);
 }

@@ -1,7 +1,7 @@
 //! The verdict rules: Autobahn's two verdicts (`autobahn-cases.md` §3.4), and wsconform's
 //! combined outcome and one-line reason on top of them. Pure functions, tested rule by rule.
 
-use wsconform_reports::{Behavior, BehaviorClose, Cause};
+use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Cause};
 /// The policy and the outcome rule live with the results model, so that baselines judge old
 /// verdicts the same way.
 pub use wsconform_reports::{Policy, outcome};
@@ -34,6 +34,21 @@ pub struct CloseFacts {
     /// The harness plays the server (`wsconform serve`): closing TCP is its job (RFC 6455
     /// §7.1.1), so its drop is no FAILED BY CLIENT (nor is it in Autobahn's fuzzingserver).
     pub harness_is_server: bool,
+}
+
+/// Sets a record's verdicts where one judgement covers the whole case (a crafted handshake,
+/// a client's reaction to a crafted response, a redirect): the close verdict follows the main
+/// one (FAILED, INFORMATIONAL, else OK), and the outcome follows `policy`.
+pub fn decide(record: &mut CaseRecord, behavior: Behavior, cause: Cause, policy: Policy) {
+    let close = match behavior {
+        Behavior::Failed => BehaviorClose::Failed,
+        Behavior::Informational => BehaviorClose::Informational,
+        _ => BehaviorClose::Ok,
+    };
+    record.behavior = Some(behavior);
+    record.behavior_close = Some(close);
+    record.outcome = outcome(policy, behavior, close);
+    record.causes = vec![cause];
 }
 
 /// The main verdict from the events (§3.4, item 2): an exact match with the OK list, else
