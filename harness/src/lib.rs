@@ -37,6 +37,7 @@ pub mod echo;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod live;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod peer;

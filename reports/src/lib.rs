@@ -279,11 +279,14 @@ pub enum Cause {
     Unreachable,
     /// The case could not build what it sends.
     BadCase,
+    /// The peer did not behave as the model (the reference server, in every choice the RFC
+    /// leaves open) does with the same bytes: live fuzzing's verdict (see the findings).
+    Diverged,
 }
 
 impl Cause {
     /// Every cause.
-    pub const ALL: [Cause; 17] = [
+    pub const ALL: [Cause; 18] = [
         Cause::AsExpected,
         Cause::Recorded,
         Cause::EventsDiffer,
@@ -301,6 +304,7 @@ impl Cause {
         Cause::NotRun,
         Cause::Unreachable,
         Cause::BadCase,
+        Cause::Diverged,
     ];
 
     /// What the cause means, in words (for the table of codes).
@@ -327,6 +331,9 @@ impl Cause {
             }
             Cause::Unreachable => "the target could not be reached",
             Cause::BadCase => "the case could not build what it sends",
+            Cause::Diverged => {
+                "the peer did not behave as the model (the reference server, in each allowed choice) does with the same bytes"
+            }
         }
     }
 
@@ -350,6 +357,7 @@ impl Cause {
             Cause::NotRun => "not-run",
             Cause::Unreachable => "unreachable",
             Cause::BadCase => "bad-case",
+            Cause::Diverged => "diverged",
         }
     }
 }

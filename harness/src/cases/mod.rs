@@ -13,6 +13,7 @@ mod model;
 mod respond;
 mod select;
 pub mod shard;
+pub mod shrink;
 pub mod smoke;
 
 use std::collections::BTreeMap;

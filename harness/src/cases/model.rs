@@ -78,6 +78,13 @@ pub struct Case {
     /// fresh connection (it survived); otherwise the case fails whatever else it saw.
     #[serde(default)]
     pub check_alive: bool,
+    /// The verdict is the model's (live fuzzing's repro files): the same steps run in
+    /// process against the reference server, once for each choice the RFC leaves to a server,
+    /// and the peer must behave as one of those runs does (messages, pongs, how it closes;
+    /// `harness/src/runner/predict.rs`). The harness closes once the script is done and
+    /// the `expect.ok` events have come; `close` is not used.
+    #[serde(default)]
+    pub predict: bool,
     /// What the harness does after the opening handshake.
     #[serde(default)]
     pub steps: Vec<Step>,

@@ -48,6 +48,8 @@ pub fn run_client_pair(case: &Case, faults: ClientFaults, seed: u64, start: Inst
                 server: EventLog::default(),
                 record: *record,
                 elapsed: Duration::ZERO,
+                result: None,
+                failure: None,
             };
         }
     };
@@ -160,6 +162,8 @@ pub fn run_client_pair(case: &Case, faults: ClientFaults, seed: u64, start: Inst
         server: server.into_log(),
         record,
         elapsed,
+        result: None,
+        failure: None,
     }
 }
 

@@ -79,6 +79,13 @@ pub struct Faults {
     pub late_pong_mid_message: bool,
     /// No message size limit at all (§10.4: a server MUST protect itself).
     pub no_size_limit: bool,
+    /// Never answer a ping that comes in the middle of a fragmented message (§5.5.2, §5.4:
+    /// control frames MAY be injected between fragments, and each ping MUST get a pong).
+    pub no_pong_mid_message: bool,
+    /// Not a fault: check the UTF-8 of a text message only once it is complete, instead of
+    /// failing as soon as the bytes cannot be valid (RFC 6455 §8.1 allows both). The live
+    /// fuzzer's model runs this choice beside the default one.
+    pub utf8_at_message_end: bool,
 }
 
 /// The reference server's message limit, inflated or not (64 MiB, as ws's order of
@@ -104,6 +111,8 @@ pub struct ReferenceServer {
     deflater: Option<Deflater>,
     /// Pongs held until the message under way completes (the `late_pong_mid_message` fault).
     held_pongs: Vec<Vec<u8>>,
+    /// Why the server failed the connection, if it did: the stable code of the rule broken.
+    failure: Option<&'static str>,
 }
 
 impl ReferenceServer {
@@ -120,7 +129,7 @@ impl ReferenceServer {
         let mut session = Session::server(
             SessionConfig {
                 messages: MessageConfig {
-                    validate_utf8: !faults.no_utf8_check,
+                    validate_utf8: !faults.no_utf8_check && !faults.utf8_at_message_end,
                     max_message: if faults.no_size_limit {
                         usize::MAX
                     } else {
@@ -154,7 +163,14 @@ impl ReferenceServer {
             shutdown: false,
             deflater: None,
             held_pongs: Vec::new(),
+            failure: None,
         }
+    }
+
+    /// Why the server failed the connection (RFC 6455 §7.1.7), if it did: the stable code of
+    /// the rule the client broke (`reserved-opcode`, `utf8-invalid`, …).
+    pub fn failure(&self) -> Option<&'static str> {
+        self.failure
     }
 
     /// The server's handshake settings (what it serves), for the caller to adjust before
@@ -353,11 +369,21 @@ impl ReferenceServer {
             self.close(Vec::new());
             return;
         }
+        self.failure = Some(kind.code());
         self.close(kind.close_code().0.to_be_bytes().to_vec());
     }
 
     /// Echoes a message; compressed (RSV1 on its first frame) once deflate is agreed.
     fn echo(&mut self, message: Message) {
+        if self.faults.utf8_at_message_end
+            && message.opcode == OpCode::TEXT
+            && std::str::from_utf8(&message.payload).is_err()
+        {
+            // RFC 6455 §8.1: "MUST Fail the WebSocket Connection" with 1007 (§7.4.1).
+            self.failure = Some(ViolationKind::InvalidUtf8InText { message_offset: 0 }.code());
+            self.close(CloseCode::INVALID_PAYLOAD.0.to_be_bytes().to_vec());
+            return;
+        }
         for payload in std::mem::take(&mut self.held_pongs) {
             self.send(RawFrame::pong(payload));
         }
@@ -388,6 +414,7 @@ impl ReferenceServer {
             {
                 self.held_pongs.push(frame.raw.payload);
             }
+            OpCode::PING if self.faults.no_pong_mid_message && self.session.in_message() => {}
             OpCode::PING if !self.faults.no_pong => self.send(RawFrame::pong(frame.raw.payload)),
             OpCode::CLOSE => {
                 // RFC 6455 §5.5.1: answer with a close; the same code (valid: the decoder

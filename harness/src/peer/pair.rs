@@ -12,7 +12,8 @@ use super::{Faults, PeerAction, ReferenceServer};
 use crate::Side;
 use crate::cases::{Case, Params};
 use crate::runner::flow::{CaseFlow, FlowAction, FlowConfig, Start};
-use crate::runner::machine::{Action, Timeouts, repeated};
+use crate::runner::machine::{Action, MachineResult, Timeouts, repeated};
+use crate::runner::predict::{ModelRun, Observation, PeerEnd};
 use crate::runner::verdict::Policy;
 use crate::session::{Closure, EventLog, Session};
 
@@ -31,11 +32,63 @@ pub struct PairRun {
     pub record: CaseRecord,
     /// Simulated time from the start to the end.
     pub elapsed: Duration,
+    /// What the case's machine saw (none when the case ended before it started).
+    pub result: Option<MachineResult>,
+    /// Why the reference server failed the connection, if it did (its finding code).
+    pub failure: Option<&'static str>,
 }
 
 /// Runs `case` against the reference server with `faults`, with masking keys from `seed`,
 /// starting at `start` on a simulated clock.
 pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairRun {
+    run(case, faults, seed, start, true)
+}
+
+/// The model a `predict` case is judged against (live fuzzing): `case` run against the
+/// reference server once for each choice the RFC leaves to a server that a client can tell
+/// apart (see [`crate::runner::predict`]). Deterministic: fixed masking keys, a simulated
+/// clock.
+pub fn model(case: &Case) -> Vec<ModelRun> {
+    let start = Instant::now();
+    let choices = [
+        ("UTF-8 checked as it arrives", Faults::default()),
+        (
+            "UTF-8 checked at the end of each message",
+            Faults {
+                utf8_at_message_end: true,
+                ..Faults::default()
+            },
+        ),
+    ];
+    choices
+        .into_iter()
+        .map(|(choice, faults)| {
+            let run = run(case, faults, 0, start, false);
+            let seen = run
+                .result
+                .as_ref()
+                .map(Observation::of)
+                .unwrap_or_else(|| Observation {
+                    messages: Vec::new(),
+                    pongs: Vec::new(),
+                    end: PeerEnd::Silent,
+                    harness_close: None,
+                    first_close: None,
+                    auto_closed: false,
+                    broke: Vec::new(),
+                });
+            ModelRun {
+                choice,
+                seen,
+                failure: run.failure,
+            }
+        })
+        .collect()
+}
+
+/// [`run_pair`]; with `judge_by_model` false, a `predict` case is judged by its lists (the
+/// model's own runs).
+fn run(case: &Case, faults: Faults, seed: u64, start: Instant, judge_by_model: bool) -> PairRun {
     let config = FlowConfig {
         open_handshake_timeout: Duration::from_secs(5),
         timeouts: Timeouts {
@@ -65,6 +118,8 @@ pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairR
                 server: EventLog::default(),
                 record: *record,
                 elapsed: Duration::ZERO,
+                result: None,
+                failure: None,
             };
         }
     };
@@ -173,12 +228,19 @@ pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairR
         flow.handle(now, None, &mut client, !client_gone);
     }
     let elapsed = now - start;
-    let record = flow.finish(client.log(), elapsed, None);
+    let (record, result) = if judge_by_model {
+        (flow.finish(client.log(), elapsed, None), None)
+    } else {
+        flow.finish_for_model(client.log(), elapsed)
+    };
+    let failure = server.failure();
     PairRun {
         client: client.into_log(),
         server: server.into_session().into_log(),
         record,
         elapsed,
+        result,
+        failure,
     }
 }
 

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use super::masking::MaskProblem;
+use super::predict::Divergence;
 use crate::handshake::ResponseProblem;
 use crate::wire::{Violation, ViolationKind};
 
@@ -24,6 +25,8 @@ pub enum FindingKind {
     DeflateAnswer(String),
     /// RFC 6455 §5.3, §4.1: a client's masking keys or handshake nonce are predictable.
     Masking(MaskProblem),
+    /// Live fuzzing: the peer did not behave as the model does with the same bytes.
+    Divergence(Box<Divergence>),
 }
 
 impl FindingKind {
@@ -44,6 +47,11 @@ impl FindingKind {
                 .map(FindingKind::Handshake),
         );
         all.extend(MaskProblem::samples().into_iter().map(FindingKind::Masking));
+        all.extend(
+            Divergence::samples()
+                .into_iter()
+                .map(|d| FindingKind::Divergence(Box::new(d))),
+        );
         all
     }
 
@@ -55,6 +63,7 @@ impl FindingKind {
             FindingKind::ServerKeptTcpOpen => "server-kept-tcp-open",
             FindingKind::DeflateAnswer(_) => "pmd-bad-answer",
             FindingKind::Masking(problem) => problem.code(),
+            FindingKind::Divergence(d) => d.code(),
         }
     }
 
@@ -66,6 +75,7 @@ impl FindingKind {
             FindingKind::ServerKeptTcpOpen => Some("rfc6455#section-7.1.1"),
             FindingKind::DeflateAnswer(_) => Some("rfc7692#section-7"),
             FindingKind::Masking(problem) => Some(problem.rfc()),
+            FindingKind::Divergence(d) => d.rfc(),
         }
     }
 }
@@ -89,6 +99,7 @@ impl fmt::Display for FindingKind {
                 "the permessage-deflate answer breaks RFC 7692 §7: {rule} (the client MUST fail the connection)"
             ),
             FindingKind::Masking(problem) => problem.fmt(f),
+            FindingKind::Divergence(d) => d.fmt(f),
         }
     }
 }
@@ -229,10 +240,23 @@ mod tests {
                 ViolationKind::MessageTooLarge { .. } => 18,
                 ViolationKind::ExtensionFailed { .. } => 19,
             },
+            FindingKind::Divergence(d) => match **d {
+                // The peer's own finding, under its own code.
+                Divergence::Broke(_) => 99,
+                Divergence::ExtraMessage { .. } => 34,
+                Divergence::WrongMessage { .. } => 35,
+                Divergence::MissingMessage { .. } => 36,
+                Divergence::MissingPong { .. } => 37,
+                Divergence::NotFailed { .. } => 38,
+                Divergence::FailureCode { .. } => 39,
+                Divergence::Failed { .. } => 40,
+                Divergence::NoCloseReply => 41,
+                Divergence::CloseReplyCode { .. } => 42,
+            },
         };
         let numbers: std::collections::BTreeSet<u32> = samples.iter().map(number).collect();
         // Every kind but the status of a refusal (an answer, not a finding).
-        assert_eq!(numbers, (0..=33).collect());
+        assert_eq!(numbers, (0..=42).collect());
         assert!(codes.iter().all(|c| {
             c.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

@@ -11,7 +11,7 @@ use wsconform_reports::{Behavior, BehaviorClose, CaseRecord, Cause, Outcome};
 
 use super::finding::{Finding, FindingKind};
 use super::handshake::{self as judging, Answer, Judgement};
-use super::machine::{Action, CaseMachine, Timeouts};
+use super::machine::{Action, CaseMachine, MachineResult, Timeouts};
 use super::record::{attach_trace, base_record, died, judge};
 use super::respond::Responder;
 use super::verdict::{self, CloseFacts, Policy};
@@ -703,7 +703,15 @@ impl CaseFlow {
 
     fn run_machine(&mut self, now: Instant, deflate: Option<Deflater>) {
         let side = self.config.side;
-        let writer = match self.config.seed {
+        // A `predict` case masks with fixed keys: the model must read the same bytes as the
+        // peer (a frame that declares more than it holds swallows the next frames' masked
+        // bytes).
+        let seed = if self.case.predict {
+            Some(super::predict::MASK_SEED)
+        } else {
+            self.config.seed
+        };
+        let writer = match seed {
             Some(seed) => Writer::with_seed(side, seed),
             None => Writer::new(side),
         };
@@ -726,6 +734,28 @@ impl CaseFlow {
         elapsed: Duration,
         alive: Option<Result<(), String>>,
     ) -> CaseRecord {
+        self.finish_with(log, elapsed, alive, true).0
+    }
+
+    /// As [`CaseFlow::finish`] with no alive check, for the model's own runs: a `predict` case
+    /// is judged by its lists (not by the model again), and the machine's result is returned
+    /// with the record.
+    pub fn finish_for_model(
+        self,
+        log: &EventLog,
+        elapsed: Duration,
+    ) -> (CaseRecord, Option<MachineResult>) {
+        self.finish_with(log, elapsed, None, false)
+    }
+
+    fn finish_with(
+        self,
+        log: &EventLog,
+        elapsed: Duration,
+        alive: Option<Result<(), String>>,
+        predict: bool,
+    ) -> (CaseRecord, Option<MachineResult>) {
+        let mut kept = None;
         let CaseFlow {
             name,
             case,
@@ -740,7 +770,11 @@ impl CaseFlow {
             (Some(record), _) => record,
             (None, Phase::Running(m)) => {
                 let result = m.finish();
-                let mut record = judge(&name, &case, &result, config.policy, started, elapsed);
+                let mut record = if predict && case.predict {
+                    super::predict::judge(&name, &case, &result, config.policy, started, elapsed)
+                } else {
+                    judge(&name, &case, &result, config.policy, started, elapsed)
+                };
                 if let Some((first, request)) = accepted {
                     record.http_request = Some(request);
                     if first.behavior == Behavior::Informational {
@@ -770,6 +804,7 @@ impl CaseFlow {
                         &format!("a second connection was not served during the case: {e}"),
                     );
                 }
+                kept = Some(result);
                 record
             }
             (None, Phase::Responding(r)) => r.record(&name, &case, config.policy, started),
@@ -787,7 +822,7 @@ impl CaseFlow {
         }
         record.duration_ms = elapsed.as_millis() as u64;
         attach_trace(&mut record, log);
-        record
+        (record, kept)
     }
 }
 

@@ -17,7 +17,7 @@ use wsconform_reports::Behavior;
 
 use super::finding::{Finding, FindingKind};
 use super::limit::{FloodStop, FloodTally, LimitProbe};
-use super::observed::{Observed, expected_lists};
+use super::observed::{Observed, Timeline, expected_lists};
 use super::verdict::CloseFacts;
 use crate::Side;
 use crate::cases::{Case, Payload, WriteMode};
@@ -199,6 +199,9 @@ pub struct MachineResult {
     pub dead: Option<String>,
     /// The side the harness played.
     pub side: Side,
+    /// When the events came and the connection began to close (what live fuzzing's judge
+    /// needs to tell a reply the peer had time to send from one a close overtook).
+    pub timeline: Timeline,
 }
 
 /// One case in progress. See the module docs.
@@ -245,6 +248,7 @@ pub struct CaseMachine {
     dead: Option<String>,
     /// The harness's compressor, when permessage-deflate was agreed.
     deflate: Option<Deflater>,
+    timeline: Timeline,
 }
 
 impl CaseMachine {
@@ -327,6 +331,7 @@ impl CaseMachine {
             ended_after: None,
             dead: None,
             deflate,
+            timeline: Timeline::default(),
         };
         if case.deflate.as_ref().is_some_and(|d| d.required) && machine.deflate.is_none() {
             machine.script_verdict = Some((
@@ -429,6 +434,7 @@ impl CaseMachine {
             ended_after: self.ended_after,
             side,
             dead: self.dead,
+            timeline: self.timeline,
         }
     }
 
@@ -659,6 +665,13 @@ impl CaseMachine {
             return;
         }
         self.observed.push(event);
+        self.timeline
+            .observed_at
+            .push(now.saturating_duration_since(self.started));
+        if self.case.predict {
+            self.predicted_close(now);
+            return;
+        }
         let matches_all = self.observed.len() == self.ok.len()
             && self.observed == self.ok
             && self
@@ -666,6 +679,22 @@ impl CaseMachine {
                 .as_ref()
                 .is_none_or(|ns| self.observed == *ns);
         if self.case.auto_close && self.case.close.closed_by_harness && matches_all {
+            self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
+        }
+    }
+
+    /// A `predict` case's auto-close: once the script is done and the events cover the
+    /// expected list (as live fuzzing's judge reads it: messages in order, the pongs listed
+    /// among those that came), the harness closes with 1000.
+    pub(super) fn predicted_close(&mut self, now: Instant) {
+        let done = self.pc >= self.case.steps.len() && matches!(self.block, Block::None);
+        if done
+            && self.ws == Ws::Open
+            && self.case.auto_close
+            && self.case.close.closed_by_harness
+            && super::predict::covers(&self.observed, &self.ok)
+        {
+            self.timeline.auto_closed = true;
             self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
         }
     }
@@ -699,6 +728,7 @@ impl CaseMachine {
                 self.remote_close = Some((code, reason));
                 self.facts.remote_closed = true;
                 self.facts.remote_code = code;
+                self.timeline.closing(now, self.started);
                 let reply = CloseCode::NORMAL.0.to_be_bytes().to_vec();
                 self.local_close = Some((Some(CloseCode::NORMAL.0), String::new()));
                 let frame = RawFrame::new(OpCode::CLOSE, reply);
@@ -848,6 +878,7 @@ impl CaseMachine {
         let reason = String::from_utf8_lossy(payload.get(2..).unwrap_or_default()).into_owned();
         self.local_close = Some((code, reason));
         self.facts.closed_by_me = true;
+        self.timeline.closing(now, self.started);
         self.ws = Ws::Closing(now + self.timeouts.close_handshake);
     }
 

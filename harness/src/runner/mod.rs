@@ -36,6 +36,7 @@ mod open;
 pub mod options;
 #[cfg(feature = "net")]
 pub mod pool;
+pub mod predict;
 pub mod record;
 pub mod respond;
 pub mod rules;

@@ -4,6 +4,7 @@
 //! event, plus `timeout(tag)` markers from tagged waits. Pings and close frames are not.
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use crate::cases::{Case, EventSpec};
 use crate::wire::OpCode;
@@ -22,6 +23,26 @@ pub enum Observed {
     Pong(Vec<u8>),
     /// A tagged wait ended with the connection open.
     Timeout(String),
+}
+
+/// When things happened in a case, from the opening handshake.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// When each recorded event came (parallel to the recorded list).
+    pub observed_at: Vec<Duration>,
+    /// When the first close frame went either way.
+    pub first_close: Option<Duration>,
+    /// The harness's first close was a `predict` case's auto-close: the script was done and
+    /// every expected event had come.
+    pub auto_closed: bool,
+}
+
+impl Timeline {
+    /// A close frame went either way at `now`.
+    pub fn closing(&mut self, now: Instant, started: Instant) {
+        self.first_close
+            .get_or_insert(now.saturating_duration_since(started));
+    }
 }
 
 /// How many payload bytes an event shows in text.

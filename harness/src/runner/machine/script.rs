@@ -90,6 +90,9 @@ impl CaseMachine {
             self.pc += 1;
             self.step(now, step);
         }
+        if self.case.predict {
+            self.predicted_close(now);
+        }
     }
 
     pub(super) fn step(&mut self, now: Instant, step: Step) {

@@ -1,0 +1,64 @@
+//! A generated sequence as a `predict` case: the steps, the kill timer, and the events the
+//! model sends with time to spare, which the harness waits for before it closes. Sans-IO.
+
+use crate::cases::generate::{Sequence, to_hex};
+use crate::cases::{Case, parse_case_file};
+use crate::peer::pair::model;
+use crate::runner::observed::Observed;
+use crate::wire::OpCode;
+
+/// Seconds the kill timer leaves after the sequence's own waits: a peer that has not closed
+/// by then is failed by the harness (a frame that declares more than is sent keeps a
+/// conformant server waiting that long).
+pub const KILL_MARGIN: f64 = 2.0;
+
+/// `seq` as a `predict` case with `id`: its text (what a repro file holds) and the case.
+pub fn predicted_case(seq: &Sequence, id: &str, title: &str) -> (String, Case) {
+    let kill = KILL_MARGIN + (seq.wait_secs() * 100.0).round() / 100.0;
+    // First without expected events, to learn what the model sends.
+    let draft = seq.case_text(id, title, kill, Some(&[]));
+    let events = model(&parse(&draft))
+        .first()
+        .map(|run| run.seen.must_send())
+        .unwrap_or_default();
+    let listed: Vec<String> = events.iter().map(event_toml).collect();
+    let text = seq.case_text(id, title, kill, Some(&listed));
+    let case = parse(&text);
+    (text, case)
+}
+
+/// A generated case's text parses (the generator's property, checked by its tests and the
+/// stateful fuzz target).
+fn parse(text: &str) -> Case {
+    parse_case_file("generated.toml", text)
+        .ok()
+        .and_then(|mut cases| cases.pop())
+        .unwrap_or_else(|| panic!("a generated case must parse:\n{text}"))
+}
+
+/// An expected event as a case file writes it.
+fn event_toml(event: &Observed) -> String {
+    match event {
+        Observed::Message { opcode, payload } => format!(
+            "{{ message = {{ opcode = \"{}\", payload = {} }} }}",
+            if *opcode == OpCode::TEXT {
+                "text"
+            } else {
+                "binary"
+            },
+            payload_toml(payload)
+        ),
+        Observed::Pong(payload) => format!("{{ pong = {} }}", payload_toml(payload)),
+        Observed::Timeout(tag) => format!("{{ timeout = \"{tag}\" }}"),
+    }
+}
+
+/// A payload: a run of one byte as `repeat_hex`, anything else in hex.
+fn payload_toml(payload: &[u8]) -> String {
+    match payload.first() {
+        Some(&b) if payload.len() > 16 && payload.iter().all(|x| *x == b) => {
+            format!("{{ repeat_hex = \"{b:02x}\", len = {} }}", payload.len())
+        }
+        _ => format!("{{ hex = \"{}\" }}", to_hex(payload)),
+    }
+}

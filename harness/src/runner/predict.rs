@@ -1,0 +1,614 @@
+//! Live fuzzing's judge: what a peer did with a sequence of steps, compared with what the
+//! model does with the same bytes. Sans-IO.
+//!
+//! The model is the reference server ([`crate::peer::ReferenceServer`]), run in process on a
+//! simulated clock ([`crate::peer::pair::run_model`]) once for each choice the RFC leaves to a
+//! server that changes what a client sees: failing on invalid UTF-8 as soon as the bytes
+//! cannot be valid, or only once the message is complete (RFC 6455 §8.1). The peer conforms
+//! when it behaves as one of those runs does, judged with the slack the RFC gives every
+//! server:
+//!
+//! - **Messages** (the echoes) must be the model's, in order. An echo may be missing only when
+//!   a close overtook it: the model sent it less than [`GRACE`] before the first close frame
+//!   (a server's application may not get to send it; the harness waits for every other one
+//!   before it closes).
+//! - **Pongs** (§5.5.2, §5.5.3): each of the model's pongs must come, except one that another
+//!   followed within [`GRACE`] (a server MAY answer only the most recent pending ping) or that
+//!   a close overtook. Extra pongs are allowed (an unsolicited pong is legal).
+//! - **The close**: where the model fails the connection (§7.1.7), the peer must too, with
+//!   the model's code, an empty close, or by dropping TCP. Where the model answers the
+//!   harness's close, the peer must answer with the harness's code, 1000, or no code (§5.5.1).
+//!   When TCP closes, and who closes it, is the peer's choice.
+//! - **Frames** the peer sends must keep every rule the harness's decoder checks (unmasked,
+//!   valid UTF-8 in text, …).
+//!
+//! What differs is a [`Divergence`], a typed finding with a stable code.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use wsconform_reports::{Behavior, CaseRecord, Cause};
+
+use super::finding::{Finding, FindingKind};
+use super::machine::MachineResult;
+use super::observed::{Observed, show_list};
+use super::verdict::{self, Policy};
+use crate::cases::Case;
+use crate::session::Closure;
+
+/// How long before the first close a reply must have been due for its absence to count: less
+/// than this, and the close may have overtaken it.
+pub const GRACE: Duration = Duration::from_millis(200);
+
+/// The seed of a `predict` case's masking keys, in the model's runs and the peer's alike.
+pub const MASK_SEED: u64 = 6455;
+
+/// How the peer ended its side of the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerEnd {
+    /// It sent a close frame with this code (none: an empty close).
+    Close(Option<u16>),
+    /// It ended TCP without a close frame.
+    Dropped,
+    /// It did neither before the harness gave up.
+    Silent,
+}
+
+impl fmt::Display for PeerEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PeerEnd::Close(Some(code)) => write!(f, "close {code}"),
+            PeerEnd::Close(None) => f.write_str("an empty close"),
+            PeerEnd::Dropped => f.write_str("TCP closed without a close frame"),
+            PeerEnd::Silent => f.write_str("no close and no end of TCP"),
+        }
+    }
+}
+
+/// What a peer did in one run, as the judge compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// The data messages, in order, each with when it came.
+    pub messages: Vec<(Observed, Duration)>,
+    /// The pongs, in order, each with when it came.
+    pub pongs: Vec<(Vec<u8>, Duration)>,
+    /// How the peer ended.
+    pub end: PeerEnd,
+    /// The close code the harness sent first, if it closed first (`Some(None)`: empty).
+    pub harness_close: Option<Option<u16>>,
+    /// When the first close frame went either way.
+    pub first_close: Option<Duration>,
+    /// The harness closed because the script was done and every expected event had come.
+    pub auto_closed: bool,
+    /// The rules the peer's own frames broke.
+    pub broke: Vec<Finding>,
+}
+
+impl Observation {
+    /// What `result` saw.
+    pub fn of(result: &MachineResult) -> Self {
+        let mut messages = Vec::new();
+        let mut pongs = Vec::new();
+        let at = &result.timeline.observed_at;
+        for (i, event) in result.observed.iter().enumerate() {
+            let when = at.get(i).copied().unwrap_or_default();
+            match event {
+                Observed::Message { .. } => messages.push((event.clone(), when)),
+                Observed::Pong(p) => pongs.push((p.clone(), when)),
+                Observed::Timeout(_) => {}
+            }
+        }
+        let end = match (&result.remote_close, result.transport) {
+            (Some((code, _)), _) => PeerEnd::Close(*code),
+            (
+                None,
+                Some(Closure::PeerFin { .. } | Closure::PeerReset | Closure::TransportError),
+            ) => PeerEnd::Dropped,
+            (None, _) => PeerEnd::Silent,
+        };
+        // `closed_by_me` is set only when the harness's close went first.
+        let harness_first = result.facts.closed_by_me;
+        Observation {
+            messages,
+            pongs,
+            end,
+            harness_close: harness_first
+                .then(|| result.local_close.as_ref().map(|(c, _)| *c))
+                .flatten(),
+            first_close: result.timeline.first_close,
+            auto_closed: result.timeline.auto_closed,
+            broke: result
+                .findings
+                .iter()
+                .filter(|f| matches!(f.kind, FindingKind::Wire(_)))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Whether a reply that came at `at` was due with time to spare: the harness waited for
+    /// it (an auto-close), or it came at least [`GRACE`] before the first close.
+    fn due(&self, at: Duration) -> bool {
+        self.auto_closed || self.first_close.is_none_or(|end| end >= at + GRACE)
+    }
+
+    /// Which of the pongs must come: due, and not followed within [`GRACE`] by another
+    /// (§5.5.3: only the most recent of pending pings needs an answer).
+    fn pongs_due(&self) -> Vec<bool> {
+        let n = self.pongs.len();
+        (0..n)
+            .map(|i| {
+                let at = self.pongs[i].1;
+                let superseded = self.pongs.get(i + 1).is_some_and(|p| p.1 < at + GRACE);
+                !superseded && self.due(at)
+            })
+            .collect()
+    }
+
+    /// The events a peer must send, in the model's order: what a `predict` case lists in
+    /// `expect.ok` (the harness waits for them before it closes).
+    pub fn must_send(&self) -> Vec<Observed> {
+        let pongs_due = self.pongs_due();
+        let mut events: Vec<(Duration, Observed)> = self
+            .messages
+            .iter()
+            .filter(|(_, at)| self.due(*at))
+            .map(|(m, at)| (*at, m.clone()))
+            .collect();
+        events.extend(
+            self.pongs
+                .iter()
+                .zip(pongs_due)
+                .filter(|(_, due)| *due)
+                .map(|((p, at), _)| (*at, Observed::Pong(p.clone()))),
+        );
+        // Stable: messages before pongs that came at the same moment.
+        events.sort_by_key(|(at, _)| *at);
+        events.into_iter().map(|(_, e)| e).collect()
+    }
+}
+
+/// Whether `observed` covers `expected` as the judge reads it: the expected messages are the
+/// first messages observed, in order, and the expected pongs are among the pongs observed,
+/// in order. (Tagged-wait events are not compared.)
+pub fn covers(observed: &[Observed], expected: &[Observed]) -> bool {
+    let messages = |list: &[Observed]| -> Vec<Observed> {
+        list.iter()
+            .filter(|e| matches!(e, Observed::Message { .. }))
+            .cloned()
+            .collect()
+    };
+    let (seen, wanted) = (messages(observed), messages(expected));
+    if !seen.starts_with(&wanted) {
+        return false;
+    }
+    let mut pongs = observed.iter().filter_map(|e| match e {
+        Observed::Pong(p) => Some(p),
+        _ => None,
+    });
+    expected
+        .iter()
+        .filter_map(|e| match e {
+            Observed::Pong(p) => Some(p),
+            _ => None,
+        })
+        .all(|want| pongs.any(|p| p == want))
+}
+
+/// One run of the model: the choice it made, what the harness saw, and why the reference
+/// server failed the connection, if it did.
+#[derive(Debug, Clone)]
+pub struct ModelRun {
+    /// The choice, in words ("UTF-8 checked as it arrives").
+    pub choice: &'static str,
+    /// What the harness saw.
+    pub seen: Observation,
+    /// The stable code of the rule whose breach made the reference fail the connection.
+    pub failure: Option<&'static str>,
+}
+
+/// How a peer's run differs from a model run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Divergence {
+    /// The peer broke a rule in its own frames.
+    Broke(Box<Finding>),
+    /// A message the model does not send (after a violation the model fails on, say).
+    ExtraMessage {
+        /// Its place among the messages, from 0.
+        index: usize,
+        /// The message.
+        got: String,
+    },
+    /// A message other than the model's at the same place.
+    WrongMessage {
+        /// Its place among the messages, from 0.
+        index: usize,
+        /// The model's.
+        expected: String,
+        /// The peer's.
+        got: String,
+    },
+    /// A message the model sends with time to spare never came.
+    MissingMessage {
+        /// Its place among the messages, from 0.
+        index: usize,
+        /// The model's.
+        expected: String,
+    },
+    /// A pong the model sends with time to spare never came (§5.5.2).
+    MissingPong {
+        /// Its payload, shown.
+        payload: String,
+    },
+    /// The model fails the connection; the peer did not.
+    NotFailed {
+        /// The rule broken (the reference server's finding code).
+        cause: &'static str,
+        /// The model's close code.
+        code: Option<u16>,
+        /// What the peer did.
+        got: PeerEnd,
+    },
+    /// Both failed the connection, with different codes (§7.4.1).
+    FailureCode {
+        /// The rule broken.
+        cause: &'static str,
+        /// The model's code.
+        expected: u16,
+        /// The peer's.
+        got: u16,
+    },
+    /// The peer failed or ended the connection where the model answers the harness's close.
+    Failed {
+        /// What the peer did.
+        got: PeerEnd,
+    },
+    /// The peer never answered the harness's close (§5.5.1).
+    NoCloseReply,
+    /// The peer answered the harness's close with a code other than the harness's or 1000.
+    CloseReplyCode {
+        /// The code the harness sent.
+        sent: Option<u16>,
+        /// The peer's.
+        got: u16,
+    },
+}
+
+impl Divergence {
+    /// Every kind, with sample fields: rows of the table of codes.
+    pub fn samples() -> Vec<Divergence> {
+        vec![
+            Divergence::ExtraMessage {
+                index: 0,
+                got: "text(\"a\")".into(),
+            },
+            Divergence::WrongMessage {
+                index: 0,
+                expected: "text(\"a\")".into(),
+                got: "text(\"b\")".into(),
+            },
+            Divergence::MissingMessage {
+                index: 0,
+                expected: "text(\"a\")".into(),
+            },
+            Divergence::MissingPong {
+                payload: "\"\"".into(),
+            },
+            Divergence::NotFailed {
+                cause: "reserved-opcode",
+                code: Some(1002),
+                got: PeerEnd::Close(Some(1000)),
+            },
+            Divergence::FailureCode {
+                cause: "utf8-invalid",
+                expected: 1007,
+                got: 1002,
+            },
+            Divergence::Failed {
+                got: PeerEnd::Close(Some(1002)),
+            },
+            Divergence::NoCloseReply,
+            Divergence::CloseReplyCode {
+                sent: Some(3000),
+                got: 1002,
+            },
+        ]
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Divergence::Broke(f) => f.kind.code(),
+            Divergence::ExtraMessage { .. } => "diverge-extra-message",
+            Divergence::WrongMessage { .. } => "diverge-wrong-message",
+            Divergence::MissingMessage { .. } => "diverge-missing-message",
+            Divergence::MissingPong { .. } => "diverge-missing-pong",
+            Divergence::NotFailed { .. } => "diverge-not-failed",
+            Divergence::FailureCode { .. } => "diverge-failure-code",
+            Divergence::Failed { .. } => "diverge-failed",
+            Divergence::NoCloseReply => "diverge-no-close-reply",
+            Divergence::CloseReplyCode { .. } => "diverge-close-reply-code",
+        }
+    }
+
+    /// What groups divergences in a fuzzing summary: the code, and for a failure the rule
+    /// behind it (a missed reserved opcode and a missed bad UTF-8 are different bugs).
+    pub fn group(&self) -> String {
+        match self {
+            Divergence::NotFailed { cause, .. } | Divergence::FailureCode { cause, .. } => {
+                format!("{} ({cause})", self.code())
+            }
+            _ => self.code().to_owned(),
+        }
+    }
+
+    /// The RFC section of the rule.
+    pub fn rfc(&self) -> Option<&'static str> {
+        Some(match self {
+            Divergence::Broke(f) => return f.kind.rfc(),
+            Divergence::ExtraMessage { .. }
+            | Divergence::WrongMessage { .. }
+            | Divergence::MissingMessage { .. } => "rfc6455#section-6.2",
+            Divergence::MissingPong { .. } => "rfc6455#section-5.5.2",
+            Divergence::NotFailed { .. } | Divergence::Failed { .. } => "rfc6455#section-7.1.7",
+            Divergence::FailureCode { .. } => "rfc6455#section-7.4.1",
+            Divergence::NoCloseReply | Divergence::CloseReplyCode { .. } => "rfc6455#section-5.5.1",
+        })
+    }
+}
+
+fn code_text(code: Option<u16>) -> String {
+    code.map_or_else(|| "an empty close".into(), |c| format!("close {c}"))
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Divergence::Broke(finding) => finding.kind.fmt(f),
+            Divergence::ExtraMessage { index, got } => write!(
+                f,
+                "message {} ({got}) is one the model does not send",
+                index + 1
+            ),
+            Divergence::WrongMessage {
+                index,
+                expected,
+                got,
+            } => write!(
+                f,
+                "message {} is {got} where the model sends {expected}",
+                index + 1
+            ),
+            Divergence::MissingMessage { index, expected } => write!(
+                f,
+                "message {} ({expected}) never came, though the model sends it with time to spare",
+                index + 1
+            ),
+            Divergence::MissingPong { payload } => write!(
+                f,
+                "no pong({payload}): the ping got no answer (RFC 6455 §5.5.2: a pong MUST be sent)"
+            ),
+            Divergence::NotFailed { cause, code, got } => write!(
+                f,
+                "the model fails the connection ({cause}, {}), the peer did not ({got}) (RFC 6455 §7.1.7)",
+                code_text(*code)
+            ),
+            Divergence::FailureCode {
+                cause,
+                expected,
+                got,
+            } => write!(
+                f,
+                "failed with close {got} where the model fails with {expected} ({cause}; RFC 6455 §7.4.1)"
+            ),
+            Divergence::Failed { got } => write!(
+                f,
+                "the peer ended the connection ({got}) where the model answers the close normally"
+            ),
+            Divergence::NoCloseReply => f.write_str(
+                "the harness's close got no reply (RFC 6455 §5.5.1: the endpoint MUST send a close in response)",
+            ),
+            Divergence::CloseReplyCode { sent, got } => write!(
+                f,
+                "the close reply is close {got}, to the harness's {} (an echo or 1000 was expected)",
+                code_text(*sent)
+            ),
+        }
+    }
+}
+
+/// How `seen` differs from the model run `model`: nothing when the peer behaved as the model
+/// does, within the slack the RFC gives (see the module docs).
+pub fn compare(model: &ModelRun, seen: &Observation) -> Vec<Divergence> {
+    let expected = &model.seen;
+    let mut out: Vec<Divergence> = seen
+        .broke
+        .iter()
+        .map(|f| Divergence::Broke(Box::new(f.clone())))
+        .collect();
+    // Messages: a prefix of the model's, the ones due all there.
+    for (i, (got, _)) in seen.messages.iter().enumerate() {
+        match expected.messages.get(i) {
+            None => {
+                out.push(Divergence::ExtraMessage {
+                    index: i,
+                    got: got.to_string(),
+                });
+                break;
+            }
+            Some((want, _)) if want != got => {
+                out.push(Divergence::WrongMessage {
+                    index: i,
+                    expected: want.to_string(),
+                    got: got.to_string(),
+                });
+                break;
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some((i, (want, _))) = expected
+        .messages
+        .iter()
+        .enumerate()
+        .skip(seen.messages.len())
+        .find(|(_, (_, at))| expected.due(*at))
+    {
+        out.push(Divergence::MissingMessage {
+            index: i,
+            expected: want.to_string(),
+        });
+    }
+    // Pongs: each one due among the peer's, in order; extra ones are allowed.
+    let mut pongs = seen.pongs.iter().map(|(p, _)| p);
+    for ((want, _), due) in expected.pongs.iter().zip(expected.pongs_due()) {
+        if due && !pongs.any(|p| p == want) {
+            out.push(Divergence::MissingPong {
+                payload: Observed::Pong(want.clone())
+                    .to_string()
+                    .trim_start_matches("pong(")
+                    .trim_end_matches(')')
+                    .to_owned(),
+            });
+            break;
+        }
+    }
+    // A peer that broke a frame rule was failed by the harness: its close says nothing more.
+    if seen.broke.is_empty() {
+        out.extend(compare_end(model, seen));
+    }
+    out
+}
+
+/// The close: see the module docs.
+fn compare_end(model: &ModelRun, seen: &Observation) -> Option<Divergence> {
+    let expected = &model.seen;
+    if let Some(cause) = model.failure {
+        let code = match expected.end {
+            PeerEnd::Close(code) => code,
+            _ => None,
+        };
+        return match seen.end {
+            PeerEnd::Dropped | PeerEnd::Close(None) => None,
+            PeerEnd::Close(Some(got)) if Some(got) == code => None,
+            // A code that would answer the harness's close: the peer did not fail.
+            PeerEnd::Close(Some(got)) if got == 1000 || Some(Some(got)) == seen.harness_close => {
+                Some(Divergence::NotFailed {
+                    cause,
+                    code,
+                    got: seen.end,
+                })
+            }
+            PeerEnd::Close(Some(got)) => Some(match code {
+                Some(expected) => Divergence::FailureCode {
+                    cause,
+                    expected,
+                    got,
+                },
+                None => Divergence::NotFailed {
+                    cause,
+                    code,
+                    got: seen.end,
+                },
+            }),
+            PeerEnd::Silent => Some(Divergence::NotFailed {
+                cause,
+                code,
+                got: seen.end,
+            }),
+        };
+    }
+    // The model answered the harness's close (or, waiting on a frame that never completes,
+    // did nothing): the peer must answer it too.
+    let PeerEnd::Close(_) = expected.end else {
+        return None;
+    };
+    let sent = seen.harness_close?;
+    match seen.end {
+        PeerEnd::Close(None) => None,
+        PeerEnd::Close(Some(got)) if got == 1000 || Some(got) == sent => None,
+        PeerEnd::Close(Some(got)) => Some(Divergence::CloseReplyCode { sent, got }),
+        PeerEnd::Dropped => Some(Divergence::Failed { got: seen.end }),
+        PeerEnd::Silent => Some(Divergence::NoCloseReply),
+    }
+}
+
+/// The model's verdict on a `predict` case: `result` against every model run of `case`; the
+/// closest run decides (none of its divergences: OK; else FAILED with them as findings).
+pub fn judge(
+    name: &str,
+    case: &Case,
+    result: &MachineResult,
+    policy: Policy,
+    started: SystemTime,
+    elapsed: Duration,
+) -> CaseRecord {
+    let seen = Observation::of(result);
+    let runs = crate::peer::pair::model(case);
+    let (model, divergences) = runs
+        .iter()
+        .map(|run| (run, compare(run, &seen)))
+        .min_by_key(|(_, d)| d.len())
+        .expect("the model has at least one run");
+    let mut record = super::record::judge(name, case, result, policy, started, elapsed);
+    record.expected = vec![format!(
+        "model ({}): {}; {}",
+        model.choice,
+        show_list(&all_events(&model.seen)),
+        model.seen.end
+    )];
+    record.observed = vec![format!("{}; {}", show_list(&all_events(&seen)), seen.end)];
+    record.findings = divergences
+        .iter()
+        .map(|d| Finding::of(FindingKind::Divergence(Box::new(d.clone()))).to_record())
+        .collect();
+    match divergences.first() {
+        None => {
+            verdict::decide(&mut record, Behavior::Ok, Cause::AsExpected, policy);
+            record.reason = format!(
+                "as the model ({}): {} messages, {} pongs, {}",
+                model.choice,
+                seen.messages.len(),
+                seen.pongs.len(),
+                seen.end
+            );
+        }
+        Some(first) => {
+            verdict::decide(&mut record, Behavior::Failed, Cause::Diverged, policy);
+            let more = match divergences.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            record.reason = format!("diverges from the model ({}): {first}{more}", model.choice);
+        }
+    }
+    record
+}
+
+/// The messages and pongs of `seen`, in the order they came.
+fn all_events(seen: &Observation) -> Vec<Observed> {
+    let mut events: Vec<(Duration, Observed)> = seen
+        .messages
+        .iter()
+        .map(|(m, at)| (*at, m.clone()))
+        .chain(
+            seen.pongs
+                .iter()
+                .map(|(p, at)| (*at, Observed::Pong(p.clone()))),
+        )
+        .collect();
+    events.sort_by_key(|(at, _)| *at);
+    events.into_iter().map(|(_, e)| e).collect()
+}
+
+/// A text message event (for the judge's tests).
+#[cfg(test)]
+fn text(payload: &str) -> Observed {
+    Observed::Message {
+        opcode: crate::wire::OpCode::TEXT,
+        payload: payload.as_bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
