@@ -156,6 +156,41 @@ fn frames(
         .collect()
 }
 
+/// The live fuzzer's model against the reference server: a sequence generated from `data`
+/// (as `wsconform fuzz` generates them) becomes a `predict` case, and the reference server
+/// in each choice the model allows runs it in memory. No panic, and no divergence: the
+/// model and the reference peer cannot drift apart.
+pub fn predict(data: &[u8]) {
+    use std::time::Instant;
+
+    use crate::cases::generate::Sequence;
+    use crate::live::predicted::predicted_case;
+    use crate::peer::Faults;
+    use crate::peer::pair::run_pair;
+    use wsconform_reports::Outcome;
+
+    let Ok(seq) = Sequence::arbitrary(&mut arbitrary::Unstructured::new(data)) else {
+        return;
+    };
+    let (text, case) = predicted_case(&seq, "99.1", "A generated sequence");
+    let choices = [
+        Faults::default(),
+        Faults {
+            utf8_at_message_end: true,
+            ..Faults::default()
+        },
+    ];
+    for faults in choices {
+        let run = run_pair(&case, faults, 0, Instant::now());
+        assert_eq!(
+            run.record.outcome,
+            Outcome::Pass,
+            "the reference ({faults:?}) diverges from the model: {}\n{text}",
+            run.record.reason
+        );
+    }
+}
+
 /// What a header decodes to, in the fields both decoders report.
 #[derive(Debug, PartialEq, Eq)]
 struct HeaderView {

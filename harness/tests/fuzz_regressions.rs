@@ -22,6 +22,7 @@
 //! | `handshake_response` | the bytes with `max_bytes` 16384 and `max_headers` 64, then the limit pairs the fuzz target derives from the length |
 //! | `handshake_request` | the bytes with the limit and piece-size triples the fuzz target derives from the length |
 //! | `stateful` | the bytes as they are (the target reads them through `arbitrary` itself) |
+//! | `predict` | the bytes as they are (read through `arbitrary` by the generator, as the target does) |
 //! | `inflate` | the bytes as they are (read through `arbitrary` by `inflate_input`, as the target does) |
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -29,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use wsconform::fuzzing::{
     FrameSpec, case_file, decode_chunks, frame_decode, frame_differential, frame_roundtrip,
-    handshake_request_derived, handshake_response, inflate_input, stateful, utf8_stream,
+    handshake_request_derived, handshake_response, inflate_input, predict, stateful, utf8_stream,
 };
 use wsconform::message::MessageConfig;
 use wsconform::wire::{DecoderConfig, Item, LengthForm, Rsv, Side};
@@ -237,6 +238,22 @@ fn stateful_on_random_inputs() {
     for _ in 0..300 {
         let data: Vec<u8> = (0..rng.usize(0..800)).map(|_| rng.u8(..)).collect();
         stateful(&data);
+    }
+}
+
+#[test]
+fn predict_inputs() {
+    replay("predict", predict);
+}
+
+/// Predictor = reference on inputs no fuzzer chose: 300 sequences from a fixed seed, each run
+/// in memory against the reference server in each allowed choice.
+#[test]
+fn predict_on_random_inputs() {
+    let mut rng = fastrand::Rng::with_seed(6455);
+    for _ in 0..300 {
+        let data: Vec<u8> = (0..rng.usize(0..800)).map(|_| rng.u8(..)).collect();
+        predict(&data);
     }
 }
 
