@@ -165,22 +165,14 @@ pub fn predict(data: &[u8]) {
 
     use crate::cases::generate::Sequence;
     use crate::live::predicted::predicted_case;
-    use crate::peer::Faults;
-    use crate::peer::pair::run_pair;
+    use crate::peer::pair::{allowed_choices, run_pair};
     use wsconform_reports::Outcome;
 
     let Ok(seq) = Sequence::arbitrary(&mut arbitrary::Unstructured::new(data)) else {
         return;
     };
-    let (text, case) = predicted_case(&seq, "99.1", "A generated sequence");
-    let choices = [
-        Faults::default(),
-        Faults {
-            utf8_at_message_end: true,
-            ..Faults::default()
-        },
-    ];
-    for faults in choices {
+    let (text, case) = predicted_case(&seq, &crate::cases::generate::CaseHead::GENERATED);
+    for (_, faults) in allowed_choices() {
         let run = run_pair(&case, faults, 0, Instant::now());
         assert_eq!(
             run.record.outcome,

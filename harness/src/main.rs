@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Cases(args) => cli::run::list_cases(args),
         Command::Smoke(args) => cli::smoke::smoke(args),
+        Command::Fuzz(args) => cli::fuzz::fuzz_cmd(args),
         Command::Serve(args) => cli::serve::serve_cmd(args),
         Command::Echo(args) => cli::smoke::echo(args),
         Command::Diff(args) => cli::run::diff(args),

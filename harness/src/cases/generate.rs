@@ -147,9 +147,10 @@ impl Sequence {
 
     /// The case file text: one `[[case]]` with `id`, the given kill timer, and, for a live
     /// fuzzer's case, `predict = true` and the events the harness waits for.
-    pub fn case_text(&self, id: &str, title: &str, kill: f64, expect: Option<&[String]>) -> String {
+    pub fn case_text(&self, head: &CaseHead<'_>, kill: f64, expect: Option<&[String]>) -> String {
+        let CaseHead { id, title, rfc } = head;
         let mut out = format!(
-            "[[case]]\nid = \"{id}\"\ntitle = \"{title}\"\nrfc = \"rfc6455#section-5\"\nkill = {kill}\n"
+            "[[case]]\nid = \"{id}\"\ntitle = \"{title}\"\nrfc = \"{rfc}\"\nkill = {kill}\n"
         );
         if expect.is_some() {
             out.push_str("predict = true\n");
@@ -173,10 +174,31 @@ impl Sequence {
     }
 }
 
+/// The id, title and RFC anchor of a generated case (the title and anchor are written as
+/// they are: no quotes or backslashes).
+#[derive(Debug, Clone, Copy)]
+pub struct CaseHead<'a> {
+    /// The id.
+    pub id: &'a str,
+    /// One line.
+    pub title: &'a str,
+    /// The RFC anchor.
+    pub rfc: &'a str,
+}
+
+impl CaseHead<'static> {
+    /// What the stateful fuzz target names its case.
+    pub const GENERATED: CaseHead<'static> = CaseHead {
+        id: "99.1",
+        title: "A generated sequence",
+        rfc: "rfc6455#section-5",
+    };
+}
+
 /// One case, as the text of a case file (`[[case]]` with id `99.1` and a 2-second kill
 /// timer): what the stateful fuzz target runs.
 pub fn arbitrary_case(u: &mut Unstructured<'_>) -> Result<String> {
-    Ok(Sequence::arbitrary(u)?.case_text("99.1", "A generated sequence", 2.0, None))
+    Ok(Sequence::arbitrary(u)?.case_text(&CaseHead::GENERATED, 2.0, None))
 }
 
 impl GenStep {
@@ -447,7 +469,7 @@ mod tests {
             ],
         };
         assert_eq!(
-            seq.case_text("99.1", "A generated sequence", 2.0, None),
+            seq.case_text(&CaseHead::GENERATED, 2.0, None),
             "[[case]]\nid = \"99.1\"\ntitle = \"A generated sequence\"\nrfc = \"rfc6455#section-5\"\nkill = 2\nsteps = [\n  { send = { frames = [ { opcode = \"text\", fin = false, payload = { hex = \"6162\" }, mask_key = \"00000000\", length_bits = 16 } ], write = \"chop:3\" } },\n  { wait = { secs = 0.25, tag = \"T\" } },\n  { close = { code = 1000, reason_hex = \"ff\" } },\n]\nclose = \"ok\"\n"
         );
     }

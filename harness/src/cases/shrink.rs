@@ -157,30 +157,76 @@ fn simpler_payloads(payload: &GenPayload) -> Vec<GenPayload> {
     }
 }
 
-/// Shrinks `seq` while `still_fails` holds, trying at most `budget` candidates: greedy, one
-/// simplification at a time, boldest first. Returns the smallest sequence found and how many
-/// candidates were tried.
+/// A greedy shrinker, sans-IO: ask it for the next candidate, run it, and tell it whether the
+/// candidate still fails. It keeps the first failing candidate and starts over from it (one
+/// simplification at a time, boldest first), until no candidate fails or `budget` candidates
+/// were tried.
+#[derive(Debug)]
+pub struct Shrinker {
+    best: Sequence,
+    queue: std::vec::IntoIter<Sequence>,
+    pending: Option<Sequence>,
+    tried: usize,
+    budget: usize,
+}
+
+impl Shrinker {
+    /// Starts from `seq`, which fails.
+    pub fn new(seq: Sequence, budget: usize) -> Self {
+        let queue = candidates(&seq).into_iter();
+        Shrinker {
+            best: seq,
+            queue,
+            pending: None,
+            tried: 0,
+            budget,
+        }
+    }
+
+    /// The next candidate to try, or none when done.
+    pub fn next_candidate(&mut self) -> Option<&Sequence> {
+        if self.tried >= self.budget {
+            return None;
+        }
+        self.pending = self.queue.next();
+        self.tried += usize::from(self.pending.is_some());
+        self.pending.as_ref()
+    }
+
+    /// Whether the candidate last given still fails.
+    pub fn report(&mut self, still_fails: bool) {
+        if let Some(candidate) = self.pending.take()
+            && still_fails
+        {
+            self.queue = candidates(&candidate).into_iter();
+            self.best = candidate;
+        }
+    }
+
+    /// The smallest failing sequence so far.
+    pub fn best(&self) -> &Sequence {
+        &self.best
+    }
+
+    /// How many candidates were tried.
+    pub fn tried(&self) -> usize {
+        self.tried
+    }
+}
+
+/// Shrinks `seq` while `still_fails` holds, trying at most `budget` candidates (see
+/// [`Shrinker`]). Returns the smallest sequence found and how many candidates were tried.
 pub fn shrink(
     seq: &Sequence,
     budget: usize,
     mut still_fails: impl FnMut(&Sequence) -> bool,
 ) -> (Sequence, usize) {
-    let mut best = seq.clone();
-    let mut tried = 0;
-    'outer: loop {
-        for candidate in candidates(&best) {
-            if tried >= budget {
-                break 'outer;
-            }
-            tried += 1;
-            if still_fails(&candidate) {
-                best = candidate;
-                continue 'outer;
-            }
-        }
-        break;
+    let mut shrinker = Shrinker::new(seq.clone(), budget);
+    while let Some(candidate) = shrinker.next_candidate() {
+        let fails = still_fails(candidate);
+        shrinker.report(fails);
     }
-    (best, tried)
+    (shrinker.best().clone(), shrinker.tried())
 }
 
 #[cfg(test)]

@@ -64,6 +64,13 @@ pub enum Command {
   wsconform run ws://127.0.0.1:9001/ --shard 1/4 --out part-1   # … 4/4 --out part-4
   wsconform merge part-1 part-2 part-3 part-4 --out wsconform-report")]
     Merge(MergeArgs),
+    /// Fuzz a live server: generated sequences of frames (valid and invalid, fragments,
+    /// control frames between them, chopped writes, pauses, closes), each judged against the
+    /// reference server's model of what the RFC allows; each kind of divergence is shrunk to a
+    /// case file that `wsconform run --cases-dir` replays. Exits 1 on any divergence, 3 if the
+    /// target stops answering.
+    #[command(after_help = FUZZ_HELP)]
+    Fuzz(super::fuzz::FuzzArgs),
     /// A quick smoke exchange: three built-in cases (handshake and close, a text echo, a
     /// binary echo), each on its own connection, each with its verdict and wire trace.
     #[command(
@@ -71,6 +78,27 @@ pub enum Command {
     )]
     Smoke(SmokeArgs),
 }
+
+const FUZZ_HELP: &str = "\
+Examples:
+  wsconform fuzz                                 # the embedded tokio-tungstenite echo server
+  wsconform fuzz ws://127.0.0.1:9001/ --time 60s
+  wsconform fuzz ws://127.0.0.1:9001/ --runs 500 --seed 42
+  wsconform run ws://127.0.0.1:9001/ --cases-dir wsconform-fuzz   # replay the repros
+
+The seed is always printed; the same seed gives the same sequences. A divergence is
+judged against the model: the reference server run in process on the same bytes, once
+for each choice the RFC leaves to a server (UTF-8 checked as it arrives or at the end of
+the message; 1002 or a plain drop; when to close TCP; a pong for only the latest of
+pending pings). Divergences are grouped by their typed finding; each group's first
+sequence is confirmed, shrunk, and written to --repro-dir as a case file, with a report
+in --repro-dir/report.
+
+Exit codes:
+  0  no divergence                  1  divergences found
+  2  usage or config error (a --time or --runs that does not parse, a repro directory
+     that cannot be written)        3  target unreachable, or it stopped answering
+  4  TLS failure                    5  handshake rejected   6  handshake timed out";
 
 const RUN_HELP: &str = "\
 Examples:

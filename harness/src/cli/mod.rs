@@ -2,6 +2,7 @@
 //! output.
 
 pub mod args;
+pub mod fuzz;
 pub mod merge;
 pub mod output;
 pub mod resume;

@@ -4,3 +4,5 @@
 //! replays.
 
 pub mod predicted;
+#[cfg(feature = "net")]
+pub mod run;

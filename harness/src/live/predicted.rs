@@ -1,7 +1,7 @@
 //! A generated sequence as a `predict` case: the steps, the kill timer, and the events the
 //! model sends with time to spare, which the harness waits for before it closes. Sans-IO.
 
-use crate::cases::generate::{Sequence, to_hex};
+use crate::cases::generate::{CaseHead, Sequence, to_hex};
 use crate::cases::{Case, parse_case_file};
 use crate::peer::pair::model;
 use crate::runner::observed::Observed;
@@ -12,17 +12,18 @@ use crate::wire::OpCode;
 /// conformant server waiting that long).
 pub const KILL_MARGIN: f64 = 2.0;
 
-/// `seq` as a `predict` case with `id`: its text (what a repro file holds) and the case.
-pub fn predicted_case(seq: &Sequence, id: &str, title: &str) -> (String, Case) {
+/// `seq` as a `predict` case named by `head`: its text (what a repro file holds) and the
+/// case.
+pub fn predicted_case(seq: &Sequence, head: &CaseHead<'_>) -> (String, Case) {
     let kill = KILL_MARGIN + (seq.wait_secs() * 100.0).round() / 100.0;
     // First without expected events, to learn what the model sends.
-    let draft = seq.case_text(id, title, kill, Some(&[]));
+    let draft = seq.case_text(head, kill, Some(&[]));
     let events = model(&parse(&draft))
         .first()
         .map(|run| run.seen.must_send())
         .unwrap_or_default();
     let listed: Vec<String> = events.iter().map(event_toml).collect();
-    let text = seq.case_text(id, title, kill, Some(&listed));
+    let text = seq.case_text(head, kill, Some(&listed));
     let case = parse(&text);
     (text, case)
 }

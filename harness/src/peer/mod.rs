@@ -86,6 +86,10 @@ pub struct Faults {
     /// failing as soon as the bytes cannot be valid (RFC 6455 §8.1 allows both). The live
     /// fuzzer's model runs this choice beside the default one.
     pub utf8_at_message_end: bool,
+    /// Not a fault: take a frame whose length is not in the minimal form (RFC 6455 §5.2
+    /// binds the sender; what a receiver does is left open, as case 15.1 records). The live
+    /// fuzzer's model runs this choice beside the default one.
+    pub non_minimal_lengths_accepted: bool,
 }
 
 /// The reference server's message limit, inflated or not (64 MiB, as ws's order of
@@ -155,6 +159,9 @@ impl ReferenceServer {
         }
         if faults.deflate_rsv1_unnegotiated {
             session.excuse(rsv1_alone);
+        }
+        if faults.non_minimal_lengths_accepted {
+            session.excuse(|kind| matches!(kind, ViolationKind::NonMinimalLength { .. }));
         }
         Self {
             session,
@@ -359,6 +366,8 @@ impl ReferenceServer {
         let excused = (self.faults.ignore_reserved_opcodes
             && matches!(kind, ViolationKind::ReservedOpcode(_)))
             || (self.faults.accept_unmasked && *kind == ViolationKind::UnmaskedFrameFromClient)
+            || (self.faults.non_minimal_lengths_accepted
+                && matches!(kind, ViolationKind::NonMinimalLength { .. }))
             || (self.faults.deflate_rsv1_unnegotiated
                 && self.deflater.is_none()
                 && rsv1_alone(kind));

@@ -10,7 +10,7 @@ use wsconform_reports::CaseRecord;
 
 use super::{Faults, PeerAction, ReferenceServer};
 use crate::Side;
-use crate::cases::{Case, Params};
+use crate::cases::{Case, Params, Step};
 use crate::runner::flow::{CaseFlow, FlowAction, FlowConfig, Start};
 use crate::runner::machine::{Action, MachineResult, Timeouts, repeated};
 use crate::runner::predict::{ModelRun, Observation, PeerEnd};
@@ -50,17 +50,8 @@ pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairR
 /// clock.
 pub fn model(case: &Case) -> Vec<ModelRun> {
     let start = Instant::now();
-    let choices = [
-        ("UTF-8 checked as it arrives", Faults::default()),
-        (
-            "UTF-8 checked at the end of each message",
-            Faults {
-                utf8_at_message_end: true,
-                ..Faults::default()
-            },
-        ),
-    ];
-    choices
+    let lying_length = lies_about_a_length(case);
+    allowed_choices()
         .into_iter()
         .map(|(choice, faults)| {
             let run = run(case, faults, 0, start, false);
@@ -81,9 +72,48 @@ pub fn model(case: &Case) -> Vec<ModelRun> {
                 choice,
                 seen,
                 failure: run.failure,
+                lying_length,
             }
         })
         .collect()
+}
+
+/// The reference server in each combination of the choices the RFC leaves to a server that
+/// a client can tell apart: when invalid UTF-8 fails the connection (§8.1), and whether a
+/// length not in the minimal form is taken (§5.2 binds only the sender). In words, and as
+/// the faults that make them (none is a fault).
+pub fn allowed_choices() -> Vec<([&'static str; 2], Faults)> {
+    let mut choices = Vec::new();
+    for (utf8, at_end) in [
+        ("UTF-8 checked as it arrives", false),
+        ("UTF-8 checked at the end of each message", true),
+    ] {
+        for (lengths, accepted) in [
+            ("non-minimal lengths refused", false),
+            ("non-minimal lengths taken", true),
+        ] {
+            let faults = Faults {
+                utf8_at_message_end: at_end,
+                non_minimal_lengths_accepted: accepted,
+                ..Faults::default()
+            };
+            choices.push(([utf8, lengths], faults));
+        }
+    }
+    choices
+}
+
+/// Whether a frame of `case` declares more payload than it carries: a server may then wait
+/// for the rest before it checks the frame.
+fn lies_about_a_length(case: &Case) -> bool {
+    case.steps.iter().any(|step| match step {
+        Step::Send(send) => send.frames.iter().any(|f| {
+            f.declared_len
+                .is_some_and(|len| f.payload.bytes().is_ok_and(|p| len.0 > p.len() as u64))
+        }),
+        Step::BeginFrame(_) => true,
+        _ => false,
+    })
 }
 
 /// [`run_pair`]; with `judge_by_model` false, a `predict` case is judged by its lists (the

@@ -4,10 +4,10 @@ use arbitrary::Unstructured;
 use wsconform_reports::{Cause, Outcome};
 
 use super::*;
-use crate::cases::generate::{GenFrame, GenPayload, GenStep, Sequence, Write_};
+use crate::cases::generate::{CaseHead, GenFrame, GenPayload, GenStep, Sequence, Write_};
 use crate::live::predicted::predicted_case;
 use crate::peer::Faults;
-use crate::peer::pair::run_pair;
+use crate::peer::pair::{allowed_choices, run_pair};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -30,12 +30,13 @@ fn seen(messages: &[&str], pongs: &[&str], end: PeerEnd) -> Observation {
 
 fn failing(code: u16) -> ModelRun {
     ModelRun {
-        choice: "test",
+        choice: ["test", "test"],
         seen: Observation {
             harness_close: None,
             ..seen(&["a"], &["p"], PeerEnd::Close(Some(code)))
         },
         failure: Some("reserved-opcode"),
+        lying_length: false,
     }
 }
 
@@ -72,9 +73,10 @@ fn a_failure_may_be_the_models_code_an_empty_close_or_a_drop() {
 #[test]
 fn a_close_reply_may_echo_or_say_1000_or_nothing() {
     let model = ModelRun {
-        choice: "test",
+        choice: ["test", "test"],
         seen: seen(&[], &[], PeerEnd::Close(Some(3000))),
         failure: None,
+        lying_length: false,
     };
     let with = |sent: u16, end| {
         let mut s = seen(&[], &[], end);
@@ -98,9 +100,10 @@ fn a_close_reply_may_echo_or_say_1000_or_nothing() {
 #[test]
 fn replies_a_close_overtook_may_be_missing_and_others_may_not() {
     let mut model = ModelRun {
-        choice: "test",
+        choice: ["test", "test"],
         seen: seen(&["a", "b"], &[], PeerEnd::Close(Some(1000))),
         failure: None,
+        lying_length: false,
     };
     // "a" came 300 ms before the close, "b" 100 ms before.
     model.seen.messages[0].1 = ms(200);
@@ -125,9 +128,10 @@ fn replies_a_close_overtook_may_be_missing_and_others_may_not() {
 #[test]
 fn only_the_last_of_close_pings_needs_a_pong_and_extra_pongs_are_allowed() {
     let mut model = ModelRun {
-        choice: "test",
+        choice: ["test", "test"],
         seen: seen(&[], &["1", "2", "3"], PeerEnd::Close(Some(1000))),
         failure: None,
+        lying_length: false,
     };
     model.seen.first_close = None;
     // 1 and 2 together, 3 half a second later.
@@ -157,16 +161,9 @@ fn sequences(seed: u64, count: usize) -> Vec<Sequence> {
 
 #[test]
 fn the_reference_server_in_each_allowed_choice_never_diverges_from_the_model() {
-    let choices = [
-        Faults::default(),
-        Faults {
-            utf8_at_message_end: true,
-            ..Faults::default()
-        },
-    ];
     for (i, seq) in sequences(13, 150).iter().enumerate() {
-        let (text, case) = predicted_case(seq, "99.1", "t");
-        for faults in choices {
+        let (text, case) = predicted_case(seq, &CaseHead::GENERATED);
+        for (_, faults) in allowed_choices() {
             let run = run_pair(&case, faults, i as u64, std::time::Instant::now());
             assert_eq!(
                 run.record.outcome,
@@ -205,7 +202,7 @@ fn a_planted_fault_diverges_with_its_own_code() {
             write: Write_::Sync,
         }],
     };
-    let (text, case) = predicted_case(&seq, "99.1", "t");
+    let (text, case) = predicted_case(&seq, &CaseHead::GENERATED);
     assert!(text.contains("{ pong = { hex = \"70\" } }"), "{text}");
     let faults = Faults {
         no_pong_mid_message: true,
@@ -228,7 +225,7 @@ fn a_planted_fault_diverges_with_its_own_code() {
             write: Write_::Plain,
         }],
     };
-    let (_, case) = predicted_case(&seq, "99.1", "t");
+    let (_, case) = predicted_case(&seq, &CaseHead::GENERATED);
     let faults = Faults {
         ignore_reserved_opcodes: true,
         ..Faults::default()

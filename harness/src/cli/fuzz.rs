@@ -1,0 +1,442 @@
+//! `wsconform fuzz`: live fuzzing of a server from the command line: the budget, the
+//! progress bar, the repro files, the report and the summary. The loop is
+//! [`wsconform::live::run`].
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use wsconform::cases::generate::CaseHead;
+use wsconform::echo::EchoServer;
+use wsconform::live::predicted::predicted_case;
+use wsconform::live::run::{Found, FuzzConfig, FuzzOutcome, Progress, Stop, fuzz, repro_id};
+use wsconform::net::{Target, TlsOptions};
+use wsconform::runner::record::rfc3339;
+use wsconform::runner::{Policy, ProbeError, RunOptions, Timeouts, probe, run_case};
+use wsconform_reports::{CaseRecord, RunReport, TargetInfo};
+
+use super::args::{TlsArgs, seconds};
+use super::output::write_reports;
+use super::{
+    EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, Failure, connect_exit_code, fail,
+    handshake_exit_code,
+};
+
+/// `wsconform fuzz`.
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// The server's ws:// or wss:// URL (default: the embedded tokio-tungstenite echo
+    /// server).
+    pub url: Option<String>,
+    /// Stop after this many sequences.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub runs: Option<u64>,
+    /// Stop starting sequences after this long: `90s`, `2m`, `1h`, or seconds (default 60s
+    /// when --runs is not given either). Shrinking what was found may take longer.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub time: Option<Duration>,
+    /// The seed (default: from the clock; always printed). The same seed gives the same
+    /// sequences.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Sequences in flight at once.
+    #[arg(long, short = 'j', value_name = "N", default_value = "4", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Where the repro case files and the report go (checked writable before any traffic).
+    #[arg(long, value_name = "DIR", default_value = "wsconform-fuzz")]
+    pub repro_dir: PathBuf,
+    /// Candidates tried when shrinking one divergence.
+    #[arg(long, value_name = "N", default_value = "200")]
+    pub shrink_budget: usize,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Seconds allowed for DNS, TCP and TLS.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+    pub connect_timeout: Duration,
+    /// Seconds from the harness's close to the peer's reply.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    pub close_handshake_timeout: Duration,
+}
+
+/// Parses `90s`, `2m`, `1h`, `500ms` or a number of seconds.
+pub fn duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?} is not a duration like 60s, 2m, 1h or 500ms");
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (s, 1.0)
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    Duration::try_from_secs_f64(value * scale)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(bad)
+}
+
+/// Fails unless files can be created in `dir` (created if missing).
+fn check_writable(dir: &Path) -> Result<(), Failure> {
+    let probe = dir.join(".wsconform-write-check");
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            fail(
+                EXIT_USAGE,
+                anyhow!(
+                    "the repro directory {} cannot be written: {e}",
+                    dir.display()
+                ),
+            )
+        })
+}
+
+pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
+    let target = match &args.url {
+        Some(url) => Some(Target::parse(url).map_err(|e| fail(EXIT_USAGE, e))?),
+        None => None,
+    };
+    check_writable(&args.repro_dir)?;
+    let seed = args.seed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            % 1_000_000
+    });
+    let time = match (args.time, args.runs) {
+        (None, None) => Some(Duration::from_secs(60)),
+        (time, _) => time,
+    };
+    let options = RunOptions {
+        tls: TlsOptions {
+            ca_file: args.tls.ca.clone(),
+            insecure: args.tls.insecure,
+            sni: args.tls.sni.clone(),
+        },
+        connect_timeout: args.connect_timeout,
+        timeouts: Timeouts {
+            close_handshake: args.close_handshake_timeout,
+            ..Timeouts::default()
+        },
+        policy: Policy::Default,
+        ..RunOptions::default()
+    };
+    let config = FuzzConfig {
+        seed,
+        runs: args.runs,
+        time,
+        jobs: usize::from(args.jobs),
+        shrink_budget: args.shrink_budget,
+        options,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        let mut _server = None;
+        let target = match target {
+            Some(t) => t,
+            None => {
+                let server = EchoServer::start()
+                    .await
+                    .context("cannot start the embedded echo server")?;
+                let t = Target::parse(&server.url())?;
+                _server = Some(server);
+                t
+            }
+        };
+        let name = match probe(&target, &config.options).await {
+            Ok(probed) => probed
+                .response
+                .header("Server")
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .unwrap_or_else(|| target.url.clone()),
+            Err(ProbeError::Connect(c)) => {
+                return Err(fail(connect_exit_code(&c), anyhow!("{}: {c}", target.url)));
+            }
+            Err(ProbeError::Handshake { failure, .. }) => {
+                return Err(fail(
+                    handshake_exit_code(&failure),
+                    anyhow!("{}: opening handshake failed: {failure}", target.url),
+                ));
+            }
+        };
+        let budget = match (config.runs, config.time) {
+            (Some(n), Some(t)) => format!("--runs {n} --time {}s", t.as_secs_f64()),
+            (Some(n), None) => format!("--runs {n}"),
+            (None, Some(t)) => format!("--time {}s", t.as_secs_f64()),
+            (None, None) => String::new(),
+        };
+        super::say(&format!(
+            "fuzzing {} ({name}) with seed {seed}, {budget}, {} in flight\n",
+            target.url, config.jobs
+        ));
+        let started = SystemTime::now();
+        let bar = bar(config.runs);
+        let outcome = fuzz(&target, &name, &config, |p| match p {
+            Progress::Ran { runs, kinds } => {
+                bar.set_position(runs);
+                bar.set_message(format!("{kinds} kind(s) of divergence"));
+            }
+            Progress::Shrinking(group) => bar.set_message(format!("shrinking {group}")),
+        })
+        .await;
+        bar.finish_and_clear();
+        let records = write_repros(&args.repro_dir, &target, &name, &config, &outcome).await?;
+        let report_dir = args.repro_dir.join("report");
+        std::fs::create_dir_all(&report_dir)
+            .with_context(|| format!("cannot create {}", report_dir.display()))?;
+        let report = RunReport {
+            schema: wsconform_reports::SCHEMA,
+            tool: "wsconform".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            case_set: format!("fuzz-{}", records.len()),
+            started: rfc3339(started),
+            finished: rfc3339(SystemTime::now()),
+            policy: "default".into(),
+            options: [
+                ("seed".to_owned(), seed.to_string()),
+                ("runs".to_owned(), outcome.runs.to_string()),
+                ("jobs".to_owned(), config.jobs.to_string()),
+                ("budget".to_owned(), budget.clone()),
+            ]
+            .into(),
+            targets: vec![TargetInfo {
+                name: name.clone(),
+                url: target.url.clone(),
+            }],
+            cases: records,
+            shard: None,
+        };
+        write_reports(&report_dir, &report_dir.join("autobahn"), &report)?;
+        super::say(&summary(&target, seed, &budget, &args.repro_dir, &outcome));
+        super::say(&format!(
+            "report: {} (index.html, report.json, junit.xml, summary.md)\n",
+            report_dir.display()
+        ));
+        if let Stop::TargetDied { error, .. } = &outcome.stop {
+            return Err(fail(
+                EXIT_UNREACHABLE,
+                anyhow!(
+                    "{} stopped answering after {} sequence(s) ({error}); the sequences in flight are kept in {}",
+                    target.url,
+                    outcome.runs,
+                    args.repro_dir.display()
+                ),
+            ));
+        }
+        Ok(if outcome.found.is_empty() { 0 } else { EXIT_FAILED })
+    })
+}
+
+/// A bar over the runs, or a spinner with the count when only time bounds the run.
+fn bar(runs: Option<u64>) -> ProgressBar {
+    match runs {
+        Some(n) => {
+            let bar = ProgressBar::new(n);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} sequences, {elapsed} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        }
+        None => {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {pos} sequences, {elapsed} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        }
+    }
+}
+
+/// The file a repro with `id` goes to.
+fn repro_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{}.toml", id.trim_start_matches("fuzz.")))
+}
+
+/// Writes one case file per kind of divergence (replayed once more under its own id, for
+/// the report), and for a target that died, one per sequence in flight. Returns the records.
+async fn write_repros(
+    dir: &Path,
+    target: &Target,
+    name: &str,
+    config: &FuzzConfig,
+    outcome: &FuzzOutcome,
+) -> Result<Vec<CaseRecord>, Failure> {
+    let mut records = Vec::new();
+    let died = matches!(outcome.stop, Stop::TargetDied { .. });
+    for found in &outcome.found {
+        let id = repro_id(&found.group);
+        let rfc = found
+            .record
+            .findings
+            .first()
+            .and_then(|f| f.rfc.clone())
+            .unwrap_or_else(|| "rfc6455#section-5".into());
+        let title = format!("Fuzz repro: {}", found.group);
+        let head = CaseHead {
+            id: &id,
+            title: &title,
+            rfc: &rfc,
+        };
+        let (text, case) = predicted_case(&found.repro, &head);
+        let record = if died {
+            let mut r = found.record.clone();
+            r.id = id.clone();
+            r.title = title.clone();
+            r
+        } else {
+            run_case(name, target, &case, &config.options).await.record
+        };
+        let header = repro_header(dir, target, config.seed, found, &record);
+        write_file(&repro_path(dir, &id), &format!("{header}{text}"))?;
+        records.push(record);
+    }
+    if let Stop::TargetDied { in_flight, error } = &outcome.stop {
+        for (index, seq) in in_flight {
+            let id = format!("fuzz.died.{index}");
+            let title = format!("In flight when the target stopped answering (sequence {index})");
+            let head = CaseHead {
+                id: &id,
+                title: &title,
+                rfc: "rfc6455#section-5",
+            };
+            let (text, _) = predicted_case(seq, &head);
+            let header = format!(
+                "# wsconform fuzz: sequence {index} of seed {} was in flight when {} stopped answering ({error}).\n# Replay: wsconform run {} --cases-dir {} --cases '{id}'\n",
+                config.seed,
+                target.url,
+                target.url,
+                dir.display()
+            );
+            write_file(&repro_path(dir, &id), &format!("{header}{text}"))?;
+        }
+    }
+    Ok(records)
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text)
+        .with_context(|| format!("cannot write {}", path.display()))
+        .map_err(|e| fail(EXIT_USAGE, e))
+}
+
+/// The comment lines at the top of a repro file: what diverged, where it came from, how to
+/// replay it.
+fn repro_header(
+    dir: &Path,
+    target: &Target,
+    seed: u64,
+    found: &Found,
+    record: &CaseRecord,
+) -> String {
+    let mut out = format!("# wsconform fuzz repro: {}\n", found.group);
+    let _ = writeln!(
+        out,
+        "# Found on {} with seed {seed}, sequence {} ({} sequence(s) showed it).",
+        target.url, found.first, found.hits
+    );
+    if found.flaky {
+        let _ = writeln!(
+            out,
+            "# It did not diverge the same way when run again (timing?): kept as found, not shrunk."
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "# Shrunk from {} step(s) to {} in {} tries.",
+            found.original_steps,
+            found.repro.steps.len(),
+            found.tried
+        );
+    }
+    for line in [&record.reason]
+        .into_iter()
+        .chain(&record.expected)
+        .chain(record.observed.iter())
+    {
+        let _ = writeln!(out, "# {line}");
+    }
+    let _ = writeln!(
+        out,
+        "# Replay: wsconform run {} --cases-dir {} --cases '{}'",
+        target.url,
+        dir.display(),
+        repro_id(&found.group)
+    );
+    out
+}
+
+/// The terminal summary: the run, then each kind of divergence.
+fn summary(target: &Target, seed: u64, budget: &str, dir: &Path, outcome: &FuzzOutcome) -> String {
+    let mut out = format!(
+        "fuzzed {}: {} sequence(s) in {:.1} s (seed {seed}; again: wsconform fuzz {} --seed {seed} {budget}), {} diverged, {} kind(s) of divergence\n",
+        target.url,
+        outcome.runs,
+        outcome.elapsed.as_secs_f64(),
+        target.url,
+        outcome.diverged,
+        outcome.found.len()
+    );
+    for found in &outcome.found {
+        let path = repro_path(dir, &repro_id(&found.group));
+        let shrunk = if found.flaky {
+            "not reproduced on a second run: kept unshrunk".to_owned()
+        } else {
+            format!(
+                "shrunk from {} to {} step(s)",
+                found.original_steps,
+                found.repro.steps.len()
+            )
+        };
+        let _ = writeln!(
+            out,
+            "  {}  x{}  (first: sequence {}; {shrunk}) -> {}\n      {}",
+            found.group,
+            found.hits,
+            found.first,
+            path.display(),
+            found.record.reason
+        );
+    }
+    if !outcome.found.is_empty() {
+        let _ = writeln!(
+            out,
+            "replay: wsconform run {} --cases-dir {}",
+            target.url,
+            dir.display()
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["", "s", "ten", "-1s", "0s", "1d"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+    }
+}

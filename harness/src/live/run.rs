@@ -1,0 +1,288 @@
+//! The live fuzzing loop: sequences from a seed, run against the target a few at a time, each
+//! judged against the model; a new kind of divergence is confirmed, shrunk, and kept as a
+//! repro. The only async code of live fuzzing; the rules are in [`crate::runner::predict`].
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use arbitrary::Unstructured;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::time::Instant;
+use wsconform_reports::{CaseRecord, Cause, Outcome};
+
+use super::predicted::predicted_case;
+use crate::cases::Case;
+use crate::cases::generate::{CaseHead, Sequence};
+use crate::cases::shrink::Shrinker;
+use crate::net::{Target, connect};
+use crate::runner::{RunOptions, run_case};
+
+/// How a fuzzing run is bounded and shaped.
+#[derive(Debug, Clone)]
+pub struct FuzzConfig {
+    /// The seed of every sequence (sequence `i` depends only on the seed and `i`).
+    pub seed: u64,
+    /// Stop after this many sequences.
+    pub runs: Option<u64>,
+    /// Stop starting sequences after this long (shrinking what was found may take longer).
+    pub time: Option<Duration>,
+    /// Sequences in flight at once.
+    pub jobs: usize,
+    /// Candidates tried when shrinking one divergence.
+    pub shrink_budget: usize,
+    /// Connection and close timeouts.
+    pub options: RunOptions,
+}
+
+/// A kind of divergence found, with its smallest repro.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// What groups it: the first divergence's code, and the rule behind a failure.
+    pub group: String,
+    /// The first sequence that showed it.
+    pub first: u64,
+    /// How many sequences showed it.
+    pub hits: u64,
+    /// The steps of the first sequence.
+    pub original_steps: usize,
+    /// The repro.
+    pub repro: Sequence,
+    /// Shrinking candidates tried.
+    pub tried: usize,
+    /// The first sequence did not diverge the same way when run again: the repro is the
+    /// sequence as it was, not shrunk.
+    pub flaky: bool,
+    /// The repro's last run.
+    pub record: CaseRecord,
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone)]
+pub enum Stop {
+    /// The runs or the time ran out.
+    Budget,
+    /// The target stopped accepting connections; the sequences in flight then (and the last
+    /// ones that reached it).
+    TargetDied {
+        /// Why a connection failed.
+        error: String,
+        /// The sequences, by number.
+        in_flight: Vec<(u64, Sequence)>,
+    },
+}
+
+/// What a fuzzing run did.
+#[derive(Debug, Clone)]
+pub struct FuzzOutcome {
+    /// Sequences run.
+    pub runs: u64,
+    /// Sequences that diverged.
+    pub diverged: u64,
+    /// One per kind of divergence, in the order found.
+    pub found: Vec<Found>,
+    /// Why it stopped.
+    pub stop: Stop,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// Progress, for a bar.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// A sequence ran.
+    Ran {
+        /// Sequences run so far.
+        runs: u64,
+        /// Kinds of divergence so far.
+        kinds: usize,
+    },
+    /// A new kind of divergence: shrinking it.
+    Shrinking(String),
+}
+
+/// Sequence `index` of `seed`: the same pair always gives the same steps.
+pub fn sequence(seed: u64, index: u64) -> Sequence {
+    let mut rng = fastrand::Rng::with_seed(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let data: Vec<u8> = (0..512).map(|_| rng.u8(..)).collect();
+    Sequence::arbitrary(&mut Unstructured::new(&data)).unwrap_or(Sequence { steps: Vec::new() })
+}
+
+/// The id and file stem of a repro for `group` (`diverge-not-failed (reserved-opcode)` gives
+/// `fuzz.diverge-not-failed.reserved-opcode`).
+pub fn repro_id(group: &str) -> String {
+    let slug: String = group
+        .replace(" (", ".")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .collect();
+    format!("fuzz.{slug}")
+}
+
+/// The group of a `predict` case's record, if it diverged: the first finding's code, and for
+/// a missed or mismatched failure the rule the model failed on.
+pub fn group_of(record: &CaseRecord, case: &Case) -> Option<String> {
+    if !record.causes.contains(&Cause::Diverged) {
+        return None;
+    }
+    let code = record.findings.first()?.code.clone();
+    if code == "diverge-not-failed" || code == "diverge-failure-code" {
+        let cause = crate::peer::pair::model(case)
+            .iter()
+            .find_map(|run| run.failure)
+            .unwrap_or("?");
+        return Some(format!("{code} ({cause})"));
+    }
+    Some(code)
+}
+
+/// Runs sequence `seq` as a case named `head` against `target`.
+async fn run_one(
+    target: &Target,
+    name: &str,
+    seq: &Sequence,
+    head: &CaseHead<'_>,
+    options: &RunOptions,
+) -> (Case, crate::runner::CaseRun) {
+    let (_, case) = predicted_case(seq, head);
+    let run = run_case(name, target, &case, options).await;
+    (case, run)
+}
+
+/// The head of a working case (the repro's is given when it is written).
+const WORKING: CaseHead<'static> = CaseHead {
+    id: "fuzz.run",
+    title: "A generated sequence",
+    rfc: "rfc6455#section-5",
+};
+
+/// Fuzzes `target` (named `name` in the records) as `config` says, reporting progress.
+pub async fn fuzz(
+    target: &Target,
+    name: &str,
+    config: &FuzzConfig,
+    mut progress: impl FnMut(Progress),
+) -> FuzzOutcome {
+    let start = Instant::now();
+    let deadline = config.time.map(|t| start + t);
+    let mut outcome = FuzzOutcome {
+        runs: 0,
+        diverged: 0,
+        found: Vec::new(),
+        stop: Stop::Budget,
+        elapsed: Duration::ZERO,
+    };
+    let mut next: u64 = 0;
+    let mut in_flight = FuturesUnordered::new();
+    // The last sequences that reached the target: a crash may be theirs.
+    let mut recent: VecDeque<(u64, Sequence)> = VecDeque::new();
+    let budget_left = |next: u64| {
+        config.runs.is_none_or(|n| next < n) && deadline.is_none_or(|d| Instant::now() < d)
+    };
+    loop {
+        while in_flight.len() < config.jobs.max(1) && budget_left(next) {
+            let index = next;
+            next += 1;
+            let seq = sequence(config.seed, index);
+            in_flight.push(async move {
+                let (case, run) = run_one(target, name, &seq, &WORKING, &config.options).await;
+                (index, seq, case, run)
+            });
+        }
+        let Some((index, seq, case, run)) = in_flight.next().await else {
+            break;
+        };
+        if run.unreachable.is_some() || run.record.outcome == Outcome::Unreachable {
+            // One more try before calling the target dead (a full accept queue, say).
+            if let Err(e) =
+                connect(target, &config.options.tls, config.options.connect_timeout).await
+            {
+                let mut kept: Vec<(u64, Sequence)> = recent.into_iter().collect();
+                // The others in flight reached the target, or will find it gone.
+                while let Some((i, s, _, r)) = in_flight.next().await {
+                    if r.unreachable.is_none() {
+                        kept.push((i, s));
+                    }
+                }
+                kept.sort_by_key(|(i, _)| *i);
+                outcome.stop = Stop::TargetDied {
+                    error: e.to_string(),
+                    in_flight: kept,
+                };
+                break;
+            }
+            // It answers again: the sequence runs once more later, under a new number.
+            continue;
+        }
+        outcome.runs += 1;
+        recent.push_back((index, seq.clone()));
+        if recent.len() > config.jobs.max(1) {
+            recent.pop_front();
+        }
+        if let Some(group) = group_of(&run.record, &case) {
+            outcome.diverged += 1;
+            if let Some(found) = outcome.found.iter_mut().find(|f| f.group == group) {
+                found.hits += 1;
+            } else {
+                progress(Progress::Shrinking(group.clone()));
+                let found = shrink(target, name, config, index, seq, group, run.record).await;
+                outcome.found.push(found);
+            }
+        }
+        progress(Progress::Ran {
+            runs: outcome.runs,
+            kinds: outcome.found.len(),
+        });
+    }
+    outcome.elapsed = start.elapsed();
+    outcome
+}
+
+/// Confirms a divergence of sequence `index` and shrinks it to the smallest sequence that
+/// still diverges in the same group.
+async fn shrink(
+    target: &Target,
+    name: &str,
+    config: &FuzzConfig,
+    index: u64,
+    seq: Sequence,
+    group: String,
+    record: CaseRecord,
+) -> Found {
+    let original_steps = seq.steps.len();
+    let diverges =
+        |record: &CaseRecord, case: &Case| group_of(record, case).as_ref() == Some(&group);
+    let (case, again) = run_one(target, name, &seq, &WORKING, &config.options).await;
+    if !diverges(&again.record, &case) {
+        return Found {
+            group,
+            first: index,
+            hits: 1,
+            original_steps,
+            repro: seq,
+            tried: 0,
+            flaky: true,
+            record,
+        };
+    }
+    let mut last = again.record;
+    let mut shrinker = Shrinker::new(seq, config.shrink_budget);
+    while let Some(candidate) = shrinker.next_candidate().cloned() {
+        let (case, run) = run_one(target, name, &candidate, &WORKING, &config.options).await;
+        let fails = diverges(&run.record, &case);
+        if fails {
+            last = run.record;
+        }
+        shrinker.report(fails);
+    }
+    Found {
+        group,
+        first: index,
+        hits: 1,
+        original_steps,
+        repro: shrinker.best().clone(),
+        tried: shrinker.tried(),
+        flaky: false,
+        record: last,
+    }
+}
