@@ -134,30 +134,25 @@ impl Sequence {
         Ok(Sequence { steps })
     }
 
-    /// The seconds the steps wait in all.
-    pub fn wait_secs(&self) -> f64 {
-        self.steps
-            .iter()
-            .map(|s| match s {
-                GenStep::Wait { centis, .. } => f64::from(*centis) / 100.0,
-                _ => 0.0,
-            })
-            .sum()
-    }
-
-    /// The case file text: one `[[case]]` with `id`, the given kill timer, and, for a live
-    /// fuzzer's case, `predict = true` and the events the harness waits for.
+    /// The case file text: one `[[case]]` named by `head`, with a kill timer `kill` seconds
+    /// after the opening handshake; or, for a live fuzzer's case (`expect` given),
+    /// `predict = true`, the events the harness waits for, and the kill timer armed `kill`
+    /// seconds after the last step (writing the steps takes real time on a real
+    /// connection, none in the model).
     pub fn case_text(&self, head: &CaseHead<'_>, kill: f64, expect: Option<&[String]>) -> String {
         let CaseHead { id, title, rfc } = head;
-        let mut out = format!(
-            "[[case]]\nid = \"{id}\"\ntitle = \"{title}\"\nrfc = \"{rfc}\"\nkill = {kill}\n"
-        );
+        let mut out = format!("[[case]]\nid = \"{id}\"\ntitle = \"{title}\"\nrfc = \"{rfc}\"\n");
         if expect.is_some() {
             out.push_str("predict = true\n");
+        } else {
+            let _ = writeln!(out, "kill = {kill}");
         }
         out.push_str("steps = [\n");
         for s in &self.steps {
             let _ = writeln!(out, "  {},", s.to_toml());
+        }
+        if expect.is_some() {
+            let _ = writeln!(out, "  {{ arm = {{ kill = {kill} }} }},");
         }
         out.push_str("]\n");
         match expect {

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use wsconform::cases::generate::CaseHead;
 use wsconform::echo::EchoServer;
 use wsconform::live::predicted::predicted_case;
-use wsconform::live::run::{Found, FuzzConfig, FuzzOutcome, Progress, Stop, fuzz, repro_id};
+use wsconform::live::run::{CONFIRMATIONS, Found, FuzzConfig, FuzzOutcome, Progress, Stop, fuzz};
 use wsconform::net::{Target, TlsOptions};
 use wsconform::runner::record::rfc3339;
 use wsconform::runner::{Policy, ProbeError, RunOptions, Timeouts, probe, run_case};
@@ -48,6 +48,10 @@ pub struct FuzzArgs {
     /// Where the repro case files and the report go (checked writable before any traffic).
     #[arg(long, value_name = "DIR", default_value = "wsconform-fuzz")]
     pub repro_dir: PathBuf,
+    /// Also count what the RFC leaves open but is not the strict answer (another close code
+    /// when failing, a refusal with 1008/1009): NON-STRICT differences.
+    #[arg(long)]
+    pub strict: bool,
     /// Candidates tried when shrinking one divergence.
     #[arg(long, value_name = "N", default_value = "200")]
     pub shrink_budget: usize,
@@ -56,8 +60,9 @@ pub struct FuzzArgs {
     /// Seconds allowed for DNS, TCP and TLS.
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
     pub connect_timeout: Duration,
-    /// Seconds from the harness's close to the peer's reply.
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    /// Seconds from the harness's close to the peer's reply (longer than `run`'s 1 s: a
+    /// busy machine must not look like a peer that never answers).
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = seconds)]
     pub close_handshake_timeout: Duration,
 }
 
@@ -125,9 +130,16 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
         connect_timeout: args.connect_timeout,
         timeouts: Timeouts {
             close_handshake: args.close_handshake_timeout,
+            // A generated sequence waits at most a few seconds; this bounds one stuck on a
+            // write the peer never reads.
+            case_limit: Duration::from_secs(30),
             ..Timeouts::default()
         },
-        policy: Policy::Default,
+        policy: if args.strict {
+            Policy::Strict
+        } else {
+            Policy::Default
+        },
         ..RunOptions::default()
     };
     let config = FuzzConfig {
@@ -203,7 +215,12 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
             case_set: format!("fuzz-{}", records.len()),
             started: rfc3339(started),
             finished: rfc3339(SystemTime::now()),
-            policy: "default".into(),
+            policy: if config.options.policy == Policy::Strict {
+                "strict"
+            } else {
+                "default"
+            }
+            .into(),
             options: [
                 ("seed".to_owned(), seed.to_string()),
                 ("runs".to_owned(), outcome.runs.to_string()),
@@ -235,7 +252,11 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
                 ),
             ));
         }
-        Ok(if outcome.found.is_empty() { 0 } else { EXIT_FAILED })
+        Ok(if outcome.found.iter().any(|f| !f.flaky) {
+            EXIT_FAILED
+        } else {
+            0
+        })
     })
 }
 
@@ -279,7 +300,7 @@ async fn write_repros(
     let mut records = Vec::new();
     let died = matches!(outcome.stop, Stop::TargetDied { .. });
     for found in &outcome.found {
-        let id = repro_id(&found.group);
+        let id = found.id();
         let rfc = found
             .record
             .findings
@@ -293,7 +314,9 @@ async fn write_repros(
             rfc: &rfc,
         };
         let (text, case) = predicted_case(&found.repro, &head);
-        let record = if died {
+        // A confirmed repro runs once more under its own id (its record shows the repro); an
+        // unconfirmed one keeps the record of the run that diverged.
+        let record = if died || found.flaky {
             let mut r = found.record.clone();
             r.id = id.clone();
             r.title = title.clone();
@@ -352,7 +375,7 @@ fn repro_header(
     if found.flaky {
         let _ = writeln!(
             out,
-            "# It did not diverge the same way when run again (timing?): kept as found, not shrunk."
+            "# It did not diverge the same way in {CONFIRMATIONS} more runs (timing?): kept as found, not shrunk, not counted."
         );
     } else {
         let _ = writeln!(
@@ -375,44 +398,46 @@ fn repro_header(
         "# Replay: wsconform run {} --cases-dir {} --cases '{}'",
         target.url,
         dir.display(),
-        repro_id(&found.group)
+        found.id()
     );
     out
 }
 
-/// The terminal summary: the run, then each kind of divergence.
+/// The terminal summary: the run, then each kind of divergence, confirmed ones first.
 fn summary(target: &Target, seed: u64, budget: &str, dir: &Path, outcome: &FuzzOutcome) -> String {
+    let confirmed = outcome.found.iter().filter(|f| !f.flaky).count();
     let mut out = format!(
-        "fuzzed {}: {} sequence(s) in {:.1} s (seed {seed}; again: wsconform fuzz {} --seed {seed} {budget}), {} diverged, {} kind(s) of divergence\n",
+        "fuzzed {}: {} sequence(s) in {:.1} s (seed {seed}; again: wsconform fuzz {} --seed {seed} {budget}), {} diverged; {confirmed} kind(s) of divergence\n",
         target.url,
         outcome.runs,
         outcome.elapsed.as_secs_f64(),
         target.url,
         outcome.diverged,
-        outcome.found.len()
     );
-    for found in &outcome.found {
-        let path = repro_path(dir, &repro_id(&found.group));
-        let shrunk = if found.flaky {
-            "not reproduced on a second run: kept unshrunk".to_owned()
-        } else {
-            format!(
-                "shrunk from {} to {} step(s)",
-                found.original_steps,
-                found.repro.steps.len()
-            )
-        };
+    let (sure, unsure): (Vec<&Found>, Vec<&Found>) = outcome.found.iter().partition(|f| !f.flaky);
+    for found in sure {
         let _ = writeln!(
             out,
-            "  {}  x{}  (first: sequence {}; {shrunk}) -> {}\n      {}",
+            "  {}  x{}  (first: sequence {}; shrunk from {} to {} step(s)) -> {}\n      {}",
             found.group,
             found.hits,
             found.first,
-            path.display(),
+            found.original_steps,
+            found.repro.steps.len(),
+            repro_path(dir, &found.id()).display(),
             found.record.reason
         );
     }
-    if !outcome.found.is_empty() {
+    for found in unsure {
+        let _ = writeln!(
+            out,
+            "  not counted: {} seen in sequence {} but not again in {CONFIRMATIONS} more runs (timing?) -> {}",
+            found.group,
+            found.first,
+            repro_path(dir, &found.id()).display(),
+        );
+    }
+    if confirmed > 0 {
         let _ = writeln!(
             out,
             "replay: wsconform run {} --cases-dir {}",

@@ -7,18 +7,22 @@ use crate::peer::pair::model;
 use crate::runner::observed::Observed;
 use crate::wire::OpCode;
 
-/// Seconds the kill timer leaves after the sequence's own waits: a peer that has not closed
-/// by then is failed by the harness (a frame that declares more than is sent keeps a
-/// conformant server waiting that long).
-pub const KILL_MARGIN: f64 = 2.0;
+/// Seconds from the last step to the kill timer: a peer that has not closed by then is
+/// failed by the harness (a frame that declares more than is sent keeps a conformant server
+/// waiting that long).
+pub const KILL_AFTER: f64 = 2.0;
 
 /// `seq` as a `predict` case named by `head`: its text (what a repro file holds) and the
 /// case.
 pub fn predicted_case(seq: &Sequence, head: &CaseHead<'_>) -> (String, Case) {
-    let kill = KILL_MARGIN + (seq.wait_secs() * 100.0).round() / 100.0;
+    let kill = KILL_AFTER;
     // First without expected events, to learn what the model sends.
-    let draft = seq.case_text(head, kill, Some(&[]));
-    let events = model(&parse(&draft))
+    // The draft's harness never closes on its own (its close would cross the replies): the
+    // model's replies are then due unless a close the script sends, or the model's failure,
+    // came less than a grace period after them.
+    let mut draft = parse(&seq.case_text(head, kill, Some(&[])));
+    draft.auto_close = false;
+    let events = model(&draft)
         .first()
         .map(|run| run.seen.must_send())
         .unwrap_or_default();

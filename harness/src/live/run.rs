@@ -50,12 +50,28 @@ pub struct Found {
     pub repro: Sequence,
     /// Shrinking candidates tried.
     pub tried: usize,
-    /// The first sequence did not diverge the same way when run again: the repro is the
-    /// sequence as it was, not shrunk.
+    /// The first sequence did not diverge the same way in [`CONFIRMATIONS`] more runs: most
+    /// likely the timing of this machine, not the peer. Kept as found (not shrunk), and not
+    /// counted as a divergence.
     pub flaky: bool,
     /// The repro's last run.
     pub record: CaseRecord,
 }
+
+impl Found {
+    /// The repro's case id (and file stem): `fuzz.<group>`, or `fuzz.unconfirmed.<group>`.
+    pub fn id(&self) -> String {
+        let id = repro_id(&self.group);
+        if self.flaky {
+            id.replacen("fuzz.", "fuzz.unconfirmed.", 1)
+        } else {
+            id
+        }
+    }
+}
+
+/// How many more runs a divergence gets to show itself again before it counts.
+pub const CONFIRMATIONS: usize = 2;
 
 /// Why a run stopped.
 #[derive(Debug, Clone)]
@@ -119,10 +135,11 @@ pub fn repro_id(group: &str) -> String {
     format!("fuzz.{slug}")
 }
 
-/// The group of a `predict` case's record, if it diverged: the first finding's code, and for
-/// a missed or mismatched failure the rule the model failed on.
+/// The group of a `predict` case's record, if it diverged so that the run's policy fails it
+/// (NON-STRICT differences only under `--strict`): the first finding's code, and for a missed
+/// or mismatched failure the rule the model failed on.
 pub fn group_of(record: &CaseRecord, case: &Case) -> Option<String> {
-    if !record.causes.contains(&Cause::Diverged) {
+    if !record.causes.contains(&Cause::Diverged) || record.outcome != Outcome::Fail {
         return None;
     }
     let code = record.findings.first()?.code.clone();
@@ -252,8 +269,15 @@ async fn shrink(
     let original_steps = seq.steps.len();
     let diverges =
         |record: &CaseRecord, case: &Case| group_of(record, case).as_ref() == Some(&group);
-    let (case, again) = run_one(target, name, &seq, &WORKING, &config.options).await;
-    if !diverges(&again.record, &case) {
+    let mut again = None;
+    for _ in 0..CONFIRMATIONS {
+        let (case, run) = run_one(target, name, &seq, &WORKING, &config.options).await;
+        if diverges(&run.record, &case) {
+            again = Some(run.record);
+            break;
+        }
+    }
+    let Some(again) = again else {
         return Found {
             group,
             first: index,
@@ -264,8 +288,8 @@ async fn shrink(
             flaky: true,
             record,
         };
-    }
-    let mut last = again.record;
+    };
+    let mut last = again;
     let mut shrinker = Shrinker::new(seq, config.shrink_budget);
     while let Some(candidate) = shrinker.next_candidate().cloned() {
         let (case, run) = run_one(target, name, &candidate, &WORKING, &config.options).await;

@@ -23,7 +23,9 @@ use crate::handshake::server::{
 use crate::message::{Extension, ExtensionError, Message, MessageConfig};
 use crate::session::{Closure, Masking, Session, SessionConfig, SessionEvent};
 use crate::wire::DecoderConfig;
-use crate::wire::{CloseCode, Frame, OpCode, RawFrame, Rsv, ViolationKind, parse_close_payload};
+use crate::wire::{
+    CloseCode, Frame, LengthForm, OpCode, RawFrame, Rsv, ViolationKind, parse_close_payload,
+};
 
 /// The faults that can be switched on; each breaks one rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,6 +92,16 @@ pub struct Faults {
     /// binds the sender; what a receiver does is left open, as case 15.1 records). The live
     /// fuzzer's model runs this choice beside the default one.
     pub non_minimal_lengths_accepted: bool,
+    /// Not a fault: with `non_minimal_lengths_accepted`, still fail a control frame whose
+    /// length is not in the minimal form (its 7-bit field then reads 126 or 127, over the
+    /// 125 allowed: Node ws).
+    pub non_minimal_control_refused: bool,
+    /// Not a fault: the application (the echo, and the UTF-8 check of text) takes a message
+    /// only once the protocol has handled everything that arrived at the same moment, as in an
+    /// async server (Python websockets): a close or a protocol error right behind a message is
+    /// handled first, and the message is then dropped. The live fuzzer's model runs this
+    /// choice beside the others.
+    pub application_lags: bool,
 }
 
 /// The reference server's message limit, inflated or not (64 MiB, as ws's order of
@@ -117,6 +129,10 @@ pub struct ReferenceServer {
     held_pongs: Vec<Vec<u8>>,
     /// Why the server failed the connection, if it did: the stable code of the rule broken.
     failure: Option<&'static str>,
+    /// Messages the application has yet to take (the `application_lags` choice), and since
+    /// when.
+    lagging: Vec<Message>,
+    lag_since: Option<Instant>,
 }
 
 impl ReferenceServer {
@@ -133,7 +149,9 @@ impl ReferenceServer {
         let mut session = Session::server(
             SessionConfig {
                 messages: MessageConfig {
-                    validate_utf8: !faults.no_utf8_check && !faults.utf8_at_message_end,
+                    validate_utf8: !faults.no_utf8_check
+                        && !faults.utf8_at_message_end
+                        && !faults.application_lags,
                     max_message: if faults.no_size_limit {
                         usize::MAX
                     } else {
@@ -171,6 +189,8 @@ impl ReferenceServer {
             deflater: None,
             held_pongs: Vec::new(),
             failure: None,
+            lagging: Vec::new(),
+            lag_since: None,
         }
     }
 
@@ -214,11 +234,21 @@ impl ReferenceServer {
 
     /// When [`ReferenceServer::handle_timeout`] must be called (the handshake deadline).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.session.poll_timeout()
+        let lag = self.lag_since.filter(|_| !self.shutdown);
+        match (self.session.poll_timeout(), lag) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Time passed.
+    /// Time passed (or, with messages waiting for the application, the protocol is idle).
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.lag_since = None;
+        for message in std::mem::take(&mut self.lagging) {
+            if !self.shutdown {
+                self.echo(message);
+            }
+        }
         self.session.handle_timeout(now);
         self.process(now);
     }
@@ -252,6 +282,10 @@ impl ReferenceServer {
                 // A refusal, an unreadable or a late request: the answer (if any) is queued.
                 SessionEvent::HandshakeFailed(_) => self.shutdown = true,
                 SessionEvent::Violation(v) => self.violation(v.frame.is_some(), &v.kind),
+                SessionEvent::Message(message) if self.faults.application_lags => {
+                    self.lagging.push(message);
+                    self.lag_since.get_or_insert(now);
+                }
                 SessionEvent::Message(message) => self.echo(message),
                 SessionEvent::Control(frame) => self.control(frame),
                 SessionEvent::Closed(_) => self.shutdown = true,
@@ -384,7 +418,7 @@ impl ReferenceServer {
 
     /// Echoes a message; compressed (RSV1 on its first frame) once deflate is agreed.
     fn echo(&mut self, message: Message) {
-        if self.faults.utf8_at_message_end
+        if (self.faults.utf8_at_message_end || self.faults.application_lags)
             && message.opcode == OpCode::TEXT
             && std::str::from_utf8(&message.payload).is_err()
         {
@@ -415,6 +449,20 @@ impl ReferenceServer {
     }
 
     fn control(&mut self, frame: Frame) {
+        if self.faults.non_minimal_control_refused
+            && !matches!(
+                frame.raw.length_form,
+                LengthForm::Bits7 | LengthForm::Minimal
+            )
+        {
+            let kind = ViolationKind::NonMinimalLength {
+                len: frame.raw.payload.len() as u64,
+                form: frame.raw.length_form,
+            };
+            self.failure = Some(kind.code());
+            self.close(kind.close_code().0.to_be_bytes().to_vec());
+            return;
+        }
         match frame.opcode() {
             // (Later pings wait behind held ones, so that the pongs keep their order.)
             OpCode::PING

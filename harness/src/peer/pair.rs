@@ -13,6 +13,7 @@ use crate::Side;
 use crate::cases::{Case, Params, Step};
 use crate::runner::flow::{CaseFlow, FlowAction, FlowConfig, Start};
 use crate::runner::machine::{Action, MachineResult, Timeouts, repeated};
+use crate::runner::observed::expected_lists;
 use crate::runner::predict::{ModelRun, Observation, PeerEnd};
 use crate::runner::verdict::Policy;
 use crate::session::{Closure, EventLog, Session};
@@ -51,6 +52,7 @@ pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairR
 pub fn model(case: &Case) -> Vec<ModelRun> {
     let start = Instant::now();
     let lying_length = lies_about_a_length(case);
+    let (listed, _) = expected_lists(case);
     allowed_choices()
         .into_iter()
         .map(|(choice, faults)| {
@@ -65,11 +67,11 @@ pub fn model(case: &Case) -> Vec<ModelRun> {
                     end: PeerEnd::Silent,
                     harness_close: None,
                     first_close: None,
-                    auto_closed: false,
                     broke: Vec::new(),
                 });
             ModelRun {
                 choice,
+                listed: listed.clone(),
                 seen,
                 failure: run.failure,
                 lying_length,
@@ -79,22 +81,31 @@ pub fn model(case: &Case) -> Vec<ModelRun> {
 }
 
 /// The reference server in each combination of the choices the RFC leaves to a server that
-/// a client can tell apart: when invalid UTF-8 fails the connection (§8.1), and whether a
-/// length not in the minimal form is taken (§5.2 binds only the sender). In words, and as
-/// the faults that make them (none is a fault).
+/// a client can tell apart: when invalid UTF-8 fails the connection (§8.1: as it arrives, at
+/// the end of the message, or when the application takes the message, after the protocol
+/// handled what came with it), and whether a length not in the minimal form is taken, on
+/// every frame or on data frames only (§5.2 binds only the sender). In words, and as the faults that make them (none is a fault).
 pub fn allowed_choices() -> Vec<([&'static str; 2], Faults)> {
     let mut choices = Vec::new();
-    for (utf8, at_end) in [
-        ("UTF-8 checked as it arrives", false),
-        ("UTF-8 checked at the end of each message", true),
+    for (utf8, at_end, lags) in [
+        ("UTF-8 checked as it arrives", false, false),
+        ("UTF-8 checked at the end of each message", true, false),
+        (
+            "messages (and their UTF-8) taken by the application after the read",
+            false,
+            true,
+        ),
     ] {
-        for (lengths, accepted) in [
-            ("non-minimal lengths refused", false),
-            ("non-minimal lengths taken", true),
+        for (lengths, accepted, control_refused) in [
+            ("non-minimal lengths refused", false, false),
+            ("non-minimal lengths taken", true, false),
+            ("non-minimal lengths taken on data frames only", true, true),
         ] {
             let faults = Faults {
                 utf8_at_message_end: at_end,
+                application_lags: lags,
                 non_minimal_lengths_accepted: accepted,
+                non_minimal_control_refused: control_refused,
                 ..Faults::default()
             };
             choices.push(([utf8, lengths], faults));

@@ -251,7 +251,7 @@ mod tests {
                 Divergence::FailureCode { .. } => 39,
                 Divergence::Failed { .. } => 40,
                 Divergence::NoCloseReply => 41,
-                Divergence::CloseReplyCode { .. } => 42,
+                Divergence::Refused { .. } => 42,
             },
         };
         let numbers: std::collections::BTreeSet<u32> = samples.iter().map(number).collect();

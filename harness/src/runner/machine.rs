@@ -694,7 +694,6 @@ impl CaseMachine {
             && self.case.close.closed_by_harness
             && super::predict::covers(&self.observed, &self.ok)
         {
-            self.timeline.auto_closed = true;
             self.start_close(now, CloseCode::NORMAL.0.to_be_bytes().to_vec());
         }
     }

@@ -32,9 +32,6 @@ pub struct Timeline {
     pub observed_at: Vec<Duration>,
     /// When the first close frame went either way.
     pub first_close: Option<Duration>,
-    /// The harness's first close was a `predict` case's auto-close: the script was done and
-    /// every expected event had come.
-    pub auto_closed: bool,
 }
 
 impl Timeline {

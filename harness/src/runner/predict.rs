@@ -16,9 +16,13 @@
 //!   followed within [`GRACE`] (a server MAY answer only the most recent pending ping) or that
 //!   a close overtook. Extra pongs are allowed (an unsolicited pong is legal).
 //! - **The close**: where the model fails the connection (§7.1.7), the peer must too, with
-//!   the model's code, an empty close, or by dropping TCP. Where the model answers the
-//!   harness's close, the peer must answer with the harness's code, 1000, or no code (§5.5.1).
-//!   When TCP closes, and who closes it, is the peer's choice.
+//!   the model's code, an empty close, or by dropping TCP (or, when a frame declares more
+//!   than it carries, by waiting for the rest). Another code is NON-STRICT (a close code is a
+//!   SHOULD, §7.4.1; a frame that breaks two rules has two right codes). Where the model
+//!   answers the harness's close, the peer must answer with the harness's code, 1000, 1001,
+//!   or no code (§5.5.1). A refusal with 1008 or 1009 is NON-STRICT (§10.4). When TCP
+//!   closes, and who closes it, is the peer's choice; a truncated last frame is no
+//!   divergence when the connection was being failed.
 //! - **Frames** the peer sends must keep every rule the harness's decoder checks (unmasked,
 //!   valid UTF-8 in text, …).
 //!
@@ -79,8 +83,6 @@ pub struct Observation {
     pub harness_close: Option<Option<u16>>,
     /// When the first close frame went either way.
     pub first_close: Option<Duration>,
-    /// The harness closed because the script was done and every expected event had come.
-    pub auto_closed: bool,
     /// The rules the peer's own frames broke.
     pub broke: Vec<Finding>,
 }
@@ -117,7 +119,6 @@ impl Observation {
                 .then(|| result.local_close.as_ref().map(|(c, _)| *c))
                 .flatten(),
             first_close: result.timeline.first_close,
-            auto_closed: result.timeline.auto_closed,
             broke: result
                 .findings
                 .iter()
@@ -127,39 +128,54 @@ impl Observation {
         }
     }
 
-    /// Whether a reply that came at `at` was due with time to spare: the harness waited for
-    /// it (an auto-close), or it came at least [`GRACE`] before the first close.
-    fn due(&self, at: Duration) -> bool {
-        self.auto_closed || self.first_close.is_none_or(|end| end >= at + GRACE)
+    /// Whether a reply that came at `at` came at least [`GRACE`] before the first close.
+    fn early(&self, at: Duration) -> bool {
+        self.first_close.is_none_or(|end| end >= at + GRACE)
     }
 
-    /// Which of the pongs must come: due, and not followed within [`GRACE`] by another
+    /// Which of the messages must come: the first `listed` (the harness waited for them), and
+    /// any that came early.
+    fn messages_due(&self, listed: usize) -> Vec<bool> {
+        self.messages
+            .iter()
+            .enumerate()
+            .map(|(i, (_, at))| i < listed || self.early(*at))
+            .collect()
+    }
+
+    /// Which of the pongs must come: those `listed` (the harness waited for them, matched in
+    /// order), and any that came early and were not followed within [`GRACE`] by another
     /// (§5.5.3: only the most recent of pending pings needs an answer).
-    fn pongs_due(&self) -> Vec<bool> {
-        let n = self.pongs.len();
-        (0..n)
+    fn pongs_due(&self, listed: &[&Vec<u8>]) -> Vec<bool> {
+        let mut listed = listed.iter().peekable();
+        (0..self.pongs.len())
             .map(|i| {
-                let at = self.pongs[i].1;
-                let superseded = self.pongs.get(i + 1).is_some_and(|p| p.1 < at + GRACE);
-                !superseded && self.due(at)
+                let (payload, at) = &self.pongs[i];
+                if listed.peek().is_some_and(|l| **l == payload) {
+                    listed.next();
+                    return true;
+                }
+                let superseded = self.pongs.get(i + 1).is_some_and(|p| p.1 < *at + GRACE);
+                !superseded && self.early(*at)
             })
             .collect()
     }
 
-    /// The events a peer must send, in the model's order: what a `predict` case lists in
-    /// `expect.ok` (the harness waits for them before it closes).
+    /// The events a peer must send, in the model's order, for a run in which the harness never
+    /// closed on its own: what a `predict` case lists in `expect.ok` (the harness waits for
+    /// them before it closes).
     pub fn must_send(&self) -> Vec<Observed> {
-        let pongs_due = self.pongs_due();
         let mut events: Vec<(Duration, Observed)> = self
             .messages
             .iter()
-            .filter(|(_, at)| self.due(*at))
-            .map(|(m, at)| (*at, m.clone()))
+            .zip(self.messages_due(0))
+            .filter(|(_, due)| *due)
+            .map(|((m, at), _)| (*at, m.clone()))
             .collect();
         events.extend(
             self.pongs
                 .iter()
-                .zip(pongs_due)
+                .zip(self.pongs_due(&[]))
                 .filter(|(_, due)| *due)
                 .map(|((p, at), _)| (*at, Observed::Pong(p.clone()))),
         );
@@ -206,6 +222,9 @@ pub struct ModelRun {
     pub seen: Observation,
     /// The stable code of the rule whose breach made the reference fail the connection.
     pub failure: Option<&'static str>,
+    /// The events the case lists (`expect.ok`): the harness waited for them before it closed,
+    /// so each that this run sends is due.
+    pub listed: Vec<Observed>,
     /// A frame declares more payload than it carries: a server may wait for the rest before
     /// it checks the frame, and so neither fail nor close (the reference checks headers at
     /// once).
@@ -270,11 +289,10 @@ pub enum Divergence {
     },
     /// The peer never answered the harness's close (§5.5.1).
     NoCloseReply,
-    /// The peer answered the harness's close with a code other than the harness's or 1000.
-    CloseReplyCode {
-        /// The code the harness sent.
-        sent: Option<u16>,
-        /// The peer's.
+    /// The peer refused what it was sent with 1008 or 1009 where the model does not: a
+    /// server protecting itself (RFC 6455 §10.4). NON-STRICT, not FAILED.
+    Refused {
+        /// The peer's code.
         got: u16,
     },
 }
@@ -313,11 +331,17 @@ impl Divergence {
                 got: PeerEnd::Close(Some(1002)),
             },
             Divergence::NoCloseReply,
-            Divergence::CloseReplyCode {
-                sent: Some(3000),
-                got: 1002,
-            },
+            Divergence::Refused { got: 1009 },
         ]
+    }
+
+    /// The RFC leaves this open (a close code is a SHOULD, §7.4.1; refusing is a server's
+    /// right, §10.4): NON-STRICT, not FAILED.
+    pub fn strict_only(&self) -> bool {
+        matches!(
+            self,
+            Divergence::FailureCode { .. } | Divergence::Refused { .. }
+        )
     }
 
     /// The stable code.
@@ -332,7 +356,7 @@ impl Divergence {
             Divergence::FailureCode { .. } => "diverge-failure-code",
             Divergence::Failed { .. } => "diverge-failed",
             Divergence::NoCloseReply => "diverge-no-close-reply",
-            Divergence::CloseReplyCode { .. } => "diverge-close-reply-code",
+            Divergence::Refused { .. } => "diverge-refused",
         }
     }
 
@@ -357,7 +381,8 @@ impl Divergence {
             Divergence::MissingPong { .. } => "rfc6455#section-5.5.2",
             Divergence::NotFailed { .. } | Divergence::Failed { .. } => "rfc6455#section-7.1.7",
             Divergence::FailureCode { .. } => "rfc6455#section-7.4.1",
-            Divergence::NoCloseReply | Divergence::CloseReplyCode { .. } => "rfc6455#section-5.5.1",
+            Divergence::NoCloseReply => "rfc6455#section-5.5.1",
+            Divergence::Refused { .. } => "rfc6455#section-10.4",
         })
     }
 }
@@ -413,10 +438,9 @@ impl fmt::Display for Divergence {
             Divergence::NoCloseReply => f.write_str(
                 "the harness's close got no reply (RFC 6455 §5.5.1: the endpoint MUST send a close in response)",
             ),
-            Divergence::CloseReplyCode { sent, got } => write!(
+            Divergence::Refused { got } => write!(
                 f,
-                "the close reply is close {got}, to the harness's {} (an echo or 1000 was expected)",
-                code_text(*sent)
+                "the peer refused with close {got} where the model goes on (a server protecting itself, RFC 6455 §10.4: NON-STRICT)"
             ),
         }
     }
@@ -461,12 +485,29 @@ pub fn compare(model: &ModelRun, seen: &Observation) -> Vec<Divergence> {
             Some(_) => {}
         }
     }
-    if let Some((i, (want, _))) = expected
+    let listed_messages = model
+        .listed
+        .iter()
+        .filter(|e| matches!(e, Observed::Message { .. }))
+        .count();
+    let listed_pongs: Vec<&Vec<u8>> = model
+        .listed
+        .iter()
+        .filter_map(|e| match e {
+            Observed::Pong(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let end = compare_end(model, seen);
+    // What a peer refused (1008, 1009) it does not answer.
+    let refused = matches!(end, Some(Divergence::Refused { .. }));
+    if let Some((i, ((want, _), _))) = expected
         .messages
         .iter()
+        .zip(expected.messages_due(listed_messages))
         .enumerate()
         .skip(seen.messages.len())
-        .find(|(_, (_, at))| expected.due(*at))
+        .find(|(_, (_, due))| *due && !refused)
     {
         out.push(Divergence::MissingMessage {
             index: i,
@@ -475,8 +516,8 @@ pub fn compare(model: &ModelRun, seen: &Observation) -> Vec<Divergence> {
     }
     // Pongs: each one due among the peer's, in order; extra ones are allowed.
     let mut pongs = seen.pongs.iter().map(|(p, _)| p);
-    for ((want, _), due) in expected.pongs.iter().zip(expected.pongs_due()) {
-        if due && !pongs.any(|p| p == want) {
+    for ((want, _), due) in expected.pongs.iter().zip(expected.pongs_due(&listed_pongs)) {
+        if due && !refused && !pongs.any(|p| p == want) {
             out.push(Divergence::MissingPong {
                 payload: Observed::Pong(want.clone())
                     .to_string()
@@ -489,10 +530,13 @@ pub fn compare(model: &ModelRun, seen: &Observation) -> Vec<Divergence> {
     }
     // A peer that broke a frame rule was failed by the harness: its close says nothing more.
     if out.iter().all(|d| !matches!(d, Divergence::Broke(_))) {
-        out.extend(compare_end(model, seen));
+        out.extend(end);
     }
     out
 }
+
+/// Codes with which a server refuses what it is sent (RFC 6455 §10.4, §7.4.1).
+const REFUSALS: [u16; 2] = [1008, 1009];
 
 /// The close: see the module docs.
 fn compare_end(model: &ModelRun, seen: &Observation) -> Option<Divergence> {
@@ -512,6 +556,9 @@ fn compare_end(model: &ModelRun, seen: &Observation) -> Option<Divergence> {
                     code,
                     got: seen.end,
                 })
+            }
+            PeerEnd::Close(Some(got)) if REFUSALS.contains(&got) => {
+                Some(Divergence::Refused { got })
             }
             PeerEnd::Close(Some(got)) => Some(match code {
                 Some(expected) => Divergence::FailureCode {
@@ -535,15 +582,19 @@ fn compare_end(model: &ModelRun, seen: &Observation) -> Option<Divergence> {
         };
     }
     // The model answered the harness's close (or, waiting on a frame that never completes,
-    // did nothing): the peer must answer it too.
+    // did nothing): the peer must answer it too, with its code, 1000, 1001 or none (§5.5.1:
+    // "typically echos the status code it received").
     let PeerEnd::Close(_) = expected.end else {
         return None;
     };
-    let sent = seen.harness_close?;
     match seen.end {
-        PeerEnd::Close(None) => None,
-        PeerEnd::Close(Some(got)) if got == 1000 || Some(got) == sent => None,
-        PeerEnd::Close(Some(got)) => Some(Divergence::CloseReplyCode { sent, got }),
+        PeerEnd::Close(Some(got)) if REFUSALS.contains(&got) => Some(Divergence::Refused { got }),
+        PeerEnd::Close(Some(got))
+            if got != 1000 && got != 1001 && Some(Some(got)) != seen.harness_close =>
+        {
+            Some(Divergence::Failed { got: seen.end })
+        }
+        PeerEnd::Close(_) => None,
         PeerEnd::Dropped => Some(Divergence::Failed { got: seen.end }),
         PeerEnd::Silent => Some(Divergence::NoCloseReply),
     }
@@ -564,7 +615,7 @@ pub fn judge(
     let (model, divergences) = runs
         .iter()
         .map(|run| (run, compare(run, &seen)))
-        .min_by_key(|(_, d)| d.len())
+        .min_by_key(|(_, d)| (d.iter().filter(|d| !d.strict_only()).count(), d.len()))
         .expect("the model has at least one run");
     let mut record = super::record::judge(name, case, result, policy, started, elapsed);
     record.expected = vec![format!(
@@ -590,7 +641,12 @@ pub fn judge(
             );
         }
         Some(first) => {
-            verdict::decide(&mut record, Behavior::Failed, Cause::Diverged, policy);
+            let behavior = if divergences.iter().all(Divergence::strict_only) {
+                Behavior::NonStrict
+            } else {
+                Behavior::Failed
+            };
+            verdict::decide(&mut record, behavior, Cause::Diverged, policy);
             let more = match divergences.len() {
                 1 => String::new(),
                 n => format!(" (and {} more)", n - 1),

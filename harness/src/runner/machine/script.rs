@@ -115,6 +115,9 @@ impl CaseMachine {
                             continue;
                         }
                         self.note_local_close(now, &raw.payload);
+                    } else if raw.opcode == OpCode::CLOSE {
+                        // A raw close is a close on the wire all the same.
+                        self.timeline.closing(now, self.started);
                     }
                     frames.push(raw.to_bytes());
                 }

@@ -23,7 +23,6 @@ fn seen(messages: &[&str], pongs: &[&str], end: PeerEnd) -> Observation {
         end,
         harness_close: Some(Some(1000)),
         first_close: Some(ms(500)),
-        auto_closed: false,
         broke: Vec::new(),
     }
 }
@@ -36,6 +35,7 @@ fn failing(code: u16) -> ModelRun {
             ..seen(&["a"], &["p"], PeerEnd::Close(Some(code)))
         },
         failure: Some("reserved-opcode"),
+        listed: Vec::new(),
         lying_length: false,
     }
 }
@@ -57,7 +57,17 @@ fn a_failure_may_be_the_models_code_an_empty_close_or_a_drop() {
             .collect::<Vec<_>>()
     };
     assert_eq!(codes(PeerEnd::Close(Some(1007))), ["diverge-failure-code"]);
+    assert_eq!(codes(PeerEnd::Close(Some(1009))), ["diverge-refused"]);
     assert_eq!(codes(PeerEnd::Close(Some(1000))), ["diverge-not-failed"]);
+    // Another code, or a refusal, is NON-STRICT; not failing is FAILED.
+    for (end, strict_only) in [
+        (PeerEnd::Close(Some(1007)), true),
+        (PeerEnd::Close(Some(1009)), true),
+        (PeerEnd::Close(Some(1000)), false),
+    ] {
+        let d = compare(&model, &seen(&["a"], &["p"], end));
+        assert_eq!(d[0].strict_only(), strict_only, "{end}");
+    }
     assert_eq!(codes(PeerEnd::Silent), ["diverge-not-failed"]);
     assert_eq!(
         Divergence::NotFailed {
@@ -76,6 +86,7 @@ fn a_close_reply_may_echo_or_say_1000_or_nothing() {
         choice: ["test", "test"],
         seen: seen(&[], &[], PeerEnd::Close(Some(3000))),
         failure: None,
+        listed: Vec::new(),
         lying_length: false,
     };
     let with = |sent: u16, end| {
@@ -89,10 +100,8 @@ fn a_close_reply_may_echo_or_say_1000_or_nothing() {
     assert!(with(3000, PeerEnd::Close(Some(3000))).is_empty());
     assert!(with(3000, PeerEnd::Close(Some(1000))).is_empty());
     assert!(with(3000, PeerEnd::Close(None)).is_empty());
-    assert_eq!(
-        with(3000, PeerEnd::Close(Some(1002))),
-        ["diverge-close-reply-code"]
-    );
+    assert_eq!(with(3000, PeerEnd::Close(Some(1002))), ["diverge-failed"]);
+    assert_eq!(with(3000, PeerEnd::Close(Some(1009))), ["diverge-refused"]);
     assert_eq!(with(3000, PeerEnd::Silent), ["diverge-no-close-reply"]);
     assert_eq!(with(3000, PeerEnd::Dropped), ["diverge-failed"]);
 }
@@ -103,6 +112,7 @@ fn replies_a_close_overtook_may_be_missing_and_others_may_not() {
         choice: ["test", "test"],
         seen: seen(&["a", "b"], &[], PeerEnd::Close(Some(1000))),
         failure: None,
+        listed: Vec::new(),
         lying_length: false,
     };
     // "a" came 300 ms before the close, "b" 100 ms before.
@@ -120,8 +130,8 @@ fn replies_a_close_overtook_may_be_missing_and_others_may_not() {
     assert_eq!(codes_now(&[]), ["diverge-missing-message"]);
     assert_eq!(codes_now(&["b"]), ["diverge-wrong-message"]);
     assert_eq!(codes_now(&["a", "b", "c"]), ["diverge-extra-message"]);
-    // Once the harness waited for every event (an auto-close), all of them are due.
-    model.seen.auto_closed = true;
+    // Once the harness waited for an event (the case lists it), it is due.
+    model.listed = vec![text("a"), text("b")];
     assert_eq!(codes(&model, &["a"]), ["diverge-missing-message"]);
 }
 
@@ -131,6 +141,7 @@ fn only_the_last_of_close_pings_needs_a_pong_and_extra_pongs_are_allowed() {
         choice: ["test", "test"],
         seen: seen(&[], &["1", "2", "3"], PeerEnd::Close(Some(1000))),
         failure: None,
+        listed: Vec::new(),
         lying_length: false,
     };
     model.seen.first_close = None;
