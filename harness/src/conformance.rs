@@ -274,6 +274,7 @@ impl Results {
             }],
             cases: self.records.clone(),
             shard: None,
+            differential: None,
         }
     }
 

@@ -258,6 +258,7 @@ async fn run(targets: &[(&str, String)], ids: &[&str]) -> RunReport {
             .collect(),
         cases: records,
         shard: None,
+        differential: None,
     }
 }
 

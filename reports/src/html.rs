@@ -77,7 +77,7 @@ fn section_of(id: &str) -> &str {
 }
 
 /// Orders case ids numerically, part by part (`2.2` before `2.10`).
-fn compare_ids(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn compare_ids(a: &str, b: &str) -> std::cmp::Ordering {
     let key = |id: &str| -> Vec<(u64, String)> {
         id.split('.')
             .map(|p| (p.parse().unwrap_or(u64::MAX), p.to_owned()))
@@ -202,8 +202,11 @@ pub fn render(run: &RunReport) -> String {
         escape(&run.case_set)
     );
     header(&mut out, run, &targets, &sections);
+    if let Some(d) = &run.differential {
+        differences(&mut out, d);
+    }
     filters(&mut out, run, &sections);
-    matrix(&mut out, &targets, &ids, &by_key);
+    matrix(&mut out, &targets, &ids, &by_key, run.differential.as_ref());
     let _ = writeln!(out, "<h2 id=\"cases\">Cases</h2>");
     for (id, _) in &ids {
         for t in &targets {
@@ -367,11 +370,57 @@ fn filters(out: &mut String, run: &RunReport, sections: &[&str]) {
     );
 }
 
+/// A differential run's differences: a row per case and aspect, a column per target.
+fn differences(out: &mut String, d: &crate::differential::Differential) {
+    let _ = writeln!(
+        out,
+        "<h2 id=\"differences\">Differences</h2>\n<p>The same bytes went to every target; {} of {} cases compared behaved differently.</p>",
+        d.cases.len(),
+        d.compared
+    );
+    if d.cases.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<table class=\"counts\" id=\"diff-table\">\n<tr><th>case</th><th>aspect</th>"
+    );
+    for t in &d.targets {
+        let _ = write!(out, "<th>{}</th>", escape(t));
+    }
+    let _ = writeln!(out, "</tr>");
+    for case in &d.cases {
+        for (i, a) in case.aspects.iter().enumerate() {
+            let id = if i == 0 {
+                format!(
+                    "<td class=\"mono\" rowspan=\"{}\">{}</td>",
+                    case.aspects.len(),
+                    escape(&case.id)
+                )
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                out,
+                "<tr data-diff-id=\"{}\">{id}<td>{}</td>",
+                escape(&case.id),
+                a.aspect.name()
+            );
+            for v in &a.values {
+                let _ = write!(out, "<td class=\"mono\">{}</td>", escape(v));
+            }
+            let _ = writeln!(out, "</tr>");
+        }
+    }
+    let _ = writeln!(out, "</table>");
+}
+
 fn matrix(
     out: &mut String,
     targets: &[Target],
     ids: &[(&str, &str)],
     by_key: &HashMap<(&str, &str), &CaseRecord>,
+    differential: Option<&crate::differential::Differential>,
 ) {
     let _ = write!(
         out,
@@ -385,6 +434,12 @@ fn matrix(
             escape(&t.name)
         );
     }
+    let diffs: HashMap<&str, &crate::differential::CaseDiff> = differential
+        .map(|d| d.cases.iter().map(|c| (c.id.as_str(), c)).collect())
+        .unwrap_or_default();
+    if differential.is_some() {
+        let _ = write!(out, "<th class=\"diff\">diff</th>");
+    }
     let _ = writeln!(out, "</tr></thead>\n<tbody>");
     let mut last_section = None;
     for (id, title) in ids {
@@ -394,7 +449,7 @@ fn matrix(
                 out,
                 "<tr class=\"section-head\" data-section=\"{}\"><th colspan=\"{}\">{}</th></tr>",
                 escape(section),
-                targets.len() + 2,
+                targets.len() + 2 + usize::from(differential.is_some()),
                 escape(&section_name(section))
             );
             last_section = Some(section);
@@ -426,6 +481,27 @@ fn matrix(
                 }
                 None => {
                     let _ = write!(out, "<td class=\"cell o-none\" data-outcome=\"none\"></td>");
+                }
+            }
+        }
+        if differential.is_some() {
+            match diffs.get(id) {
+                Some(d) => {
+                    let detail: Vec<String> = d
+                        .aspects
+                        .iter()
+                        .map(|a| format!("{}: {}", a.aspect.name(), a.values.join(" | ")))
+                        .collect();
+                    let _ = write!(
+                        out,
+                        "<td class=\"diff differs\" data-diff=\"{}\" title=\"{}\">{}</td>",
+                        escape(&d.names()),
+                        escape(&detail.join("\n")),
+                        escape(&d.names())
+                    );
+                }
+                None => {
+                    let _ = write!(out, "<td class=\"diff same\" data-diff=\"\">same</td>");
                 }
             }
         }
@@ -467,6 +543,7 @@ mod tests {
                 .into(),
             cases: Vec::new(),
             shard: None,
+            differential: None,
         };
         let slugs: Vec<String> = targets(&run).into_iter().map(|t| t.slug).collect();
         assert_eq!(slugs, ["a-b", "a-b-2", "a-b-2-2"]);

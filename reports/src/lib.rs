@@ -8,6 +8,7 @@
 
 pub mod autobahn;
 pub mod baseline;
+pub mod differential;
 pub mod html;
 pub mod junit;
 pub mod markdown;

@@ -61,6 +61,9 @@ pub struct RunReport {
     /// The part of the selection this run ran (`--shard i/n`), for `wsconform merge`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,
+    /// Where the targets of a differential run (`run --differential`) behaved differently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differential: Option<crate::differential::Differential>,
 }
 
 /// One part of a sharded run.

@@ -201,6 +201,12 @@ pub struct RunArgs {
     /// A named target, NAME=URL; repeat for several.
     #[arg(long = "target", value_name = "NAME=URL")]
     pub targets: Vec<String>,
+    /// Compare the targets (two or more): each case sends the same bytes to every target
+    /// (the same masking keys), and the report lists, case by case, where their behaviour
+    /// differs: messages, close code, who closed, timing class, outcome (report.json's
+    /// `differential`, the HTML report's diff column and Differences table).
+    #[arg(long)]
+    pub differential: bool,
     /// Autobahn's fuzzingclient spec file: servers, agent, url, options, cases,
     /// exclude-cases and exclude-agent-cases.
     #[arg(long, value_name = "FILE")]

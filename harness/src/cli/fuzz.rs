@@ -234,6 +234,7 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
             }],
             cases: records,
             shard: None,
+            differential: None,
         };
         write_reports(&report_dir, &report_dir.join("autobahn"), &report)?;
         super::say(&summary(&target, seed, &budget, &args.repro_dir, &outcome));

@@ -167,6 +167,7 @@ pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
         options,
         cases: records.clone(),
         shard: None,
+        differential: None,
         ..first.clone()
     };
     let mut jsonl = JsonLines::create(&args.out)?;

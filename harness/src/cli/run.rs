@@ -24,6 +24,9 @@ use super::{
     handshake_exit_code,
 };
 
+/// The masking seed of a differential run (any fixed value: the targets get the same keys).
+const DIFFERENTIAL_SEED: u64 = 6455;
+
 /// The library: built-in, or a user's directory.
 fn load_cases(dir: Option<&std::path::Path>) -> Result<Vec<Case>, Failure> {
     let cases = match dir {
@@ -182,6 +185,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         },
         params,
         chop: None,
+        mask_seed: args.differential.then_some(DIFFERENTIAL_SEED),
     };
     // The selection: flags first, else the spec's.
     let selection = match (&args.cases, &args.exclude, &spec) {
@@ -285,6 +289,15 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 skip_patterns: Vec::new(),
             });
         }
+    }
+    if args.differential && wanted.len() < 2 {
+        return Err(fail(
+            EXIT_USAGE,
+            anyhow!(
+                "--differential compares two or more targets; {} given",
+                wanted.len()
+            ),
+        ));
     }
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
 
@@ -427,6 +440,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             })
             .collect();
         let case_count = selection_size;
+        let target_names: Vec<String> = target_infos.iter().map(|t| t.name.clone()).collect();
         let plan = Plan {
             targets,
             cases,
@@ -456,7 +470,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 .then_with(|| cases::compare_ids(&a.id, &b.id))
         });
         let autobahn_dir = write_run(&args, spec.as_ref(), case_count, started, target_infos, records.clone(), shard)?;
-        let text = summary(&records);
+        let mut text = summary(&records);
+        if args.differential {
+            text.push_str(&differential_summary(&wsconform_reports::differential::compute(&records, &target_names)));
+        }
         if args.quiet {
             for line in text.lines().filter(|l| !l.starts_with(' ')) {
                 super::say(&format!("{line}\n"));
@@ -501,6 +518,30 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     })
 }
 
+/// The terminal lines of a differential run: how many cases differ, and each one's aspects.
+fn differential_summary(d: &wsconform_reports::differential::Differential) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "differential: {} of {} cases compared behave differently across {}\n",
+        d.cases.len(),
+        d.compared,
+        d.targets.join(", ")
+    );
+    // The values are in the reports; the terminal names the aspects.
+    const SHOWN: usize = 30;
+    for case in d.cases.iter().take(SHOWN) {
+        let _ = writeln!(out, "  {}  {}", case.id, case.names());
+    }
+    if d.cases.len() > SHOWN {
+        let _ = writeln!(
+            out,
+            "  … {} more (each target's values: the Differences table of index.html, or report.json's differential)",
+            d.cases.len() - SHOWN
+        );
+    }
+    out
+}
+
 /// Writes the files made from the whole run (HTML, report.json, JUnit, Markdown, and
 /// Autobahn's index.json where a spec file says, or under the output directory); returns
 /// where Autobahn's files went.
@@ -518,6 +559,10 @@ fn write_run(
         None => args.out.join("autobahn"),
     };
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
+    let differential = args.differential.then(|| {
+        let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+        wsconform_reports::differential::compute(&records, &names)
+    });
     let report = RunReport {
         schema: wsconform_reports::SCHEMA,
         tool: "wsconform".into(),
@@ -534,6 +579,7 @@ fn write_run(
         targets,
         cases: records,
         shard,
+        differential,
     };
     write_reports(&args.out, &autobahn_dir, &report)?;
     Ok(autobahn_dir)

@@ -355,6 +355,7 @@ fn write(
             .collect(),
         cases: records.to_vec(),
         shard: None,
+        differential: None,
     };
     if jsonl {
         let mut lines = String::new();

@@ -80,7 +80,13 @@ impl CaseRun {
 /// time between the transport and the case's [`CaseFlow`], and carries out what it asks.
 pub async fn run_case(name: &str, target: &Target, case: &Case, opts: &RunOptions) -> CaseRun {
     let started = SystemTime::now();
-    let config = flow_config(opts, Side::Client);
+    let mut config = flow_config(opts, Side::Client);
+    // The same keys for a case whatever the target (FNV-1a of the id).
+    config.seed = opts.mask_seed.map(|seed| {
+        case.id.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    });
     if let Some(record) = not_run(name, case, &opts.params, started) {
         // Nothing is sent to the target.
         return CaseRun {

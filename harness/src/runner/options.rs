@@ -24,6 +24,9 @@ pub struct RunOptions {
     pub params: crate::cases::Params,
     /// Write everything in chops of this many bytes this far apart (`wsconform smoke --chop`).
     pub chop: Option<(usize, Duration)>,
+    /// Masking keys from this seed and the case id instead of fresh random ones, so that
+    /// every target gets the same bytes (`run --differential`).
+    pub mask_seed: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -36,6 +39,7 @@ impl Default for RunOptions {
             policy: Policy::Default,
             params: crate::cases::Params::new(),
             chop: None,
+            mask_seed: None,
         }
     }
 }

@@ -26,6 +26,7 @@ pub fn run_report(targets: &[(&str, &str)], cases: Vec<CaseRecord>) -> RunReport
             .collect(),
         cases,
         shard: None,
+        differential: None,
     }
 }
 
