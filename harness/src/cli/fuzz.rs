@@ -12,7 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use wsconform::cases::generate::CaseHead;
 use wsconform::echo::EchoServer;
 use wsconform::live::predicted::predicted_case;
-use wsconform::live::run::{CONFIRMATIONS, Found, FuzzConfig, FuzzOutcome, Progress, Stop, fuzz};
+use wsconform::live::run::{
+    CONFIRMATIONS, Found, FuzzConfig, FuzzOutcome, FuzzTarget, Progress, Stop, fuzz,
+};
 use wsconform::net::{Target, TlsOptions};
 use wsconform::runner::record::rfc3339;
 use wsconform::runner::{Policy, ProbeError, RunOptions, Timeouts, probe, run_case};
@@ -29,8 +31,13 @@ use super::{
 #[derive(Debug, Args)]
 pub struct FuzzArgs {
     /// The server's ws:// or wss:// URL (default: the embedded tokio-tungstenite echo
-    /// server).
-    pub url: Option<String>,
+    /// server); with --differential, two or more.
+    pub urls: Vec<String>,
+    /// Fuzz two or more servers against each other instead of against the model: every
+    /// sequence goes to each, and a difference in what they did (messages, close code, who
+    /// closed, timing class, verdict) is shrunk and kept.
+    #[arg(long)]
+    pub differential: bool,
     /// Stop after this many sequences.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub runs: Option<u64>,
@@ -105,10 +112,27 @@ fn check_writable(dir: &Path) -> Result<(), Failure> {
 }
 
 pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
-    let target = match &args.url {
-        Some(url) => Some(Target::parse(url).map_err(|e| fail(EXIT_USAGE, e))?),
-        None => None,
-    };
+    let mut targets = Vec::new();
+    for url in &args.urls {
+        targets.push(Target::parse(url).map_err(|e| fail(EXIT_USAGE, e))?);
+    }
+    match (args.differential, targets.len()) {
+        (true, n) if n < 2 => {
+            return Err(fail(
+                EXIT_USAGE,
+                anyhow!("--differential compares two or more servers; {n} given"),
+            ));
+        }
+        (false, n) if n > 1 => {
+            return Err(fail(
+                EXIT_USAGE,
+                anyhow!(
+                    "{n} URLs given: one is fuzzed against the model, several with --differential"
+                ),
+            ));
+        }
+        _ => {}
+    }
     check_writable(&args.repro_dir)?;
     let seed = args.seed.unwrap_or_else(|| {
         SystemTime::now()
@@ -156,46 +180,65 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async move {
         let mut _server = None;
-        let target = match target {
-            Some(t) => t,
-            None => {
-                let server = EchoServer::start()
-                    .await
-                    .context("cannot start the embedded echo server")?;
-                let t = Target::parse(&server.url())?;
-                _server = Some(server);
-                t
-            }
-        };
-        let name = match probe(&target, &config.options).await {
-            Ok(probed) => probed
-                .response
-                .header("Server")
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .unwrap_or_else(|| target.url.clone()),
-            Err(ProbeError::Connect(c)) => {
-                return Err(fail(connect_exit_code(&c), anyhow!("{}: {c}", target.url)));
-            }
-            Err(ProbeError::Handshake { failure, .. }) => {
-                return Err(fail(
-                    handshake_exit_code(&failure),
-                    anyhow!("{}: opening handshake failed: {failure}", target.url),
-                ));
-            }
-        };
+        if targets.is_empty() {
+            let server = EchoServer::start()
+                .await
+                .context("cannot start the embedded echo server")?;
+            targets.push(Target::parse(&server.url())?);
+            _server = Some(server);
+        }
+        // Each target must accept a WebSocket before any sequence is sent.
+        let mut named = Vec::new();
+        for target in targets {
+            let name = match probe(&target, &config.options).await {
+                Ok(probed) => probed
+                    .response
+                    .header("Server")
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .unwrap_or_else(|| target.url.clone()),
+                Err(ProbeError::Connect(c)) => {
+                    return Err(fail(connect_exit_code(&c), anyhow!("{}: {c}", target.url)));
+                }
+                Err(ProbeError::Handshake { failure, .. }) => {
+                    return Err(fail(
+                        handshake_exit_code(&failure),
+                        anyhow!("{}: opening handshake failed: {failure}", target.url),
+                    ));
+                }
+            };
+            // Two targets with one Server header keep their URLs apart.
+            let name = if named.iter().any(|t: &FuzzTarget| t.name == name) {
+                format!("{name} ({})", target.url)
+            } else {
+                name
+            };
+            named.push(FuzzTarget { target, name });
+        }
         let budget = match (config.runs, config.time) {
             (Some(n), Some(t)) => format!("--runs {n} --time {}s", t.as_secs_f64()),
             (Some(n), None) => format!("--runs {n}"),
             (None, Some(t)) => format!("--time {}s", t.as_secs_f64()),
             (None, None) => String::new(),
         };
+        let what: Vec<String> = named
+            .iter()
+            .map(|t| {
+                if t.name == t.target.url {
+                    t.name.clone()
+                } else {
+                    format!("{} ({})", t.target.url, t.name)
+                }
+            })
+            .collect();
         super::say(&format!(
-            "fuzzing {} ({name}) with seed {seed}, {budget}, {} in flight\n",
-            target.url, config.jobs
+            "fuzzing {}{} with seed {seed}, {budget}, {} in flight\n",
+            what.join(" and "),
+            if named.len() > 1 { " against each other" } else { " against the model" },
+            config.jobs
         ));
         let started = SystemTime::now();
         let bar = bar(config.runs);
-        let outcome = fuzz(&target, &name, &config, |p| match p {
+        let outcome = fuzz(&named, &config, |p| match p {
             Progress::Ran { runs, kinds } => {
                 bar.set_position(runs);
                 bar.set_message(format!("{kinds} kind(s) of divergence"));
@@ -204,15 +247,18 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
         })
         .await;
         bar.finish_and_clear();
-        let records = write_repros(&args.repro_dir, &target, &name, &config, &outcome).await?;
+        let records = write_repros(&args.repro_dir, &named, &config, &outcome).await?;
         let report_dir = args.repro_dir.join("report");
         std::fs::create_dir_all(&report_dir)
             .with_context(|| format!("cannot create {}", report_dir.display()))?;
+        let names: Vec<String> = named.iter().map(|t| t.name.clone()).collect();
+        let differential = (named.len() > 1)
+            .then(|| wsconform_reports::differential::compute(&records, &names));
         let report = RunReport {
             schema: wsconform_reports::SCHEMA,
             tool: "wsconform".into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
-            case_set: format!("fuzz-{}", records.len()),
+            case_set: format!("fuzz-{}", outcome.found.len()),
             started: rfc3339(started),
             finished: rfc3339(SystemTime::now()),
             policy: if config.options.policy == Policy::Strict {
@@ -228,16 +274,19 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
                 ("budget".to_owned(), budget.clone()),
             ]
             .into(),
-            targets: vec![TargetInfo {
-                name: name.clone(),
-                url: target.url.clone(),
-            }],
+            targets: named
+                .iter()
+                .map(|t| TargetInfo {
+                    name: t.name.clone(),
+                    url: t.target.url.clone(),
+                })
+                .collect(),
             cases: records,
             shard: None,
-            differential: None,
+            differential,
         };
         write_reports(&report_dir, &report_dir.join("autobahn"), &report)?;
-        super::say(&summary(&target, seed, &budget, &args.repro_dir, &outcome));
+        super::say(&summary(&named, seed, &budget, &args.repro_dir, &outcome));
         super::say(&format!(
             "report: {} (index.html, report.json, junit.xml, summary.md)\n",
             report_dir.display()
@@ -246,8 +295,7 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
             return Err(fail(
                 EXIT_UNREACHABLE,
                 anyhow!(
-                    "{} stopped answering after {} sequence(s) ({error}); the sequences in flight are kept in {}",
-                    target.url,
+                    "a target stopped answering after {} sequence(s) ({error}); the sequences in flight are kept in {}",
                     outcome.runs,
                     args.repro_dir.display()
                 ),
@@ -289,24 +337,24 @@ fn repro_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{}.toml", id.trim_start_matches("fuzz.")))
 }
 
-/// Writes one case file per kind of divergence (replayed once more under its own id, for
-/// the report), and for a target that died, one per sequence in flight. Returns the records.
+/// Writes one case file per kind of divergence (a confirmed one replayed once more under its
+/// own id, for the report), and for a target that died, one per sequence in flight. Returns
+/// the records, a record per target for each kind.
 async fn write_repros(
     dir: &Path,
-    target: &Target,
-    name: &str,
+    targets: &[FuzzTarget],
     config: &FuzzConfig,
     outcome: &FuzzOutcome,
 ) -> Result<Vec<CaseRecord>, Failure> {
     let mut records = Vec::new();
     let died = matches!(outcome.stop, Stop::TargetDied { .. });
+    let urls: Vec<&str> = targets.iter().map(|t| t.target.url.as_str()).collect();
     for found in &outcome.found {
         let id = found.id();
         let rfc = found
-            .record
-            .findings
-            .first()
-            .and_then(|f| f.rfc.clone())
+            .records
+            .iter()
+            .find_map(|r| r.findings.first().and_then(|f| f.rfc.clone()))
             .unwrap_or_else(|| "rfc6455#section-5".into());
         let title = format!("Fuzz repro: {}", found.group);
         let head = CaseHead {
@@ -315,19 +363,25 @@ async fn write_repros(
             rfc: &rfc,
         };
         let (text, case) = predicted_case(&found.repro, &head);
-        // A confirmed repro runs once more under its own id (its record shows the repro); an
-        // unconfirmed one keeps the record of the run that diverged.
-        let record = if died || found.flaky {
-            let mut r = found.record.clone();
-            r.id = id.clone();
-            r.title = title.clone();
-            r
-        } else {
-            run_case(name, target, &case, &config.options).await.record
-        };
-        let header = repro_header(dir, target, config.seed, found, &record);
+        // A confirmed repro runs once more under its own id (its records show the repro); an
+        // unconfirmed one keeps the records of the run that diverged.
+        let mut these = Vec::new();
+        for (t, kept) in targets.iter().zip(&found.records) {
+            let record = if died || found.flaky {
+                let mut r = kept.clone();
+                r.id = id.clone();
+                r.title = title.clone();
+                r
+            } else {
+                run_case(&t.name, &t.target, &case, &config.options)
+                    .await
+                    .record
+            };
+            these.push(record);
+        }
+        let header = repro_header(dir, &urls, config.seed, found, &these);
         write_file(&repro_path(dir, &id), &format!("{header}{text}"))?;
-        records.push(record);
+        records.extend(these);
     }
     if let Stop::TargetDied { in_flight, error } = &outcome.stop {
         for (index, seq) in in_flight {
@@ -340,10 +394,9 @@ async fn write_repros(
             };
             let (text, _) = predicted_case(seq, &head);
             let header = format!(
-                "# wsconform fuzz: sequence {index} of seed {} was in flight when {} stopped answering ({error}).\n# Replay: wsconform run {} --cases-dir {} --cases '{id}'\n",
+                "# wsconform fuzz: sequence {index} of seed {} was in flight when a target stopped answering ({error}).\n# Replay: wsconform run {} --cases-dir {} --cases '{id}'\n",
                 config.seed,
-                target.url,
-                target.url,
+                urls.join(" "),
                 dir.display()
             );
             write_file(&repro_path(dir, &id), &format!("{header}{text}"))?;
@@ -362,16 +415,18 @@ fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
 /// replay it.
 fn repro_header(
     dir: &Path,
-    target: &Target,
+    urls: &[&str],
     seed: u64,
     found: &Found,
-    record: &CaseRecord,
+    records: &[CaseRecord],
 ) -> String {
     let mut out = format!("# wsconform fuzz repro: {}\n", found.group);
     let _ = writeln!(
         out,
         "# Found on {} with seed {seed}, sequence {} ({} sequence(s) showed it).",
-        target.url, found.first, found.hits
+        urls.join(" and "),
+        found.first,
+        found.hits
     );
     if found.flaky {
         let _ = writeln!(
@@ -387,17 +442,29 @@ fn repro_header(
             found.tried
         );
     }
-    for line in [&record.reason]
-        .into_iter()
-        .chain(&record.expected)
-        .chain(record.observed.iter())
-    {
-        let _ = writeln!(out, "# {line}");
+    for record in records {
+        let who = if records.len() > 1 {
+            format!("{}: ", record.target)
+        } else {
+            String::new()
+        };
+        for line in [&record.reason]
+            .into_iter()
+            .chain(&record.expected)
+            .chain(record.observed.iter())
+        {
+            let _ = writeln!(out, "# {who}{line}");
+        }
     }
+    let differential = if urls.len() > 1 {
+        "--differential "
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "# Replay: wsconform run {} --cases-dir {} --cases '{}'",
-        target.url,
+        "# Replay: wsconform run {differential}{} --cases-dir {} --cases '{}'",
+        urls.join(" "),
         dir.display(),
         found.id()
     );
@@ -405,14 +472,26 @@ fn repro_header(
 }
 
 /// The terminal summary: the run, then each kind of divergence, confirmed ones first.
-fn summary(target: &Target, seed: u64, budget: &str, dir: &Path, outcome: &FuzzOutcome) -> String {
+fn summary(
+    targets: &[FuzzTarget],
+    seed: u64,
+    budget: &str,
+    dir: &Path,
+    outcome: &FuzzOutcome,
+) -> String {
     let confirmed = outcome.found.iter().filter(|f| !f.flaky).count();
+    let urls: Vec<&str> = targets.iter().map(|t| t.target.url.as_str()).collect();
+    let differential = if urls.len() > 1 {
+        "--differential "
+    } else {
+        ""
+    };
     let mut out = format!(
-        "fuzzed {}: {} sequence(s) in {:.1} s (seed {seed}; again: wsconform fuzz {} --seed {seed} {budget}), {} diverged; {confirmed} kind(s) of divergence\n",
-        target.url,
+        "fuzzed {}: {} sequence(s) in {:.1} s (seed {seed}; again: wsconform fuzz {differential}{} --seed {seed} {budget}), {} diverged; {confirmed} kind(s) of divergence\n",
+        urls.join(" and "),
         outcome.runs,
         outcome.elapsed.as_secs_f64(),
-        target.url,
+        urls.join(" "),
         outcome.diverged,
     );
     let (sure, unsure): (Vec<&Found>, Vec<&Found>) = outcome.found.iter().partition(|f| !f.flaky);
@@ -426,7 +505,12 @@ fn summary(target: &Target, seed: u64, budget: &str, dir: &Path, outcome: &FuzzO
             found.original_steps,
             found.repro.steps.len(),
             repro_path(dir, &found.id()).display(),
-            found.record.reason
+            found
+                .records
+                .iter()
+                .map(|r| r.reason.as_str())
+                .collect::<Vec<_>>()
+                .join(" | ")
         );
     }
     for found in unsure {
@@ -441,8 +525,8 @@ fn summary(target: &Target, seed: u64, budget: &str, dir: &Path, outcome: &FuzzO
     if confirmed > 0 {
         let _ = writeln!(
             out,
-            "replay: wsconform run {} --cases-dir {}",
-            target.url,
+            "replay: wsconform run {differential}{} --cases-dir {}",
+            urls.join(" "),
             dir.display()
         );
     }

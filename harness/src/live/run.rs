@@ -54,8 +54,8 @@ pub struct Found {
     /// likely the timing of this machine, not the peer. Kept as found (not shrunk), and not
     /// counted as a divergence.
     pub flaky: bool,
-    /// The repro's last run.
-    pub record: CaseRecord,
+    /// The repro's last run: a record per target.
+    pub records: Vec<CaseRecord>,
 }
 
 impl Found {
@@ -125,13 +125,21 @@ pub fn sequence(seed: u64, index: u64) -> Sequence {
 }
 
 /// The id and file stem of a repro for `group` (`diverge-not-failed (reserved-opcode)` gives
-/// `fuzz.diverge-not-failed.reserved-opcode`).
+/// `fuzz.diverge-not-failed.reserved-opcode`; `differ: messages, close code` gives
+/// `fuzz.differ-messages-close-code`).
 pub fn repro_id(group: &str) -> String {
-    let slug: String = group
-        .replace(" (", ".")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
-        .collect();
+    let mut slug = String::new();
+    for part in group.split(" (") {
+        if !slug.is_empty() {
+            slug.push('.');
+        }
+        let words: Vec<String> = part
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        slug.push_str(&words.join("-"));
+    }
     format!("fuzz.{slug}")
 }
 
@@ -153,17 +161,48 @@ pub fn group_of(record: &CaseRecord, case: &Case) -> Option<String> {
     Some(code)
 }
 
-/// Runs sequence `seq` as a case named `head` against `target`.
+/// A target of a fuzzing run, and its name in the records.
+#[derive(Debug, Clone)]
+pub struct FuzzTarget {
+    /// Where.
+    pub target: Target,
+    /// Its name.
+    pub name: String,
+}
+
+/// The group of one run of a sequence against every target: with one target, how it
+/// diverged from the model ([`group_of`]); with several (a differential run), the aspects in
+/// which their behaviour differs (`differ: close code, closed by`).
+fn group_for(records: &[CaseRecord], case: &Case) -> Option<String> {
+    if let [record] = records {
+        return group_of(record, case);
+    }
+    let names: Vec<String> = records.iter().map(|r| r.target.clone()).collect();
+    let d = wsconform_reports::differential::compute(records, &names);
+    d.cases.first().map(|c| format!("differ: {}", c.names()))
+}
+
+/// Runs sequence `seq` as a case named `head` against every target, one after the other;
+/// the records, and the first connection error.
 async fn run_one(
-    target: &Target,
-    name: &str,
+    targets: &[FuzzTarget],
     seq: &Sequence,
     head: &CaseHead<'_>,
     options: &RunOptions,
-) -> (Case, crate::runner::CaseRun) {
+) -> (Case, Vec<CaseRecord>, Option<usize>) {
     let (_, case) = predicted_case(seq, head);
-    let run = run_case(name, target, &case, options).await;
-    (case, run)
+    let mut records = Vec::new();
+    let mut unreachable = None;
+    for (i, t) in targets.iter().enumerate() {
+        let run = run_case(&t.name, &t.target, &case, options).await;
+        if (run.unreachable.is_some() || run.record.outcome == Outcome::Unreachable)
+            && unreachable.is_none()
+        {
+            unreachable = Some(i);
+        }
+        records.push(run.record);
+    }
+    (case, records, unreachable)
 }
 
 /// The head of a working case (the repro's is given when it is written).
@@ -173,10 +212,10 @@ const WORKING: CaseHead<'static> = CaseHead {
     rfc: "rfc6455#section-5",
 };
 
-/// Fuzzes `target` (named `name` in the records) as `config` says, reporting progress.
+/// Fuzzes `targets` as `config` says, reporting progress: against the model with one target,
+/// against each other with several.
 pub async fn fuzz(
-    target: &Target,
-    name: &str,
+    targets: &[FuzzTarget],
     config: &FuzzConfig,
     mut progress: impl FnMut(Progress),
 ) -> FuzzOutcome {
@@ -191,7 +230,7 @@ pub async fn fuzz(
     };
     let mut next: u64 = 0;
     let mut in_flight = FuturesUnordered::new();
-    // The last sequences that reached the target: a crash may be theirs.
+    // The last sequences that reached the targets: a crash may be theirs.
     let mut recent: VecDeque<(u64, Sequence)> = VecDeque::new();
     let budget_left = |next: u64| {
         config.runs.is_none_or(|n| next < n) && deadline.is_none_or(|d| Instant::now() < d)
@@ -202,28 +241,34 @@ pub async fn fuzz(
             next += 1;
             let seq = sequence(config.seed, index);
             in_flight.push(async move {
-                let (case, run) = run_one(target, name, &seq, &WORKING, &config.options).await;
-                (index, seq, case, run)
+                let (case, records, unreachable) =
+                    run_one(targets, &seq, &WORKING, &config.options).await;
+                (index, seq, case, records, unreachable)
             });
         }
-        let Some((index, seq, case, run)) = in_flight.next().await else {
+        let Some((index, seq, case, records, unreachable)) = in_flight.next().await else {
             break;
         };
-        if run.unreachable.is_some() || run.record.outcome == Outcome::Unreachable {
+        if let Some(i) = unreachable {
             // One more try before calling the target dead (a full accept queue, say).
-            if let Err(e) =
-                connect(target, &config.options.tls, config.options.connect_timeout).await
+            let t = &targets[i];
+            if let Err(e) = connect(
+                &t.target,
+                &config.options.tls,
+                config.options.connect_timeout,
+            )
+            .await
             {
                 let mut kept: Vec<(u64, Sequence)> = recent.into_iter().collect();
                 // The others in flight reached the target, or will find it gone.
-                while let Some((i, s, _, r)) = in_flight.next().await {
-                    if r.unreachable.is_none() {
+                while let Some((i, s, _, _, gone)) = in_flight.next().await {
+                    if gone.is_none() {
                         kept.push((i, s));
                     }
                 }
                 kept.sort_by_key(|(i, _)| *i);
                 outcome.stop = Stop::TargetDied {
-                    error: e.to_string(),
+                    error: format!("{}: {e}", t.target.url),
                     in_flight: kept,
                 };
                 break;
@@ -236,13 +281,13 @@ pub async fn fuzz(
         if recent.len() > config.jobs.max(1) {
             recent.pop_front();
         }
-        if let Some(group) = group_of(&run.record, &case) {
+        if let Some(group) = group_for(&records, &case) {
             outcome.diverged += 1;
             if let Some(found) = outcome.found.iter_mut().find(|f| f.group == group) {
                 found.hits += 1;
             } else {
                 progress(Progress::Shrinking(group.clone()));
-                let found = shrink(target, name, config, index, seq, group, run.record).await;
+                let found = shrink(targets, config, index, seq, group, records).await;
                 outcome.found.push(found);
             }
         }
@@ -258,22 +303,21 @@ pub async fn fuzz(
 /// Confirms a divergence of sequence `index` and shrinks it to the smallest sequence that
 /// still diverges in the same group.
 async fn shrink(
-    target: &Target,
-    name: &str,
+    targets: &[FuzzTarget],
     config: &FuzzConfig,
     index: u64,
     seq: Sequence,
     group: String,
-    record: CaseRecord,
+    records: Vec<CaseRecord>,
 ) -> Found {
     let original_steps = seq.steps.len();
     let diverges =
-        |record: &CaseRecord, case: &Case| group_of(record, case).as_ref() == Some(&group);
+        |records: &[CaseRecord], case: &Case| group_for(records, case).as_ref() == Some(&group);
     let mut again = None;
     for _ in 0..CONFIRMATIONS {
-        let (case, run) = run_one(target, name, &seq, &WORKING, &config.options).await;
-        if diverges(&run.record, &case) {
-            again = Some(run.record);
+        let (case, run, _) = run_one(targets, &seq, &WORKING, &config.options).await;
+        if diverges(&run, &case) {
+            again = Some(run);
             break;
         }
     }
@@ -286,16 +330,16 @@ async fn shrink(
             repro: seq,
             tried: 0,
             flaky: true,
-            record,
+            records,
         };
     };
     let mut last = again;
     let mut shrinker = Shrinker::new(seq, config.shrink_budget);
     while let Some(candidate) = shrinker.next_candidate().cloned() {
-        let (case, run) = run_one(target, name, &candidate, &WORKING, &config.options).await;
-        let fails = diverges(&run.record, &case);
+        let (case, run, _) = run_one(targets, &candidate, &WORKING, &config.options).await;
+        let fails = diverges(&run, &case);
         if fails {
-            last = run.record;
+            last = run;
         }
         shrinker.report(fails);
     }
@@ -307,6 +351,34 @@ async fn shrink(
         repro: shrinker.best().clone(),
         tried: shrinker.tried(),
         flaky: false,
-        record: last,
+        records: last,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repro_ids_are_case_ids() {
+        assert_eq!(
+            repro_id("diverge-not-failed (reserved-opcode)"),
+            "fuzz.diverge-not-failed.reserved-opcode"
+        );
+        assert_eq!(
+            repro_id("differ: messages, close code"),
+            "fuzz.differ-messages-close-code"
+        );
+        assert_eq!(
+            repro_id("diverge-missing-pong"),
+            "fuzz.diverge-missing-pong"
+        );
+    }
+
+    #[test]
+    fn a_seed_and_an_index_always_give_the_same_sequence() {
+        assert_eq!(sequence(42, 7), sequence(42, 7));
+        assert_ne!(sequence(42, 7), sequence(42, 8));
+        assert_ne!(sequence(42, 7), sequence(43, 7));
     }
 }

@@ -624,7 +624,8 @@ pub fn judge(
         show_list(&all_events(&model.seen)),
         model.seen.end
     )];
-    record.observed = vec![format!("{}; {}", show_list(&all_events(&seen)), seen.end)];
+    // The events only: how the peer ended is in the record's close details.
+    record.observed = vec![show_list(&all_events(&seen))];
     record.findings = divergences
         .iter()
         .map(|d| Finding::of(FindingKind::Divergence(Box::new(d.clone()))).to_record())
