@@ -190,6 +190,42 @@ impl CaseHead<'static> {
     };
 }
 
+impl Sequence {
+    /// The same steps without the frame-level rule breaks: no RSV bits, no reserved opcodes
+    /// (text or binary instead), masked as a client must, in the minimal length form, no
+    /// length that lies, raw closes sent as closes. What is left is the structure:
+    /// fragments, control frames between them, chops, pauses and closes, so that a bug in
+    /// the gaps is not hidden behind the first broken frame. (A continuation without a start,
+    /// invalid UTF-8 or a bad close code can remain.)
+    pub fn tidy(mut self) -> Self {
+        for step in &mut self.steps {
+            let GenStep::Send { frames, .. } = step else {
+                continue;
+            };
+            for f in frames {
+                f.rsv = 0;
+                f.mask = 0;
+                f.length_bits = None;
+                f.declared_len = None;
+                f.raw = false;
+                f.opcode = match f.opcode {
+                    "3" => "\"text\"",
+                    "11" => "\"binary\"",
+                    other => other,
+                };
+                let control = matches!(f.opcode, "\"ping\"" | "\"pong\"" | "\"close\"");
+                if control {
+                    f.unfinished = false;
+                    if f.payload.len() > 125 {
+                        f.payload = GenPayload::Bytes(b"ping".to_vec());
+                    }
+                }
+            }
+        }
+        self
+    }
+}
+
 /// One case, as the text of a case file (`[[case]]` with id `99.1` and a 2-second kill
 /// timer): what the stateful fuzz target runs.
 pub fn arbitrary_case(u: &mut Unstructured<'_>) -> Result<String> {

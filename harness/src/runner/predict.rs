@@ -20,7 +20,9 @@
 //!   than it carries, by waiting for the rest). Another code is NON-STRICT (a close code is a
 //!   SHOULD, §7.4.1; a frame that breaks two rules has two right codes). Where the model
 //!   answers the harness's close, the peer must answer with the harness's code, 1000, 1001,
-//!   or no code (§5.5.1). A refusal with 1008 or 1009 is NON-STRICT (§10.4). When TCP
+//!   or no code (§5.5.1); if the harness sent frames after its own close (which §5.5.1
+//!   forbids), the peer may take them instead, and echo or fail on them. A refusal with
+//!   1008 or 1009 is NON-STRICT (§10.4). When TCP
 //!   closes, and who closes it, is the peer's choice; a truncated last frame is no
 //!   divergence when the connection was being failed.
 //! - **Frames** the peer sends must keep every rule the harness's decoder checks (unmasked,
@@ -225,6 +227,9 @@ pub struct ModelRun {
     /// The events the case lists (`expect.ok`): the harness waited for them before it closed,
     /// so each that this run sends is due.
     pub listed: Vec<Observed>,
+    /// The harness sends frames after its own close (§5.5.1 forbids it): the peer may take
+    /// them (echo them, or fail the connection on them) or ignore them, as the reference does.
+    pub sent_after_close: bool,
     /// A frame declares more payload than it carries: a server may wait for the rest before
     /// it checks the frame, and so neither fail nor close (the reference checks headers at
     /// once).
@@ -467,6 +472,8 @@ pub fn compare(model: &ModelRun, seen: &Observation) -> Vec<Divergence> {
     // Messages: a prefix of the model's, the ones due all there.
     for (i, (got, _)) in seen.messages.iter().enumerate() {
         match expected.messages.get(i) {
+            // Frames after the harness's close may be echoed.
+            None if model.sent_after_close => break,
             None => {
                 out.push(Divergence::ExtraMessage {
                     index: i,
@@ -587,6 +594,10 @@ fn compare_end(model: &ModelRun, seen: &Observation) -> Option<Divergence> {
     let PeerEnd::Close(_) = expected.end else {
         return None;
     };
+    // Frames after the harness's close may make the peer fail instead of answering.
+    if model.sent_after_close {
+        return None;
+    }
     match seen.end {
         PeerEnd::Close(Some(got)) if REFUSALS.contains(&got) => Some(Divergence::Refused { got }),
         PeerEnd::Close(Some(got))

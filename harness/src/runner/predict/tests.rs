@@ -37,6 +37,7 @@ fn failing(code: u16) -> ModelRun {
         failure: Some("reserved-opcode"),
         listed: Vec::new(),
         lying_length: false,
+        sent_after_close: false,
     }
 }
 
@@ -88,6 +89,7 @@ fn a_close_reply_may_echo_or_say_1000_or_nothing() {
         failure: None,
         listed: Vec::new(),
         lying_length: false,
+        sent_after_close: false,
     };
     let with = |sent: u16, end| {
         let mut s = seen(&[], &[], end);
@@ -114,6 +116,7 @@ fn replies_a_close_overtook_may_be_missing_and_others_may_not() {
         failure: None,
         listed: Vec::new(),
         lying_length: false,
+        sent_after_close: false,
     };
     // "a" came 300 ms before the close, "b" 100 ms before.
     model.seen.messages[0].1 = ms(200);
@@ -143,6 +146,7 @@ fn only_the_last_of_close_pings_needs_a_pong_and_extra_pongs_are_allowed() {
         failure: None,
         listed: Vec::new(),
         lying_length: false,
+        sent_after_close: false,
     };
     model.seen.first_close = None;
     // 1 and 2 together, 3 half a second later.
