@@ -32,6 +32,9 @@ pub struct Timeline {
     pub observed_at: Vec<Duration>,
     /// When the first close frame went either way.
     pub first_close: Option<Duration>,
+    /// The script sent frames after a close frame went either way (RFC 6455 §5.5.1 forbids
+    /// data after the harness's own close).
+    pub sent_after_close: bool,
 }
 
 impl Timeline {

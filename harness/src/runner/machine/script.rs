@@ -97,11 +97,27 @@ impl CaseMachine {
 
     pub(super) fn step(&mut self, now: Instant, step: Step) {
         let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
+        let sends = matches!(
+            step,
+            Step::SendMessage(_)
+                | Step::PingFlood(_)
+                | Step::BeginFrame(_)
+                | Step::FrameData(_)
+                | Step::Roundtrip(_)
+                | Step::Series(_)
+                | Step::ProbeLimit(_)
+        );
+        if sends && self.timeline.first_close.is_some() {
+            self.timeline.sent_after_close = true;
+        }
         match step {
             Step::Send(send) => {
                 let mut frames = Vec::new();
                 let times = send.repeat.unwrap_or(1);
                 for spec in send.frames.iter().cycle().take(send.frames.len() * times) {
+                    if self.timeline.first_close.is_some() {
+                        self.timeline.sent_after_close = true;
+                    }
                     // Validated when the case was loaded.
                     let (Ok(raw), Ok(masking)) = (spec.to_raw(), spec.masking()) else {
                         continue;

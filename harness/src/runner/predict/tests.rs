@@ -38,6 +38,7 @@ fn failing(code: u16) -> ModelRun {
         listed: Vec::new(),
         lying_length: false,
         sent_after_close: false,
+        failure_overtakable: false,
     }
 }
 
@@ -90,6 +91,7 @@ fn a_close_reply_may_echo_or_say_1000_or_nothing() {
         listed: Vec::new(),
         lying_length: false,
         sent_after_close: false,
+        failure_overtakable: false,
     };
     let with = |sent: u16, end| {
         let mut s = seen(&[], &[], end);
@@ -117,6 +119,7 @@ fn replies_a_close_overtook_may_be_missing_and_others_may_not() {
         listed: Vec::new(),
         lying_length: false,
         sent_after_close: false,
+        failure_overtakable: false,
     };
     // "a" came 300 ms before the close, "b" 100 ms before.
     model.seen.messages[0].1 = ms(200);
@@ -147,6 +150,7 @@ fn only_the_last_of_close_pings_needs_a_pong_and_extra_pongs_are_allowed() {
         listed: Vec::new(),
         lying_length: false,
         sent_after_close: false,
+        failure_overtakable: false,
     };
     model.seen.first_close = None;
     // 1 and 2 together, 3 half a second later.
