@@ -50,6 +50,7 @@ pub fn run_client_pair(case: &Case, faults: ClientFaults, seed: u64, start: Inst
                 elapsed: Duration::ZERO,
                 result: None,
                 failure: None,
+                overtaken: Vec::new(),
             };
         }
     };
@@ -164,6 +165,7 @@ pub fn run_client_pair(case: &Case, faults: ClientFaults, seed: u64, start: Inst
         elapsed,
         result: None,
         failure: None,
+        overtaken: Vec::new(),
     }
 }
 

@@ -133,6 +133,8 @@ pub struct ReferenceServer {
     /// when.
     lagging: Vec<Message>,
     lag_since: Option<Instant>,
+    /// Messages the application never took: the connection closed first.
+    overtaken: Vec<Message>,
 }
 
 impl ReferenceServer {
@@ -191,7 +193,14 @@ impl ReferenceServer {
             failure: None,
             lagging: Vec::new(),
             lag_since: None,
+            overtaken: Vec::new(),
         }
+    }
+
+    /// The messages a lagging application never took because the connection closed first
+    /// (the `application_lags` choice): a quicker one might have echoed them.
+    pub fn overtaken(&self) -> &[Message] {
+        &self.overtaken
     }
 
     /// Why the server failed the connection (RFC 6455 §7.1.7), if it did: the stable code of
@@ -291,6 +300,10 @@ impl ReferenceServer {
                 SessionEvent::Closed(_) => self.shutdown = true,
                 SessionEvent::Open { .. } => {}
             }
+        }
+        if self.shutdown && !self.lagging.is_empty() {
+            self.overtaken.append(&mut self.lagging);
+            self.lag_since = None;
         }
     }
 

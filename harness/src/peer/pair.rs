@@ -13,7 +13,7 @@ use crate::Side;
 use crate::cases::{Case, Params, Step};
 use crate::runner::flow::{CaseFlow, FlowAction, FlowConfig, Start};
 use crate::runner::machine::{Action, MachineResult, Timeouts, repeated};
-use crate::runner::observed::expected_lists;
+use crate::runner::observed::{Observed, expected_lists};
 use crate::runner::predict::{ModelRun, Observation, PeerEnd};
 use crate::runner::verdict::Policy;
 use crate::session::{Closure, EventLog, Session};
@@ -37,6 +37,8 @@ pub struct PairRun {
     pub result: Option<MachineResult>,
     /// Why the reference server failed the connection, if it did (its finding code).
     pub failure: Option<&'static str>,
+    /// The messages a lagging application never took: the connection closed first.
+    pub overtaken: Vec<crate::message::Message>,
 }
 
 /// Runs `case` against the reference server with `faults`, with masking keys from `seed`,
@@ -78,6 +80,19 @@ pub fn model(case: &Case) -> Vec<ModelRun> {
                 listed: listed.clone(),
                 seen,
                 failure: run.failure,
+                // A quicker application would have echoed these, up to a bad one.
+                may_echo: run
+                    .overtaken
+                    .iter()
+                    .take_while(|m| {
+                        m.opcode != crate::wire::OpCode::TEXT
+                            || std::str::from_utf8(&m.payload).is_ok()
+                    })
+                    .map(|m| Observed::Message {
+                        opcode: m.opcode,
+                        payload: m.payload.clone(),
+                    })
+                    .collect(),
                 // An application that takes messages late may not get to the bad one before
                 // the protocol answers a close behind it.
                 failure_overtakable: faults.application_lags
@@ -174,6 +189,7 @@ fn run(case: &Case, faults: Faults, seed: u64, start: Instant, judge_by_model: b
                 elapsed: Duration::ZERO,
                 result: None,
                 failure: None,
+                overtaken: Vec::new(),
             };
         }
     };
@@ -288,6 +304,7 @@ fn run(case: &Case, faults: Faults, seed: u64, start: Instant, judge_by_model: b
         flow.finish_for_model(client.log(), elapsed)
     };
     let failure = server.failure();
+    let overtaken = server.overtaken().to_vec();
     PairRun {
         client: client.into_log(),
         server: server.into_session().into_log(),
@@ -295,6 +312,7 @@ fn run(case: &Case, faults: Faults, seed: u64, start: Instant, judge_by_model: b
         elapsed,
         result,
         failure,
+        overtaken,
     }
 }
 

@@ -39,6 +39,7 @@ fn failing(code: u16) -> ModelRun {
         lying_length: false,
         sent_after_close: false,
         failure_overtakable: false,
+        may_echo: Vec::new(),
     }
 }
 
@@ -92,6 +93,7 @@ fn a_close_reply_may_echo_or_say_1000_or_nothing() {
         lying_length: false,
         sent_after_close: false,
         failure_overtakable: false,
+        may_echo: Vec::new(),
     };
     let with = |sent: u16, end| {
         let mut s = seen(&[], &[], end);
@@ -120,6 +122,7 @@ fn replies_a_close_overtook_may_be_missing_and_others_may_not() {
         lying_length: false,
         sent_after_close: false,
         failure_overtakable: false,
+        may_echo: Vec::new(),
     };
     // "a" came 300 ms before the close, "b" 100 ms before.
     model.seen.messages[0].1 = ms(200);
@@ -151,6 +154,7 @@ fn only_the_last_of_close_pings_needs_a_pong_and_extra_pongs_are_allowed() {
         lying_length: false,
         sent_after_close: false,
         failure_overtakable: false,
+        may_echo: Vec::new(),
     };
     model.seen.first_close = None;
     // 1 and 2 together, 3 half a second later.
