@@ -142,13 +142,14 @@ pub fn allowed_choices() -> Vec<([&'static str; 2], Faults)> {
     choices
 }
 
-/// Whether a frame of `case` declares more payload than it carries: a server may then wait
-/// for the rest before it checks the frame.
+/// Whether a frame of `case` declares a length other than its payload's: the stream then
+/// holds a frame (this one, or one made of the surplus bytes) whose payload never fully
+/// comes, and a server may wait for it before it checks the frame.
 fn lies_about_a_length(case: &Case) -> bool {
     case.steps.iter().any(|step| match step {
         Step::Send(send) => send.frames.iter().any(|f| {
             f.declared_len
-                .is_some_and(|len| f.payload.bytes().is_ok_and(|p| len.0 > p.len() as u64))
+                .is_some_and(|len| f.payload.bytes().is_ok_and(|p| len.0 != p.len() as u64))
         }),
         Step::BeginFrame(_) => true,
         _ => false,

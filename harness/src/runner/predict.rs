@@ -240,9 +240,9 @@ pub struct ModelRun {
     /// The harness sends frames after its own close (§5.5.1 forbids it): the peer may take
     /// them (echo them, or fail the connection on them) or ignore them, as the reference does.
     pub sent_after_close: bool,
-    /// A frame declares more payload than it carries: a server may wait for the rest before
-    /// it checks the frame, and so neither fail nor close (the reference checks headers at
-    /// once).
+    /// A frame declares a length other than its payload's, so a frame's payload may never
+    /// fully come: a server may wait for it before it checks the frame, and so neither fail
+    /// nor close (the reference checks headers at once).
     pub lying_length: bool,
 }
 

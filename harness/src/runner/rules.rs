@@ -62,6 +62,14 @@ pub const RULES: &[Rule] = &[
         sentence: "§5.2: \"If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_.\" §5.1: \"The server MUST close the connection upon receiving a frame that is not masked.\" §8.1: \"that endpoint MUST _Fail the WebSocket Connection_.\" For the rules whose MUST binds the sender (§5.4, §5.5), §6.2: \"Incoming data MUST be parsed as WebSocket frames as defined in Section 5.2.\"",
     },
     Rule {
+        id: "behave-as-the-model",
+        rule: "a fuzz repro (`predict = true`, written by `wsconform fuzz`): the server does what the reference server does with the same bytes in one of the choices the RFC leaves open (UTF-8 checked early or late, non-minimal lengths taken or not): the echoes and pongs it had time to send, failing where it fails (1002 or a drop), answering a close it answers",
+        verdict: FAILED,
+        level: Level::Must,
+        rfc: "RFC 6455 §5.4, §5.5.1, §5.5.2, §7.1.7",
+        sentence: "§5.5.2: \"an endpoint MUST send a Pong frame in response\". §5.5.1: \"the endpoint MUST send a Close frame in response\". §5.4: \"An endpoint MUST be capable of handling control frames in the middle of a fragmented message.\" And the rules of `fail-on-invalid-input`.",
+    },
+    Rule {
         id: "receive-messages",
         rule: "a valid message is received whole and echoed unchanged (the echo server is what the cases test), fragmented or not, with control frames between its fragments",
         verdict: FAILED,
@@ -230,6 +238,14 @@ pub const RULES: &[Rule] = &[
         sentence: "§5.5.3: \"the endpoint MAY elect to send a Pong frame for only the most recently processed Ping frame.\" §5.5.2: \"an endpoint MUST send a Pong frame in response, unless it already received a Close frame.\"",
     },
     Rule {
+        id: "model-close-code",
+        rule: "a fuzz repro (`predict = true`) fails the connection with the model's code, and refuses nothing the model takes: another code where both fail (a frame that breaks two rules has two right codes), or a refusal with 1008 or 1009, is NON-STRICT",
+        verdict: "NON-STRICT",
+        level: Level::Should,
+        rfc: "RFC 6455 §7.1.7, §7.4.1, §10.4",
+        sentence: "§7.1.7: \"the endpoint SHOULD send a Close frame with an appropriate status code (Section 7.4)\"",
+    },
+    Rule {
         id: "autobahn-non-strict",
         rule: "Autobahn's NON-STRICT lists (`expect.non_strict`, `non_strict_codes`): failing before echoing an earlier valid message, failing late on invalid UTF-8, 1002 where 1007 is apt",
         verdict: "NON-STRICT",
@@ -314,6 +330,10 @@ pub fn failing_rules(case: &Case) -> Vec<&'static str> {
             ResponseExpect::Accept if !r.should => out.push("client-validates-as-specified"),
             _ => {}
         }
+        return dedup(out);
+    }
+    if case.predict {
+        out.push("behave-as-the-model");
         return dedup(out);
     }
     if case.judge_masking {
@@ -433,7 +453,13 @@ mod tests {
 
     #[test]
     fn every_case_fails_only_on_rules_that_rest_on_a_must() {
-        let cases = crate::cases::builtin().expect("cases");
+        let mut cases = crate::cases::builtin().expect("cases");
+        // And a fuzz repro, as `wsconform fuzz` writes them.
+        let seq = crate::cases::generate::Sequence {
+            steps: vec![crate::cases::generate::GenStep::PingFlood(2)],
+        };
+        let head = crate::cases::generate::CaseHead::GENERATED;
+        cases.push(crate::live::predicted::predicted_case(&seq, &head).1);
         let mut used = std::collections::BTreeSet::new();
         for case in &cases {
             for id in failing_rules(case) {
