@@ -1,5 +1,7 @@
 //! The fixtures the renderer tests share: fixed times and durations, so snapshots are stable.
 
+#![allow(dead_code)]
+
 use std::collections::BTreeMap;
 
 use wsconform_reports::{
