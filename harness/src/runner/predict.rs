@@ -465,13 +465,15 @@ impl fmt::Display for Divergence {
 /// does, within the slack the RFC gives (see the module docs).
 pub fn compare(model: &ModelRun, seen: &Observation) -> Vec<Divergence> {
     let expected = &model.seen;
-    // A peer that fails the connection may drop TCP with its last frame half sent (a reset
-    // discards what the kernel still held): a truncated frame is then no divergence.
+    // A peer that fails the connection (or may: on frames after the harness's close) may
+    // drop TCP with its last frame half sent (a reset discards what the kernel still held):
+    // a truncated frame is then no divergence.
+    let may_fail = model.failure.is_some() || model.sent_after_close;
     let mut out: Vec<Divergence> = seen
         .broke
         .iter()
         .filter(|f| {
-            model.failure.is_none()
+            !may_fail
                 || !matches!(
                     f.kind,
                     FindingKind::Wire(ViolationKind::TruncatedFrame { .. })
