@@ -11,6 +11,8 @@
 //! Chromium must be installed (`apt-get install -y chromium`; `.ci/run` does it): without it
 //! these tests fail, they never pass silently. `WSCONFORM_CHROMIUM` names another binary.
 
+mod support;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -367,6 +369,61 @@ async fn report_renders_and_filters() {
 
     let dom = dump_dom(&page, "#q=fragmented&outcome=pass,fail");
     assert_eq!(shown(&parse(&dom).0), ["5.1"], "text filter on the title");
+}
+
+/// A differential run in the browser: the diff column says which aspects differ, the
+/// Differences table gives each target's value, and the filters still work with the extra
+/// column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_differential_report_shows_what_differs() {
+    use support::faulty::{Faults, FaultyServer};
+    chromium();
+    let echo = EchoServer::start().await.expect("echo server");
+    // The reference server, but it never answers a ping.
+    let mute = FaultyServer::start(Faults {
+        no_pong: true,
+        ..Faults::default()
+    })
+    .await;
+    let ids = ["1.1.1", "2.2"];
+    let mut report = run(&[("echo", echo.url()), ("mute", mute.url())], &ids).await;
+    let names = vec!["echo".to_owned(), "mute".to_owned()];
+    report.differential = Some(wsconform_reports::differential::compute(
+        &report.cases,
+        &names,
+    ));
+    let page = write_report("browser-differential", &report);
+
+    let dom = dump_dom(&page, "");
+    let (tags, text) = parse(&dom);
+    assert_eq!(filter_count(&dom), "2 of 2 cases shown");
+    let diff = |id: &str| {
+        let row = tags
+            .iter()
+            .position(|t| t.name == "tr" && t.attr("data-id") == Some(id))
+            .unwrap_or_else(|| panic!("no row {id}"));
+        tags[row..]
+            .iter()
+            .find(|t| t.name == "td" && t.attr("class").is_some_and(|c| c.starts_with("diff")))
+            .and_then(|t| t.attr("data-diff"))
+            .map(str::to_owned)
+    };
+    assert_eq!(diff("1.1.1").as_deref(), Some(""), "the same everywhere");
+    let aspects = diff("2.2").expect("2.2 differs");
+    assert!(aspects.contains("messages"), "{aspects}");
+    assert!(aspects.contains("outcome"), "{aspects}");
+    assert!(text.contains("Differences"));
+    assert!(
+        text.contains("1 of 2 cases compared behaved differently"),
+        "{text}"
+    );
+    assert!(
+        tags.iter()
+            .any(|t| t.name == "tr" && t.attr("data-diff-id") == Some("2.2")),
+        "a Differences row for 2.2"
+    );
+    let dom = dump_dom(&page, "?section=2");
+    assert_eq!(shown(&parse(&dom).0), ["2.2"]);
 }
 
 /// Section 0 and not-run cases in the browser: the crafted request, the expectation in words,
