@@ -115,6 +115,9 @@ pub struct Differential {
     pub targets: Vec<String>,
     /// How many cases every target ran.
     pub compared: usize,
+    /// The cases left out: some target did not run them (not run, unreachable, missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_compared: Vec<String>,
     /// The cases whose behaviour differs, in case order.
     pub cases: Vec<CaseDiff>,
 }
@@ -163,13 +166,17 @@ pub fn compute(records: &[CaseRecord], targets: &[String]) -> Differential {
     let mut ids: Vec<&str> = by_id.keys().copied().collect();
     ids.sort_by(|a, b| crate::html::compare_ids(a, b));
     let mut compared = 0;
+    let mut not_compared = Vec::new();
     let mut cases = Vec::new();
     for id in ids {
         let ran: Option<Vec<&CaseRecord>> = by_id[id]
             .iter()
             .map(|r| r.filter(|r| r.behavior.is_some()))
             .collect();
-        let Some(ran) = ran else { continue };
+        let Some(ran) = ran else {
+            not_compared.push(id.to_owned());
+            continue;
+        };
         compared += 1;
         let seen: Vec<BTreeMap<Aspect, String>> = ran.iter().map(|r| behaviour(r)).collect();
         let aspects: Vec<AspectDiff> = Aspect::ALL
@@ -192,6 +199,7 @@ pub fn compute(records: &[CaseRecord], targets: &[String]) -> Differential {
     Differential {
         targets: targets.to_vec(),
         compared,
+        not_compared,
         cases,
     }
 }

@@ -500,6 +500,12 @@ fn matrix(
                         escape(&d.names())
                     );
                 }
+                None if differential.is_some_and(|d| d.not_compared.iter().any(|n| n == id)) => {
+                    let _ = write!(
+                        out,
+                        "<td class=\"diff\" title=\"not run by every target: not compared\">—</td>"
+                    );
+                }
                 None => {
                     let _ = write!(out, "<td class=\"diff same\" data-diff=\"\">same</td>");
                 }

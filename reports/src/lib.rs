@@ -207,6 +207,10 @@ pub struct Finding {
     pub frame_index: Option<u64>,
     /// The finding in words, for people.
     pub message: String,
+    /// For a live fuzzer's divergence around a failure, the rule the model failed the
+    /// connection on (`reserved-opcode`): with the code, what groups divergences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 impl Finding {
@@ -236,6 +240,7 @@ fn findings_any_schema<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Fin
                 frame: None,
                 frame_index: None,
                 message,
+                cause: None,
             },
         })
         .collect())

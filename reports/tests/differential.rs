@@ -26,6 +26,7 @@ fn the_aspects_that_differ_are_listed_with_each_targets_value() {
     let d = compute(&records, &["a".into(), "b".into()]);
     // 3.1 did not run on b: nothing to compare.
     assert_eq!(d.compared, 2);
+    assert_eq!(d.not_compared, ["3.1"]);
     assert_eq!(d.cases.len(), 1);
     let case = &d.cases[0];
     assert_eq!(case.id, "1.1");
@@ -52,6 +53,7 @@ fn the_aspects_that_differ_are_listed_with_each_targets_value() {
     assert!(html.contains("<td class=\"diff same\" data-diff=\"\">same</td>"));
     assert!(html.contains("id=\"diff-table\""));
     assert!(html.contains("<td class=\"mono\">1002</td>"));
+    assert!(html.contains("not run by every target: not compared"));
     // Without a differential, no diff column.
     run.differential = None;
     assert!(!wsconform_reports::html::render(&run).contains("class=\"diff"));

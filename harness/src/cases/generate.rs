@@ -143,7 +143,7 @@ impl Sequence {
         let CaseHead { id, title, rfc } = head;
         let mut out = format!("[[case]]\nid = \"{id}\"\ntitle = \"{title}\"\nrfc = \"{rfc}\"\n");
         if expect.is_some() {
-            out.push_str("predict = true\n");
+            out.push_str("peer = \"server\"\npredict = true\n");
         } else {
             let _ = writeln!(out, "kill = {kill}");
         }

@@ -203,6 +203,15 @@ fn validate(case: &Case) -> Result<(), String> {
             return Err("`respond` takes neither `handshake` nor steps".into());
         }
     }
+    if case.predict
+        && (case.peer != Some(PeerRole::Server)
+            || case.handshake.is_some()
+            || case.respond.is_some()
+            || case.deflate.is_some()
+            || case.check_alive)
+    {
+        return Err("`predict` judges a server's frames against the reference server: it needs peer = \"server\", and takes no `handshake`, `respond`, `deflate` or `check_alive`".into());
+    }
     if case.handshake.is_some() && case.peer == Some(PeerRole::Client) {
         return Err("a crafted request (`handshake`) tests servers, not peer = \"client\"".into());
     }

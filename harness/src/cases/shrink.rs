@@ -216,7 +216,9 @@ impl Shrinker {
 
 /// Shrinks `seq` while `still_fails` holds, trying at most `budget` candidates (see
 /// [`Shrinker`]). Returns the smallest sequence found and how many candidates were tried.
-pub fn shrink(
+/// (The live fuzzer drives a [`Shrinker`] itself: its test runs are async.)
+#[cfg(test)]
+fn shrink(
     seq: &Sequence,
     budget: usize,
     mut still_fails: impl FnMut(&Sequence) -> bool,

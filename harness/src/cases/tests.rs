@@ -156,3 +156,20 @@ fn every_strict_companion_names_autobahn_cases_that_exist() {
         }
     }
 }
+
+#[test]
+fn a_predict_case_is_for_servers_and_frames_only() {
+    let base =
+        "[[case]]\nid = \"99.1\"\ntitle = \"t\"\nrfc = \"rfc6455#section-5\"\npredict = true\n";
+    let ok = format!("{base}peer = \"server\"\nsteps = [ {{ close = {{}} }} ]\n");
+    assert!(parse_case_file("f.toml", &ok).is_ok());
+    for bad in [
+        format!("{base}steps = [ {{ close = {{}} }} ]\n"),
+        format!("{base}peer = \"client\"\n"),
+        format!("{base}peer = \"server\"\ncheck_alive = true\n"),
+        format!("{base}peer = \"server\"\n[case.deflate]\n"),
+    ] {
+        let e = parse_case_file("f.toml", &bad).expect_err(&bad);
+        assert!(e.message.contains("`predict`"), "{e}");
+    }
+}

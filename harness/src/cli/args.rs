@@ -66,9 +66,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// Fuzz a live server: generated sequences of frames (valid and invalid, fragments,
     /// control frames between them, chopped writes, pauses, closes), each judged against the
-    /// reference server's model of what the RFC allows; each kind of divergence is shrunk to a
-    /// case file that `wsconform run --cases-dir` replays. Exits 1 on any divergence, 3 if the
-    /// target stops answering.
+    /// reference server's model of what the RFC allows; each kind of divergence is confirmed,
+    /// shrunk to a case file that `wsconform run --cases-dir` replays. Exits 1 on a confirmed
+    /// divergence, 3 if the target stops answering.
     #[command(after_help = FUZZ_HELP)]
     Fuzz(super::fuzz::FuzzArgs),
     /// A quick smoke exchange: three built-in cases (handshake and close, a text echo, a
@@ -85,19 +85,26 @@ Examples:
   wsconform fuzz ws://127.0.0.1:9001/ --time 60s
   wsconform fuzz ws://127.0.0.1:9001/ --runs 500 --seed 42
   wsconform run ws://127.0.0.1:9001/ --cases-dir wsconform-fuzz   # replay the repros
+  wsconform fuzz --differential ws://127.0.0.1:9001/ ws://127.0.0.1:9002/
 
-The seed is always printed; the same seed gives the same sequences. A divergence is
-judged against the model: the reference server run in process on the same bytes, once
-for each choice the RFC leaves to a server (UTF-8 checked as it arrives or at the end of
-the message; 1002 or a plain drop; when to close TCP; a pong for only the latest of
-pending pings). Divergences are grouped by their typed finding; each group's first
-sequence is confirmed, shrunk, and written to --repro-dir as a case file, with a report
-in --repro-dir/report.
+The seed is always printed; the same seed gives the same sequences. Each sequence is
+judged against the model: the reference server run in process on the same bytes, in
+each combination of the choices the RFC leaves to a server (UTF-8 checked as it arrives,
+at the end of the message, or when a lagging application takes it; non-minimal lengths
+refused, taken, or taken on data frames only). Within a run, failing with the model's
+code, an empty close or a drop is the same; another code or a refusal with 1008/1009 is
+NON-STRICT (counted with --strict); when TCP closes is the server's affair; a reply a
+close overtook may be missing; a pong may be skipped for a later pending ping.
+Divergences are grouped by their typed finding; each group's first sequence must diverge
+the same way again (it is run up to twice more, and its repro once more at the end), then
+it is shrunk and written to --repro-dir as a case file, with a report in
+--repro-dir/report. One seen only once is listed as not counted.
 
 Exit codes:
-  0  no divergence                  1  divergences found
+  0  no divergence counted          1  divergences found
   2  usage or config error (a --time or --runs that does not parse, a repro directory
-     that cannot be written)        3  target unreachable, or it stopped answering
+     that cannot be written: both before any traffic)
+  3  target unreachable, or it stopped answering (the sequences in flight are kept)
   4  TLS failure                    5  handshake rejected   6  handshake timed out";
 
 const RUN_HELP: &str = "\

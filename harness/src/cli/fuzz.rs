@@ -13,7 +13,7 @@ use wsconform::cases::generate::CaseHead;
 use wsconform::echo::EchoServer;
 use wsconform::live::predicted::predicted_case;
 use wsconform::live::run::{
-    CONFIRMATIONS, Found, FuzzConfig, FuzzOutcome, FuzzTarget, Progress, Stop, fuzz,
+    CONFIRMATIONS, Found, FuzzConfig, FuzzOutcome, FuzzTarget, Progress, Stop, fuzz, group_for,
 };
 use wsconform::net::{Target, TlsOptions};
 use wsconform::runner::record::rfc3339;
@@ -238,7 +238,7 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
         ));
         let started = SystemTime::now();
         let bar = bar(config.runs);
-        let outcome = fuzz(&named, &config, |p| match p {
+        let mut outcome = fuzz(&named, &config, |p| match p {
             Progress::Ran { runs, kinds } => {
                 bar.set_position(runs);
                 bar.set_message(format!("{kinds} kind(s) of divergence"));
@@ -247,7 +247,7 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
         })
         .await;
         bar.finish_and_clear();
-        let records = write_repros(&args.repro_dir, &named, &config, &outcome).await?;
+        let records = write_repros(&args.repro_dir, &named, &config, &mut outcome).await?;
         let report_dir = args.repro_dir.join("report");
         std::fs::create_dir_all(&report_dir)
             .with_context(|| format!("cannot create {}", report_dir.display()))?;
@@ -338,47 +338,69 @@ fn repro_path(dir: &Path, id: &str) -> PathBuf {
 }
 
 /// Writes one case file per kind of divergence (a confirmed one replayed once more under its
-/// own id, for the report), and for a target that died, one per sequence in flight. Returns
-/// the records, a record per target for each kind.
+/// own id, for the report: if it no longer diverges the same way, it is not counted), and for
+/// a target that died, one per sequence in flight. Returns the records, a record per target
+/// for each kind.
 async fn write_repros(
     dir: &Path,
     targets: &[FuzzTarget],
     config: &FuzzConfig,
-    outcome: &FuzzOutcome,
+    outcome: &mut FuzzOutcome,
 ) -> Result<Vec<CaseRecord>, Failure> {
     let mut records = Vec::new();
     let died = matches!(outcome.stop, Stop::TargetDied { .. });
     let urls: Vec<&str> = targets.iter().map(|t| t.target.url.as_str()).collect();
-    for found in &outcome.found {
-        let id = found.id();
+    for found in &mut outcome.found {
         let rfc = found
             .records
             .iter()
             .find_map(|r| r.findings.first().and_then(|f| f.rfc.clone()))
             .unwrap_or_else(|| "rfc6455#section-5".into());
         let title = format!("Fuzz repro: {}", found.group);
+        // A confirmed repro runs once more under its own id (its records show the repro),
+        // and must diverge the same way again to count.
+        let mut replayed = None;
+        if !died && !found.flaky {
+            let id = found.id();
+            let head = CaseHead {
+                id: &id,
+                title: &title,
+                rfc: &rfc,
+            };
+            let (_, case) = predicted_case(&found.repro, &head);
+            let mut these = Vec::new();
+            for t in targets {
+                these.push(
+                    run_case(&t.name, &t.target, &case, &config.options)
+                        .await
+                        .record,
+                );
+            }
+            if group_for(&these).as_ref() == Some(&found.group) {
+                replayed = Some(these);
+            } else {
+                found.flaky = true;
+            }
+        }
+        let id = found.id();
         let head = CaseHead {
             id: &id,
             title: &title,
             rfc: &rfc,
         };
-        let (text, case) = predicted_case(&found.repro, &head);
-        // A confirmed repro runs once more under its own id (its records show the repro); an
-        // unconfirmed one keeps the records of the run that diverged.
-        let mut these = Vec::new();
-        for (t, kept) in targets.iter().zip(&found.records) {
-            let record = if died || found.flaky {
-                let mut r = kept.clone();
-                r.id = id.clone();
-                r.title = title.clone();
-                r
-            } else {
-                run_case(&t.name, &t.target, &case, &config.options)
-                    .await
-                    .record
-            };
-            these.push(record);
-        }
+        let (text, _) = predicted_case(&found.repro, &head);
+        let these = replayed.unwrap_or_else(|| {
+            found
+                .records
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.id = id.clone();
+                    r.title = title.clone();
+                    r
+                })
+                .collect()
+        });
         let header = repro_header(dir, &urls, config.seed, found, &these);
         write_file(&repro_path(dir, &id), &format!("{header}{text}"))?;
         records.extend(these);
@@ -431,7 +453,7 @@ fn repro_header(
     if found.flaky {
         let _ = writeln!(
             out,
-            "# It did not diverge the same way in {CONFIRMATIONS} more runs (timing?): kept as found, not shrunk, not counted."
+            "# It did not diverge the same way again (in {CONFIRMATIONS} more runs, or when replayed): timing? Kept, not counted."
         );
     } else {
         let _ = writeln!(
@@ -516,7 +538,7 @@ fn summary(
     for found in unsure {
         let _ = writeln!(
             out,
-            "  not counted: {} seen in sequence {} but not again in {CONFIRMATIONS} more runs (timing?) -> {}",
+            "  not counted: {} seen in sequence {} but not again in {CONFIRMATIONS} more runs or the replay (timing?) -> {}",
             found.group,
             found.first,
             repro_path(dir, &found.id()).display(),

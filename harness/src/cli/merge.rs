@@ -167,7 +167,11 @@ pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
         options,
         cases: records.clone(),
         shard: None,
-        differential: None,
+        // A differential run's parts: compared again over the whole.
+        differential: first
+            .differential
+            .as_ref()
+            .map(|_| wsconform_reports::differential::compute(&records, &order)),
         ..first.clone()
     };
     let mut jsonl = JsonLines::create(&args.out)?;

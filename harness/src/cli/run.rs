@@ -24,9 +24,6 @@ use super::{
     handshake_exit_code,
 };
 
-/// The masking seed of a differential run (any fixed value: the targets get the same keys).
-const DIFFERENTIAL_SEED: u64 = 6455;
-
 /// The library: built-in, or a user's directory.
 fn load_cases(dir: Option<&std::path::Path>) -> Result<Vec<Case>, Failure> {
     let cases = match dir {
@@ -185,7 +182,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         },
         params,
         chop: None,
-        mask_seed: args.differential.then_some(DIFFERENTIAL_SEED),
+        // Any fixed seed: the targets get the same keys.
+        mask_seed: args
+            .differential
+            .then_some(wsconform::runner::predict::MASK_SEED),
     };
     // The selection: flags first, else the spec's.
     let selection = match (&args.cases, &args.exclude, &spec) {

@@ -3,7 +3,7 @@
 
 use crate::cases::generate::{CaseHead, Sequence, to_hex};
 use crate::cases::{Case, parse_case_file};
-use crate::peer::pair::model;
+use crate::peer::pair::default_model;
 use crate::runner::observed::Observed;
 use crate::wire::OpCode;
 
@@ -22,10 +22,7 @@ pub fn predicted_case(seq: &Sequence, head: &CaseHead<'_>) -> (String, Case) {
     // came less than a grace period after them.
     let mut draft = parse(&seq.case_text(head, kill, Some(&[])));
     draft.auto_close = false;
-    let events = model(&draft)
-        .first()
-        .map(|run| run.seen.must_send())
-        .unwrap_or_default();
+    let events = default_model(&draft).seen.must_send();
     let listed: Vec<String> = events.iter().map(event_toml).collect();
     let text = seq.case_text(head, kill, Some(&listed));
     let case = parse(&text);

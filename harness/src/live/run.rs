@@ -151,19 +151,15 @@ pub fn repro_id(group: &str) -> String {
 /// The group of a `predict` case's record, if it diverged so that the run's policy fails it
 /// (NON-STRICT differences only under `--strict`): the first finding's code, and for a missed
 /// or mismatched failure the rule the model failed on.
-pub fn group_of(record: &CaseRecord, case: &Case) -> Option<String> {
+pub fn group_of(record: &CaseRecord) -> Option<String> {
     if !record.causes.contains(&Cause::Diverged) || record.outcome != Outcome::Fail {
         return None;
     }
-    let code = record.findings.first()?.code.clone();
-    if code == "diverge-not-failed" || code == "diverge-failure-code" {
-        let cause = crate::peer::pair::model(case)
-            .iter()
-            .find_map(|run| run.failure)
-            .unwrap_or("?");
-        return Some(format!("{code} ({cause})"));
-    }
-    Some(code)
+    let first = record.findings.first()?;
+    Some(crate::runner::predict::group(
+        &first.code,
+        first.cause.as_deref(),
+    ))
 }
 
 /// A target of a fuzzing run, and its name in the records.
@@ -178,9 +174,9 @@ pub struct FuzzTarget {
 /// The group of one run of a sequence against every target: with one target, how it
 /// diverged from the model ([`group_of`]); with several (a differential run), the aspects in
 /// which their behaviour differs (`differ: close code, closed by`).
-fn group_for(records: &[CaseRecord], case: &Case) -> Option<String> {
+pub fn group_for(records: &[CaseRecord]) -> Option<String> {
     if let [record] = records {
-        return group_of(record, case);
+        return group_of(record);
     }
     let names: Vec<String> = records.iter().map(|r| r.target.clone()).collect();
     let d = wsconform_reports::differential::compute(records, &names);
@@ -217,6 +213,14 @@ const WORKING: CaseHead<'static> = CaseHead {
     rfc: "rfc6455#section-5",
 };
 
+/// How many times a kind of divergence seen but not confirmed gets another chance, from a
+/// later sequence that shows it.
+const RECONFIRMATIONS: u64 = 3;
+
+/// One finished run of a sequence: its number, the sequence, the case, the records (one per
+/// target), and which target could not be reached, if one could not.
+type Finished = (u64, Sequence, Case, Vec<CaseRecord>, Option<usize>);
+
 /// Fuzzes `targets` as `config` says, reporting progress: against the model with one target,
 /// against each other with several.
 pub async fn fuzz(
@@ -235,23 +239,35 @@ pub async fn fuzz(
     };
     let mut next: u64 = 0;
     let mut in_flight = FuturesUnordered::new();
+    // Runs that finished while a divergence was shrunk, judged after it.
+    let mut finished: VecDeque<Finished> = VecDeque::new();
+    // Sequences to run again: the target was unreachable for a moment.
+    let mut retry: VecDeque<(u64, Sequence)> = VecDeque::new();
     // The last sequences that reached the targets: a crash may be theirs.
     let mut recent: VecDeque<(u64, Sequence)> = VecDeque::new();
-    let budget_left = |next: u64| {
-        config.runs.is_none_or(|n| next < n) && deadline.is_none_or(|d| Instant::now() < d)
+    let launch = |index: u64, seq: Sequence| async move {
+        let (case, records, unreachable) = run_one(targets, &seq, &WORKING, &config.options).await;
+        (index, seq, case, records, unreachable)
     };
     loop {
-        while in_flight.len() < config.jobs.max(1) && budget_left(next) {
-            let index = next;
-            next += 1;
-            let seq = sequence(config.seed, index);
-            in_flight.push(async move {
-                let (case, records, unreachable) =
-                    run_one(targets, &seq, &WORKING, &config.options).await;
-                (index, seq, case, records, unreachable)
-            });
+        let budget_left =
+            config.runs.is_none_or(|n| next < n) && deadline.is_none_or(|d| Instant::now() < d);
+        while in_flight.len() < config.jobs.max(1) {
+            if let Some((index, seq)) = retry.pop_front() {
+                in_flight.push(launch(index, seq));
+            } else if budget_left {
+                let index = next;
+                next += 1;
+                in_flight.push(launch(index, sequence(config.seed, index)));
+            } else {
+                break;
+            }
         }
-        let Some((index, seq, case, records, unreachable)) = in_flight.next().await else {
+        let done = match finished.pop_front() {
+            Some(done) => Some(done),
+            None => in_flight.next().await,
+        };
+        let Some((index, seq, _case, records, unreachable)) = done else {
             break;
         };
         if let Some(i) = unreachable {
@@ -278,7 +294,8 @@ pub async fn fuzz(
                 };
                 break;
             }
-            // It answers again: the sequence runs once more later, under a new number.
+            // It answers again: the sequence runs again.
+            retry.push_back((index, seq));
             continue;
         }
         outcome.runs += 1;
@@ -286,15 +303,39 @@ pub async fn fuzz(
         if recent.len() > config.jobs.max(1) {
             recent.pop_front();
         }
-        if let Some(group) = group_for(&records, &case) {
+        if let Some(group) = group_for(&records) {
             outcome.diverged += 1;
-            if let Some(found) = outcome.found.iter_mut().find(|f| f.group == group) {
-                found.hits += 1;
-                found.first = found.first.min(index);
-            } else {
+            let known = outcome.found.iter().position(|f| f.group == group);
+            let retry_flaky = known.is_some_and(|i| {
+                let f = &outcome.found[i];
+                f.flaky && f.hits <= RECONFIRMATIONS
+            });
+            if let Some(i) = known {
+                let f = &mut outcome.found[i];
+                f.hits += 1;
+                f.first = f.first.min(index);
+            }
+            if known.is_none() || retry_flaky {
                 progress(Progress::Shrinking(group.clone()));
+                // Nothing else is in flight while a divergence is shrunk: a connection left
+                // unread would look like a peer that stopped answering.
+                while let Some(done) = in_flight.next().await {
+                    finished.push_back(done);
+                }
                 let found = shrink(targets, config, index, seq, group, records).await;
-                outcome.found.push(found);
+                match known {
+                    Some(i) if !found.flaky => {
+                        let hits = outcome.found[i].hits;
+                        let first = outcome.found[i].first;
+                        outcome.found[i] = Found {
+                            hits,
+                            first,
+                            ..found
+                        };
+                    }
+                    Some(_) => {}
+                    None => outcome.found.push(found),
+                }
             }
         }
         progress(Progress::Ran {
@@ -307,7 +348,8 @@ pub async fn fuzz(
 }
 
 /// Confirms a divergence of sequence `index` and shrinks it to the smallest sequence that
-/// still diverges in the same group.
+/// still diverges in the same group. A target that cannot be reached ends the shrinking (the
+/// main loop then finds it gone).
 async fn shrink(
     targets: &[FuzzTarget],
     config: &FuzzConfig,
@@ -317,12 +359,14 @@ async fn shrink(
     records: Vec<CaseRecord>,
 ) -> Found {
     let original_steps = seq.steps.len();
-    let diverges =
-        |records: &[CaseRecord], case: &Case| group_for(records, case).as_ref() == Some(&group);
+    let diverges = |records: &[CaseRecord]| group_for(records).as_ref() == Some(&group);
     let mut again = None;
     for _ in 0..CONFIRMATIONS {
-        let (case, run, _) = run_one(targets, &seq, &WORKING, &config.options).await;
-        if diverges(&run, &case) {
+        let (_, run, unreachable) = run_one(targets, &seq, &WORKING, &config.options).await;
+        if unreachable.is_some() {
+            break;
+        }
+        if diverges(&run) {
             again = Some(run);
             break;
         }
@@ -342,8 +386,11 @@ async fn shrink(
     let mut last = again;
     let mut shrinker = Shrinker::new(seq, config.shrink_budget);
     while let Some(candidate) = shrinker.next_candidate().cloned() {
-        let (case, run, _) = run_one(targets, &candidate, &WORKING, &config.options).await;
-        let fails = diverges(&run, &case);
+        let (_, run, unreachable) = run_one(targets, &candidate, &WORKING, &config.options).await;
+        if unreachable.is_some() {
+            break;
+        }
+        let fails = diverges(&run);
         if fails {
             last = run;
         }

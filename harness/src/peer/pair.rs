@@ -14,7 +14,7 @@ use crate::cases::{Case, Params, Step};
 use crate::runner::flow::{CaseFlow, FlowAction, FlowConfig, Start};
 use crate::runner::machine::{Action, MachineResult, Timeouts, repeated};
 use crate::runner::observed::{Observed, expected_lists};
-use crate::runner::predict::{ModelRun, Observation, PeerEnd};
+use crate::runner::predict::{ModelRun, Observation};
 use crate::runner::verdict::Policy;
 use crate::session::{Closure, EventLog, Session};
 
@@ -41,8 +41,9 @@ pub struct PairRun {
     pub overtaken: Vec<crate::message::Message>,
 }
 
-/// Runs `case` against the reference server with `faults`, with masking keys from `seed`,
-/// starting at `start` on a simulated clock.
+/// Runs `case` against the reference server with `faults`, with masking keys from `seed` (a
+/// `predict` case always masks with [`crate::runner::predict::MASK_SEED`]), starting at
+/// `start` on a simulated clock.
 pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairRun {
     run(case, faults, seed, start, true)
 }
@@ -52,10 +53,22 @@ pub fn run_pair(case: &Case, faults: Faults, seed: u64, start: Instant) -> PairR
 /// apart (see [`crate::runner::predict`]). Deterministic: fixed masking keys, a simulated
 /// clock.
 pub fn model(case: &Case) -> Vec<ModelRun> {
+    model_with(case, allowed_choices())
+}
+
+/// The model's run in the reference server's own choices only (the first of
+/// [`allowed_choices`]): what a generated case lists as the events the harness waits for.
+pub fn default_model(case: &Case) -> ModelRun {
+    let mut first = allowed_choices();
+    first.truncate(1);
+    model_with(case, first).remove(0)
+}
+
+fn model_with(case: &Case, choices: Vec<([&'static str; 2], Faults)>) -> Vec<ModelRun> {
     let start = Instant::now();
     let lying_length = lies_about_a_length(case);
     let (listed, _) = expected_lists(case);
-    allowed_choices()
+    choices
         .into_iter()
         .map(|(choice, faults)| {
             let run = run(case, faults, 0, start, false);
@@ -63,18 +76,7 @@ pub fn model(case: &Case) -> Vec<ModelRun> {
                 .result
                 .as_ref()
                 .is_some_and(|r| r.timeline.sent_after_close);
-            let seen = run
-                .result
-                .as_ref()
-                .map(Observation::of)
-                .unwrap_or_else(|| Observation {
-                    messages: Vec::new(),
-                    pongs: Vec::new(),
-                    end: PeerEnd::Silent,
-                    harness_close: None,
-                    first_close: None,
-                    broke: Vec::new(),
-                });
+            let seen = run.result.as_ref().map(Observation::of).unwrap_or_default();
             ModelRun {
                 choice,
                 listed: listed.clone(),

@@ -141,6 +141,10 @@ impl Finding {
             frame: self.frame,
             frame_index: self.frame_index,
             message,
+            cause: match &self.kind {
+                FindingKind::Divergence(d) => d.cause().map(str::to_owned),
+                _ => None,
+            },
         }
     }
 }

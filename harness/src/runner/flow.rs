@@ -753,7 +753,7 @@ impl CaseFlow {
         log: &EventLog,
         elapsed: Duration,
         alive: Option<Result<(), String>>,
-        predict: bool,
+        judge_by_model: bool,
     ) -> (CaseRecord, Option<MachineResult>) {
         let mut kept = None;
         let CaseFlow {
@@ -770,7 +770,7 @@ impl CaseFlow {
             (Some(record), _) => record,
             (None, Phase::Running(m)) => {
                 let result = m.finish();
-                let mut record = if predict && case.predict {
+                let mut record = if judge_by_model && case.predict {
                     super::predict::judge(&name, &case, &result, config.policy, started, elapsed)
                 } else {
                     judge(&name, &case, &result, config.policy, started, elapsed)

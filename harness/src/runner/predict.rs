@@ -23,8 +23,8 @@
 //!   fails, by answering a close that came behind the message first). Another code is NON-STRICT (a close code is a
 //!   SHOULD, §7.4.1; a frame that breaks two rules has two right codes). Where the model
 //!   answers the harness's close, the peer must answer with the harness's code, 1000, 1001,
-//!   or no code (§5.5.1); if the harness sent frames after its own close (which §5.5.1
-//!   forbids), the peer may take them instead, and echo or fail on them. A refusal with
+//!   or no code (§5.5.1); if the harness sent frames after a close (after its own, §5.5.1
+//!   forbids it), the peer may take them instead, and echo or fail on them. A refusal with
 //!   1008 or 1009 is NON-STRICT (§10.4). When TCP
 //!   closes, and who closes it, is the peer's choice; a truncated last frame is no
 //!   divergence when the connection was being failed.
@@ -50,17 +50,21 @@ use crate::wire::ViolationKind;
 /// than this, and the close may have overtaken it.
 pub const GRACE: Duration = Duration::from_millis(200);
 
+/// The finding code of a length not in the minimal form.
+const NON_MINIMAL: &str = "non-minimal-length";
+
 /// The seed of a `predict` case's masking keys, in the model's runs and the peer's alike.
 pub const MASK_SEED: u64 = 6455;
 
 /// How the peer ended its side of the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PeerEnd {
     /// It sent a close frame with this code (none: an empty close).
     Close(Option<u16>),
     /// It ended TCP without a close frame.
     Dropped,
     /// It did neither before the harness gave up.
+    #[default]
     Silent,
 }
 
@@ -76,7 +80,7 @@ impl fmt::Display for PeerEnd {
 }
 
 /// What a peer did in one run, as the judge compares it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Observation {
     /// The data messages, in order, each with when it came.
     pub messages: Vec<(Observed, Duration)>,
@@ -237,8 +241,9 @@ pub struct ModelRun {
     /// read (the lagging choice): a close the harness sent behind the message may be
     /// answered first, normally.
     pub failure_overtakable: bool,
-    /// The harness sends frames after its own close (§5.5.1 forbids it): the peer may take
-    /// them (echo them, or fail the connection on them) or ignore them, as the reference does.
+    /// The harness sends frames after a close went either way (after its own, §5.5.1
+    /// forbids it): the peer may take them (echo them, or fail the connection on them) or
+    /// ignore them, as the reference does.
     pub sent_after_close: bool,
     /// A frame declares a length other than its payload's, so a frame's payload may never
     /// fully come: a server may wait for it before it checks the frame, and so neither fail
@@ -375,15 +380,20 @@ impl Divergence {
         }
     }
 
+    /// For a missed or mismatched failure, the rule the model failed the connection on.
+    pub fn cause(&self) -> Option<&'static str> {
+        match self {
+            Divergence::NotFailed { cause, .. } | Divergence::FailureCode { cause, .. } => {
+                Some(cause)
+            }
+            _ => None,
+        }
+    }
+
     /// What groups divergences in a fuzzing summary: the code, and for a failure the rule
     /// behind it (a missed reserved opcode and a missed bad UTF-8 are different bugs).
     pub fn group(&self) -> String {
-        match self {
-            Divergence::NotFailed { cause, .. } | Divergence::FailureCode { cause, .. } => {
-                format!("{} ({cause})", self.code())
-            }
-            _ => self.code().to_owned(),
-        }
+        group(self.code(), self.cause())
     }
 
     /// The RFC section of the rule.
@@ -399,6 +409,15 @@ impl Divergence {
             Divergence::NoCloseReply => "rfc6455#section-5.5.1",
             Divergence::Refused { .. } => "rfc6455#section-10.4",
         })
+    }
+}
+
+/// A divergence's group from its code and cause (`diverge-not-failed (reserved-opcode)`): as
+/// [`Divergence::group`], from a record's finding as well.
+pub fn group(code: &str, cause: Option<&str>) -> String {
+    match cause {
+        Some(cause) => format!("{code} ({cause})"),
+        None => code.to_owned(),
     }
 }
 
@@ -572,6 +591,7 @@ fn compare_end(model: &ModelRun, seen: &Observation) -> Option<Divergence> {
             PeerEnd::Close(Some(got)) if Some(got) == code => None,
             PeerEnd::Close(Some(got))
                 if model.failure_overtakable
+                    && seen.harness_close.is_some()
                     && (got == 1000 || Some(Some(got)) == seen.harness_close) =>
             {
                 None
@@ -646,7 +666,15 @@ pub fn judge(
     let (model, divergences) = runs
         .iter()
         .map(|run| (run, compare(run, &seen)))
-        .min_by_key(|(_, d)| (d.iter().filter(|d| !d.strict_only()).count(), d.len()))
+        // The fewest FAILED divergences, then the fewest in all; on a tie, not the run that
+        // blames a non-minimal length (another choice takes those).
+        .min_by_key(|(run, d)| {
+            (
+                d.iter().filter(|d| !d.strict_only()).count(),
+                d.len(),
+                run.failure == Some(NON_MINIMAL),
+            )
+        })
         .expect("the model has at least one run");
     let mut record = super::record::judge(name, case, result, policy, started, elapsed);
     record.expected = vec![format!(

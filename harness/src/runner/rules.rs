@@ -63,7 +63,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "behave-as-the-model",
-        rule: "a fuzz repro (`predict = true`, written by `wsconform fuzz`): the server does what the reference server does with the same bytes in one of the choices the RFC leaves open (UTF-8 checked early or late, non-minimal lengths taken or not): the echoes and pongs it had time to send, failing where it fails (1002 or a drop), answering a close it answers",
+        rule: "a fuzz repro (`predict = true`, written by `wsconform fuzz`): the server does what the reference server does with the same bytes in one of the choices the RFC leaves open (UTF-8 checked as it arrives, at the end of the message or by a lagging application; non-minimal lengths refused, taken, or taken on data frames only): the echoes and pongs it had time to send, failing where it fails (with its code, an empty close or a drop), answering a close it answers",
         verdict: FAILED,
         level: Level::Must,
         rfc: "RFC 6455 §5.4, §5.5.1, §5.5.2, §7.1.7",

@@ -78,5 +78,6 @@ pub fn masked_frame_finding(tail: &str) -> wsconform_reports::Finding {
         frame: Some(0),
         frame_index: Some(0),
         message: format!("masked frame from a server (RFC 6455 §5.1) (byte 0){tail}"),
+        cause: None,
     }
 }
