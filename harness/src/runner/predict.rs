@@ -11,7 +11,7 @@
 //! does, judged with the slack the RFC gives every server:
 //!
 //! - **Messages** (the echoes) must be the model's, in order. An echo may be missing only when
-//!   a close overtook it: the model sent it less than [`GRACE`] before the first close frame
+//!   a close overtook it: the model sent it less than a grace ([`GRACE`], plus [`GRACE_PER_FRAME`] for each frame the harness sent) before the first close frame
 //!   (a server's application may not get to send it; the harness waits for every other one
 //!   before it closes).
 //! - **Pongs** (§5.5.2, §5.5.3): each of the model's pongs must come, except one that another
@@ -49,6 +49,10 @@ use crate::wire::ViolationKind;
 /// How long before the first close a reply must have been due for its absence to count: less
 /// than this, and the close may have overtaken it.
 pub const GRACE: Duration = Duration::from_millis(200);
+
+/// More grace for each frame the harness sent: a server takes real time to read thousands of
+/// small fragments, which the model reads at once.
+pub const GRACE_PER_FRAME: Duration = Duration::from_micros(100);
 
 /// The finding code of a length not in the minimal form.
 const NON_MINIMAL: &str = "non-minimal-length";
@@ -92,6 +96,9 @@ pub struct Observation {
     pub harness_close: Option<Option<u16>>,
     /// When the first close frame went either way.
     pub first_close: Option<Duration>,
+    /// How long before the first close a reply must have come to be due ([`GRACE`], and more
+    /// for a long sequence: [`GRACE_PER_FRAME`]).
+    pub grace: Duration,
     /// The rules the peer's own frames broke.
     pub broke: Vec<Finding>,
 }
@@ -128,6 +135,7 @@ impl Observation {
                 .then(|| result.local_close.as_ref().map(|(c, _)| *c))
                 .flatten(),
             first_close: result.timeline.first_close,
+            grace: GRACE,
             broke: result
                 .findings
                 .iter()
@@ -137,9 +145,9 @@ impl Observation {
         }
     }
 
-    /// Whether a reply that came at `at` came at least [`GRACE`] before the first close.
+    /// Whether a reply that came at `at` came at least the grace before the first close.
     fn early(&self, at: Duration) -> bool {
-        self.first_close.is_none_or(|end| end >= at + GRACE)
+        self.first_close.is_none_or(|end| end >= at + self.grace)
     }
 
     /// Which of the messages must come: the first `listed` (the harness waited for them), and
@@ -153,7 +161,7 @@ impl Observation {
     }
 
     /// Which of the pongs must come: those `listed` (the harness waited for them, matched in
-    /// order), and any that came early and were not followed within [`GRACE`] by another
+    /// order), and any that came early and were not followed within the grace by another
     /// (§5.5.3: only the most recent of pending pings needs an answer).
     fn pongs_due(&self, listed: &[&Vec<u8>]) -> Vec<bool> {
         let mut listed = listed.iter().peekable();
@@ -164,7 +172,10 @@ impl Observation {
                     listed.next();
                     return true;
                 }
-                let superseded = self.pongs.get(i + 1).is_some_and(|p| p.1 < *at + GRACE);
+                let superseded = self
+                    .pongs
+                    .get(i + 1)
+                    .is_some_and(|p| p.1 < *at + self.grace);
                 !superseded && self.early(*at)
             })
             .collect()

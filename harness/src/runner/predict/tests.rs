@@ -23,6 +23,7 @@ fn seen(messages: &[&str], pongs: &[&str], end: PeerEnd) -> Observation {
         end,
         harness_close: Some(Some(1000)),
         first_close: Some(ms(500)),
+        grace: GRACE,
         broke: Vec::new(),
     }
 }
