@@ -11,11 +11,12 @@
 //! does, judged with the slack the RFC gives every server:
 //!
 //! - **Messages** (the echoes) must be the model's, in order. An echo may be missing only when
-//!   a close overtook it: the model sent it less than a grace ([`GRACE`], plus [`GRACE_PER_FRAME`] for each frame the harness sent) before the first close frame
-//!   (a server's application may not get to send it; the harness waits for every other one
+//!   a close overtook it: the model sent it less than a grace ([`GRACE`], plus
+//!   [`GRACE_PER_FRAME`] for each frame the harness sent) before the first close frame (a
+//!   server's application may not get to send it; the harness waits for every other one
 //!   before it closes).
 //! - **Pongs** (§5.5.2, §5.5.3): each of the model's pongs must come, except one that another
-//!   followed within [`GRACE`] (a server MAY answer only the most recent pending ping) or that
+//!   followed within the grace (a server MAY answer only the most recent pending ping) or that
 //!   a close overtook. Extra pongs are allowed (an unsolicited pong is legal).
 //! - **The close**: where the model fails the connection (§7.1.7), the peer must too, with
 //!   the model's code, an empty close, or by dropping TCP (or, when a frame declares more
