@@ -321,6 +321,7 @@ mod tests {
                     frame: Some(0),
                     frame_index: Some(0),
                     message: message.to_owned(),
+                    cause: None,
                 })
                 .collect();
             r
