@@ -142,16 +142,10 @@ fn frames(
     log: &crate::session::EventLog,
     which: crate::session::Direction,
 ) -> Vec<crate::session::FrameRecord> {
-    log.events()
-        .iter()
-        .filter_map(|e| match &e.kind {
-            crate::session::EventKind::Frame { direction, frame } if *direction == which => {
-                Some(crate::session::FrameRecord {
-                    digest: None,
-                    ..frame.clone()
-                })
-            }
-            _ => None,
+    log.frames(which)
+        .map(|frame| crate::session::FrameRecord {
+            digest: None,
+            ..frame.clone()
         })
         .collect()
 }

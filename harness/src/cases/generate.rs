@@ -291,6 +291,20 @@ impl Write_ {
 }
 
 impl GenFrame {
+    /// A well-formed frame: masked with a fresh key, minimal length, no RSV bits.
+    pub fn plain(opcode: &'static str, fin: bool, payload: &[u8]) -> Self {
+        GenFrame {
+            opcode,
+            unfinished: !fin,
+            rsv: 0,
+            raw: false,
+            payload: GenPayload::Bytes(payload.to_vec()),
+            mask: 0,
+            length_bits: None,
+            declared_len: None,
+        }
+    }
+
     fn to_toml(&self) -> String {
         let mut fields = vec![format!("opcode = {}", self.opcode)];
         if self.unfinished {

@@ -237,16 +237,7 @@ mod tests {
     use crate::cases::generate::GenFrame;
 
     fn frame(opcode: &'static str, payload: &[u8]) -> GenFrame {
-        GenFrame {
-            opcode,
-            unfinished: false,
-            rsv: 0,
-            raw: false,
-            payload: GenPayload::Bytes(payload.to_vec()),
-            mask: 0,
-            length_bits: None,
-            declared_len: None,
-        }
+        GenFrame::plain(opcode, true, payload)
     }
 
     #[test]

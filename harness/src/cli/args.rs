@@ -175,6 +175,17 @@ pub struct TlsArgs {
     pub sni: Option<String>,
 }
 
+impl TlsArgs {
+    /// The TLS options these flags give.
+    pub fn options(&self) -> wsconform::net::TlsOptions {
+        wsconform::net::TlsOptions {
+            ca_file: self.ca.clone(),
+            insecure: self.insecure,
+            sni: self.sni.clone(),
+        }
+    }
+}
+
 /// `--shard I/N`.
 fn shard(s: &str) -> Result<wsconform::cases::Shard, String> {
     s.parse()

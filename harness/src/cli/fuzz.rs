@@ -15,7 +15,7 @@ use wsconform::live::predicted::predicted_case;
 use wsconform::live::run::{
     CONFIRMATIONS, Found, FuzzConfig, FuzzOutcome, FuzzTarget, Progress, Stop, fuzz, group_for,
 };
-use wsconform::net::{Target, TlsOptions};
+use wsconform::net::Target;
 use wsconform::runner::record::rfc3339;
 use wsconform::runner::{Policy, ProbeError, RunOptions, Timeouts, probe, run_case};
 use wsconform_reports::{CaseRecord, RunReport, TargetInfo};
@@ -146,11 +146,7 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
         (time, _) => time,
     };
     let options = RunOptions {
-        tls: TlsOptions {
-            ca_file: args.tls.ca.clone(),
-            insecure: args.tls.insecure,
-            sni: args.tls.sni.clone(),
-        },
+        tls: args.tls.options(),
         connect_timeout: args.connect_timeout,
         timeouts: Timeouts {
             close_handshake: args.close_handshake_timeout,
@@ -159,11 +155,7 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
             case_limit: Duration::from_secs(30),
             ..Timeouts::default()
         },
-        policy: if args.strict {
-            Policy::Strict
-        } else {
-            Policy::Default
-        },
+        policy: super::policy(args.strict),
         ..RunOptions::default()
     };
     let config = FuzzConfig {
@@ -174,10 +166,7 @@ pub fn fuzz_cmd(args: FuzzArgs) -> Result<u8, Failure> {
         shrink_budget: args.shrink_budget,
         options,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async move {
         let mut _server = None;
         if targets.is_empty() {

@@ -6,10 +6,10 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use wsconform::cases::{self, Case, PeerRole, Selection};
 use wsconform::echo::EchoServer;
-use wsconform::net::{Target, TlsOptions};
+use wsconform::net::Target;
 use wsconform::runner::record::rfc3339;
 use wsconform::runner::{
-    Plan, Policy, ProbeError, RunOptions, TargetSpec, Timeouts, default_jobs, probe, run_plan,
+    Plan, ProbeError, RunOptions, TargetSpec, Timeouts, default_jobs, probe, run_plan,
 };
 use wsconform::spec::Spec;
 use wsconform_reports::baseline::{Baseline, ChangeKind, compare};
@@ -163,11 +163,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         ));
     }
     let options = RunOptions {
-        tls: TlsOptions {
-            ca_file: args.tls.ca.clone(),
-            insecure: args.tls.insecure,
-            sni: args.tls.sni.clone(),
-        },
+        tls: args.tls.options(),
         connect_timeout: args.connect_timeout,
         open_handshake_timeout: args.open_handshake_timeout,
         timeouts: Timeouts {
@@ -175,11 +171,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             server_drop: args.server_drop_timeout,
             case_limit: args.case_timeout,
         },
-        policy: if args.strict {
-            Policy::Strict
-        } else {
-            Policy::Default
-        },
+        policy: super::policy(args.strict),
         params,
         chop: None,
         // Any fixed seed: the targets get the same keys.
@@ -301,12 +293,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     let jobs = args.jobs.map(usize::from).unwrap_or_else(default_jobs);
 
-    // One thread: the harness's work per case is small, and cross-thread wake-ups cost more
-    // kernel time than they save (scripts/bench-run.sh: about 20% less CPU, same wall time).
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async move {
         // Without a target, the embedded echo server is the target; it lives until we return.
         let mut _server = None;

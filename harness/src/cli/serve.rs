@@ -12,7 +12,7 @@ use anyhow::{Context, anyhow};
 use clap::Args;
 use wsconform::cases::{self, Case, Selection};
 use wsconform::runner::record::{base_record, rfc3339};
-use wsconform::runner::{Policy, RunOptions, Timeouts};
+use wsconform::runner::{RunOptions, Timeouts};
 use wsconform::serve::{OnRecord, OnUpdate, Results, ServeConfig, serve};
 use wsconform::spec::ServerSpec;
 use wsconform_reports::{CaseRecord, Cause, Outcome, RunReport, TargetInfo};
@@ -126,17 +126,10 @@ pub fn serve_cmd(args: ServeArgs) -> Result<u8, Failure> {
             case_limit: args.case_timeout,
             ..Timeouts::default()
         },
-        policy: if args.strict {
-            Policy::Strict
-        } else {
-            Policy::Default
-        },
+        policy: super::policy(args.strict),
         ..RunOptions::default()
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&listen)
             .await

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use wsconform::echo::EchoServer;
-use wsconform::net::{Target, TlsOptions, WriteShape};
+use wsconform::net::{Target, WriteShape};
 use wsconform::smoke::{self, SmokeError, SmokeOptions};
 
 use super::args::{EchoArgs, SmokeArgs};
@@ -16,11 +16,7 @@ pub fn smoke(args: SmokeArgs) -> Result<u8, Failure> {
         None => None,
     };
     let opts = SmokeOptions {
-        tls: TlsOptions {
-            ca_file: args.tls.ca.clone(),
-            insecure: args.tls.insecure,
-            sni: args.tls.sni.clone(),
-        },
+        tls: args.tls.options(),
         connect_timeout: args.connect_timeout,
         handshake_timeout: args.handshake_timeout,
         echo_timeout: args.echo_timeout,

@@ -12,7 +12,6 @@ use tokio::time::Instant;
 use wsconform_reports::{CaseRecord, Cause, Outcome};
 
 use super::predicted::predicted_case;
-use crate::cases::Case;
 use crate::cases::generate::{CaseHead, Sequence};
 use crate::cases::shrink::Shrinker;
 use crate::net::{Target, connect};
@@ -184,13 +183,13 @@ pub fn group_for(records: &[CaseRecord]) -> Option<String> {
 }
 
 /// Runs sequence `seq` as a case named `head` against every target, one after the other;
-/// the records, and the first connection error.
+/// the records, and which target could not be reached, if one could not.
 async fn run_one(
     targets: &[FuzzTarget],
     seq: &Sequence,
     head: &CaseHead<'_>,
     options: &RunOptions,
-) -> (Case, Vec<CaseRecord>, Option<usize>) {
+) -> (Vec<CaseRecord>, Option<usize>) {
     let (_, case) = predicted_case(seq, head);
     let mut records = Vec::new();
     let mut unreachable = None;
@@ -203,7 +202,7 @@ async fn run_one(
         }
         records.push(run.record);
     }
-    (case, records, unreachable)
+    (records, unreachable)
 }
 
 /// The head of a working case (the repro's is given when it is written).
@@ -217,9 +216,9 @@ const WORKING: CaseHead<'static> = CaseHead {
 /// later sequence that shows it.
 const RECONFIRMATIONS: u64 = 3;
 
-/// One finished run of a sequence: its number, the sequence, the case, the records (one per
-/// target), and which target could not be reached, if one could not.
-type Finished = (u64, Sequence, Case, Vec<CaseRecord>, Option<usize>);
+/// One finished run of a sequence: its number, the sequence, the records (one per target),
+/// and which target could not be reached, if one could not.
+type Finished = (u64, Sequence, Vec<CaseRecord>, Option<usize>);
 
 /// Fuzzes `targets` as `config` says, reporting progress: against the model with one target,
 /// against each other with several.
@@ -246,8 +245,8 @@ pub async fn fuzz(
     // The last sequences that reached the targets: a crash may be theirs.
     let mut recent: VecDeque<(u64, Sequence)> = VecDeque::new();
     let launch = |index: u64, seq: Sequence| async move {
-        let (case, records, unreachable) = run_one(targets, &seq, &WORKING, &config.options).await;
-        (index, seq, case, records, unreachable)
+        let (records, unreachable) = run_one(targets, &seq, &WORKING, &config.options).await;
+        (index, seq, records, unreachable)
     };
     loop {
         let budget_left =
@@ -267,7 +266,7 @@ pub async fn fuzz(
             Some(done) => Some(done),
             None => in_flight.next().await,
         };
-        let Some((index, seq, _case, records, unreachable)) = done else {
+        let Some((index, seq, records, unreachable)) = done else {
             break;
         };
         if let Some(i) = unreachable {
@@ -282,7 +281,7 @@ pub async fn fuzz(
             {
                 let mut kept: Vec<(u64, Sequence)> = recent.into_iter().collect();
                 // The others in flight reached the target, or will find it gone.
-                while let Some((i, s, _, _, gone)) = in_flight.next().await {
+                while let Some((i, s, _, gone)) = in_flight.next().await {
                     if gone.is_none() {
                         kept.push((i, s));
                     }
@@ -362,7 +361,7 @@ async fn shrink(
     let diverges = |records: &[CaseRecord]| group_for(records).as_ref() == Some(&group);
     let mut again = None;
     for _ in 0..CONFIRMATIONS {
-        let (_, run, unreachable) = run_one(targets, &seq, &WORKING, &config.options).await;
+        let (run, unreachable) = run_one(targets, &seq, &WORKING, &config.options).await;
         if unreachable.is_some() {
             break;
         }
@@ -386,7 +385,7 @@ async fn shrink(
     let mut last = again;
     let mut shrinker = Shrinker::new(seq, config.shrink_budget);
     while let Some(candidate) = shrinker.next_candidate().cloned() {
-        let (_, run, unreachable) = run_one(targets, &candidate, &WORKING, &config.options).await;
+        let (run, unreachable) = run_one(targets, &candidate, &WORKING, &config.options).await;
         if unreachable.is_some() {
             break;
         }

@@ -16,7 +16,7 @@ use crate::runner::machine::{Action, MachineResult, Timeouts, repeated};
 use crate::runner::observed::{Observed, expected_lists};
 use crate::runner::predict::{GRACE, GRACE_PER_FRAME, ModelRun, Observation};
 use crate::runner::verdict::Policy;
-use crate::session::{Closure, Direction, EventKind, EventLog, Session};
+use crate::session::{Closure, Direction, EventLog, Session};
 
 /// The most rounds a pair runs (each moves every queued byte both ways or advances the clock):
 /// a bound on any script, however it loops.
@@ -77,21 +77,7 @@ fn model_with(case: &Case, choices: Vec<([&'static str; 2], Faults)>) -> Vec<Mod
                 .as_ref()
                 .is_some_and(|r| r.timeline.sent_after_close);
             let mut seen = run.result.as_ref().map(Observation::of).unwrap_or_default();
-            let frames = run
-                .client
-                .events()
-                .iter()
-                .filter(|e| {
-                    matches!(
-                        e.kind,
-                        EventKind::Frame {
-                            direction: Direction::Sent,
-                            ..
-                        }
-                    )
-                })
-                .count()
-                + run.client.dropped();
+            let frames = run.client.frames(Direction::Sent).count() + run.client.dropped();
             seen.grace = GRACE + GRACE_PER_FRAME * u32::try_from(frames).unwrap_or(u32::MAX);
             ModelRun {
                 choice,

@@ -186,51 +186,64 @@ impl Observation {
     /// closed on its own: what a `predict` case lists in `expect.ok` (the harness waits for
     /// them before it closes).
     pub fn must_send(&self) -> Vec<Observed> {
+        self.merged(&self.messages_due(0), &self.pongs_due(&[]))
+    }
+
+    /// Every message and pong, in the order they came.
+    fn all_events(&self) -> Vec<Observed> {
+        self.merged(
+            &vec![true; self.messages.len()],
+            &vec![true; self.pongs.len()],
+        )
+    }
+
+    /// The messages and pongs kept (`true` at their place), merged in the order they came
+    /// (stable: messages before pongs that came at the same moment).
+    fn merged(&self, messages: &[bool], pongs: &[bool]) -> Vec<Observed> {
         let mut events: Vec<(Duration, Observed)> = self
             .messages
             .iter()
-            .zip(self.messages_due(0))
-            .filter(|(_, due)| *due)
+            .zip(messages)
+            .filter(|(_, keep)| **keep)
             .map(|((m, at), _)| (*at, m.clone()))
             .collect();
         events.extend(
             self.pongs
                 .iter()
-                .zip(self.pongs_due(&[]))
-                .filter(|(_, due)| *due)
+                .zip(pongs)
+                .filter(|(_, keep)| **keep)
                 .map(|((p, at), _)| (*at, Observed::Pong(p.clone()))),
         );
-        // Stable: messages before pongs that came at the same moment.
         events.sort_by_key(|(at, _)| *at);
         events.into_iter().map(|(_, e)| e).collect()
     }
+}
+
+/// The messages of `list` and the payloads of its pongs, each in order.
+fn split(list: &[Observed]) -> (Vec<&Observed>, Vec<&Vec<u8>>) {
+    let mut messages = Vec::new();
+    let mut pongs = Vec::new();
+    for e in list {
+        match e {
+            Observed::Message { .. } => messages.push(e),
+            Observed::Pong(p) => pongs.push(p),
+            Observed::Timeout(_) => {}
+        }
+    }
+    (messages, pongs)
 }
 
 /// Whether `observed` covers `expected` as the judge reads it: the expected messages are the
 /// first messages observed, in order, and the expected pongs are among the pongs observed,
 /// in order. (Tagged-wait events are not compared.)
 pub fn covers(observed: &[Observed], expected: &[Observed]) -> bool {
-    let messages = |list: &[Observed]| -> Vec<Observed> {
-        list.iter()
-            .filter(|e| matches!(e, Observed::Message { .. }))
-            .cloned()
-            .collect()
-    };
-    let (seen, wanted) = (messages(observed), messages(expected));
-    if !seen.starts_with(&wanted) {
-        return false;
-    }
-    let mut pongs = observed.iter().filter_map(|e| match e {
-        Observed::Pong(p) => Some(p),
-        _ => None,
-    });
-    expected
-        .iter()
-        .filter_map(|e| match e {
-            Observed::Pong(p) => Some(p),
-            _ => None,
-        })
-        .all(|want| pongs.any(|p| p == want))
+    let (seen, seen_pongs) = split(observed);
+    let (wanted, wanted_pongs) = split(expected);
+    let mut pongs = seen_pongs.into_iter();
+    seen.starts_with(&wanted)
+        && wanted_pongs
+            .into_iter()
+            .all(|want| pongs.any(|p| p == want))
 }
 
 /// One run of the model: the choice it made, what the harness saw, and why the reference
@@ -537,19 +550,8 @@ pub fn compare(model: &ModelRun, seen: &Observation) -> Vec<Divergence> {
             Some(_) => {}
         }
     }
-    let listed_messages = model
-        .listed
-        .iter()
-        .filter(|e| matches!(e, Observed::Message { .. }))
-        .count();
-    let listed_pongs: Vec<&Vec<u8>> = model
-        .listed
-        .iter()
-        .filter_map(|e| match e {
-            Observed::Pong(p) => Some(p),
-            _ => None,
-        })
-        .collect();
+    let (listed_messages, listed_pongs) = split(&model.listed);
+    let listed_messages = listed_messages.len();
     let end = compare_end(model, seen);
     // What a peer refused (1008, 1009) it does not answer.
     let refused = matches!(end, Some(Divergence::Refused { .. }));
@@ -692,11 +694,11 @@ pub fn judge(
     record.expected = vec![format!(
         "model ({}): {}; {}",
         model.choice.join(", "),
-        show_list(&all_events(&model.seen)),
+        show_list(&model.seen.all_events()),
         model.seen.end
     )];
     // The events only: how the peer ended is in the record's close details.
-    record.observed = vec![show_list(&all_events(&seen))];
+    record.observed = vec![show_list(&seen.all_events())];
     record.findings = divergences
         .iter()
         .map(|d| Finding::of(FindingKind::Divergence(Box::new(d.clone()))).to_record())
@@ -730,22 +732,6 @@ pub fn judge(
         }
     }
     record
-}
-
-/// The messages and pongs of `seen`, in the order they came.
-fn all_events(seen: &Observation) -> Vec<Observed> {
-    let mut events: Vec<(Duration, Observed)> = seen
-        .messages
-        .iter()
-        .map(|(m, at)| (*at, m.clone()))
-        .chain(
-            seen.pongs
-                .iter()
-                .map(|(p, at)| (*at, Observed::Pong(p.clone()))),
-        )
-        .collect();
-    events.sort_by_key(|(at, _)| *at);
-    events.into_iter().map(|(_, e)| e).collect()
 }
 
 /// A text message event (for the judge's tests).

@@ -240,6 +240,17 @@ impl EventLog {
         &self.events
     }
 
+    /// The frames kept that went `direction`, in order.
+    pub fn frames(&self, direction: Direction) -> impl Iterator<Item = &FrameRecord> + '_ {
+        self.events.iter().filter_map(move |e| match &e.kind {
+            EventKind::Frame {
+                direction: d,
+                frame,
+            } if *d == direction => Some(frame),
+            _ => None,
+        })
+    }
+
     /// Total bytes in one direction.
     pub fn total(&self, which: Direction) -> usize {
         self.events

@@ -4,7 +4,7 @@ use arbitrary::Unstructured;
 use wsconform_reports::{Cause, Outcome};
 
 use super::*;
-use crate::cases::generate::{CaseHead, GenFrame, GenPayload, GenStep, Sequence, Write_};
+use crate::cases::generate::{CaseHead, GenFrame, GenStep, Sequence, Write_};
 use crate::live::predicted::predicted_case;
 use crate::peer::Faults;
 use crate::peer::pair::{allowed_choices, run_pair};
@@ -200,16 +200,7 @@ fn the_reference_server_in_each_allowed_choice_never_diverges_from_the_model() {
 }
 
 fn frame(opcode: &'static str, fin: bool, payload: &[u8]) -> GenFrame {
-    GenFrame {
-        opcode,
-        unfinished: !fin,
-        rsv: 0,
-        raw: false,
-        payload: GenPayload::Bytes(payload.to_vec()),
-        mask: 0,
-        length_bits: None,
-        declared_len: None,
-    }
+    GenFrame::plain(opcode, fin, payload)
 }
 
 #[test]

@@ -168,20 +168,7 @@ fn a_server_reads_the_request_answers_it_and_reads_frames_sent_behind_it() {
     assert_eq!(bytes[1] & 0x80, 0, "a server does not mask");
     s.on_sent(t0, &response);
     s.on_sent(t0, &bytes);
-    let sent_frames = s
-        .log()
-        .events()
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.kind,
-                EventKind::Frame {
-                    direction: Direction::Sent,
-                    ..
-                }
-            )
-        })
-        .count();
+    let sent_frames = s.log().frames(Direction::Sent).count();
     assert_eq!(sent_frames, 1, "the response is not read as frames");
 }
 
